@@ -1,0 +1,1 @@
+//! Benchmarks of hull against runc and crun.

@@ -1,0 +1,2 @@
+//! Static probe run inside containers.
+fn main() {}

@@ -1,0 +1,2 @@
+//! hull: a runc-compatible command line over runtime-core.
+fn main() {}

@@ -1,0 +1,280 @@
+//! Container state on disk: the OCI state document plus what hull needs to manage the container
+//! later (init start time, cgroup paths), the per-container lock, and the status rules.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result, Step, SysError};
+
+/// The status of a container, as defined by the OCI runtime spec (plus runc's `paused`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Being created: the init process exists but has not reported ready.
+    Creating,
+    /// Created: set up and blocked before the user's program.
+    Created,
+    /// Running the user's program.
+    Running,
+    /// Frozen through the cgroup freezer.
+    Paused,
+    /// The init process has exited.
+    Stopped,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        })
+    }
+}
+
+/// The state of one container: the OCI state fields (as `runc state` prints them) and hull's own.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    /// OCI runtime spec version of the bundle's config.
+    #[serde(rename = "ociVersion")]
+    pub oci_version: String,
+    /// Container id.
+    pub id: String,
+    /// Host pid of the container's init process (0 once stopped, as runc prints it).
+    pub pid: i32,
+    /// Current status.
+    pub status: Status,
+    /// Absolute path of the bundle.
+    pub bundle: PathBuf,
+    /// Absolute path of the root filesystem on the host.
+    pub rootfs: PathBuf,
+    /// Creation time, RFC 3339 with nanoseconds.
+    pub created: String,
+    /// Owner (user name of the creating uid, runc prints "" for root).
+    pub owner: String,
+    /// The config's annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// hull's own bookkeeping, not part of the printed state.
+    #[serde(rename = "hull", default)]
+    pub internal: Internal,
+}
+
+/// What hull stores beside the OCI state to manage the container safely later.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Internal {
+    /// Start time of the init process (field 22 of /proc/PID/stat), to detect pid reuse.
+    pub init_start_time: u64,
+    /// Cgroup directory per controller ("" for the unified hierarchy), absolute host paths.
+    pub cgroup_paths: BTreeMap<String, PathBuf>,
+    /// Whether the container has its own pid namespace (kill --all and delete depend on it).
+    pub own_pid_ns: bool,
+    /// Namespace paths of the init, by OCI namespace type, for exec.
+    pub namespaces: BTreeMap<String, String>,
+}
+
+/// Checks a container id the way runc does: 1 or more of `[A-Za-z0-9_+.-]`, not `.` or `..`.
+pub fn validate_id(id: &str) -> Result<()> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "_+.-".contains(c);
+    if id.is_empty() || id == "." || id == ".." || !id.chars().all(ok_char) {
+        return Err(Error::InvalidId(id.to_owned()));
+    }
+    Ok(())
+}
+
+/// The directory of the container states (`--root`), with one locked directory per container.
+#[derive(Debug, Clone)]
+pub(crate) struct StateStore {
+    root: PathBuf,
+}
+
+pub(crate) const STATE_FILE: &str = "state.json";
+pub(crate) const EXEC_FIFO: &str = "exec.fifo";
+
+impl StateStore {
+    pub(crate) fn new(root: PathBuf) -> Self {
+        StateStore { root }
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(crate) fn dir(&self, id: &str) -> PathBuf {
+        self.root.join(id)
+    }
+
+    /// Creates the root (0700) if needed and the container's directory; fails if it exists.
+    pub(crate) fn create_dir(&self, id: &str) -> Result<ContainerDir> {
+        validate_id(id)?;
+        fs::create_dir_all(&self.root)
+            .map_err(|e| Error::sys(Step::State, SysError::io("mkdir", Some(&self.root.to_string_lossy()), &e)))?;
+        let dir = self.dir(id);
+        match fs::DirBuilder::new().mode_0711().create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::Exists(id.to_owned())),
+            Err(e) => return Err(Error::sys(Step::State, SysError::io("mkdir", Some(&dir.to_string_lossy()), &e))),
+        }
+        ContainerDir::lock(dir)
+    }
+
+    /// Opens and locks an existing container's directory.
+    pub(crate) fn open_dir(&self, id: &str) -> Result<ContainerDir> {
+        validate_id(id)?;
+        let dir = self.dir(id);
+        if !dir.join(STATE_FILE).exists() {
+            return Err(Error::NotFound(id.to_owned()));
+        }
+        ContainerDir::lock(dir)
+    }
+
+    /// Ids of all containers with a state file, sorted.
+    pub(crate) fn ids(&self) -> Result<Vec<String>> {
+        let rd = match fs::read_dir(&self.root) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(Error::sys(Step::State, SysError::io("readdir", Some(&self.root.to_string_lossy()), &e)))
+            }
+        };
+        let mut ids: Vec<String> = rd
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join(STATE_FILE).exists())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|id| validate_id(id).is_ok())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+}
+
+trait DirBuilderExt2 {
+    fn mode_0711(&mut self) -> &mut Self;
+}
+impl DirBuilderExt2 for fs::DirBuilder {
+    fn mode_0711(&mut self) -> &mut Self {
+        use std::os::unix::fs::DirBuilderExt;
+        self.mode(0o711)
+    }
+}
+
+/// A container's state directory, held under an exclusive flock for as long as this value lives.
+#[derive(Debug)]
+pub(crate) struct ContainerDir {
+    path: PathBuf,
+    _lock: nix::fcntl::Flock<fs::File>,
+}
+
+impl ContainerDir {
+    fn lock(path: PathBuf) -> Result<Self> {
+        let f = fs::File::open(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::NotFound(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            } else {
+                io_err("open", &path, &e)
+            }
+        })?;
+        let lock = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| {
+            Error::sys(Step::State, SysError::from_errno("flock", Some(&path.to_string_lossy()), e as i32))
+        })?;
+        Ok(ContainerDir { path, _lock: lock })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn fifo_path(&self) -> PathBuf {
+        self.path.join(EXEC_FIFO)
+    }
+
+    /// Reads the stored state (status as last written; callers refresh it).
+    pub(crate) fn read(&self) -> Result<State> {
+        let p = self.path.join(STATE_FILE);
+        let data = fs::read(&p).map_err(|e| io_err("read", &p, &e))?;
+        serde_json::from_slice(&data).map_err(|e| {
+            Error::sys(Step::State, SysError::check("parse", Some(&p.to_string_lossy()), e.to_string()))
+        })
+    }
+
+    /// Writes the state atomically (write to a temporary file, then rename).
+    pub(crate) fn write(&self, state: &State) -> Result<()> {
+        let tmp = self.path.join(".state.json.tmp");
+        let dst = self.path.join(STATE_FILE);
+        let data = serde_json::to_vec(state).map_err(|e| {
+            Error::sys(Step::State, SysError::check("serialize", Some(&dst.to_string_lossy()), e.to_string()))
+        })?;
+        let mut f = fs::File::create(&tmp).map_err(|e| io_err("create", &tmp, &e))?;
+        f.write_all(&data).map_err(|e| io_err("write", &tmp, &e))?;
+        fs::rename(&tmp, &dst).map_err(|e| io_err("rename", &dst, &e))
+    }
+
+    /// Removes the directory and everything in it.
+    pub(crate) fn remove(self) -> Result<()> {
+        fs::remove_dir_all(&self.path).map_err(|e| io_err("remove", &self.path, &e))
+    }
+}
+
+fn io_err(op: &str, p: &Path, e: &std::io::Error) -> Error {
+    Error::sys(Step::State, SysError::io(op, Some(&p.to_string_lossy()), e))
+}
+
+/// Writes `content` to `path` atomically: a temporary file beside it, then rename.
+pub(crate) fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.hull-tmp"));
+    fs::write(&tmp, content).map_err(|e| io_err("write", &tmp, &e))?;
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        io_err("rename", path, &e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_like_runc() {
+        for ok in ["a", "abc-1", "A_b+c.d", "0"] {
+            assert!(validate_id(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "a/b", "a b", "../x", "é", "a\0"] {
+            assert!(matches!(validate_id(bad), Err(Error::InvalidId(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn create_twice_is_exists_and_state_round_trips() {
+        let tmp = std::env::temp_dir().join(format!("hull-state-test-{}", std::process::id()));
+        let store = StateStore::new(tmp.clone());
+        let d = store.create_dir("c1").unwrap();
+        assert!(matches!(store.create_dir("c1"), Err(Error::Exists(_))));
+        let st = State {
+            oci_version: "1.2.0".into(),
+            id: "c1".into(),
+            pid: 42,
+            status: Status::Created,
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: "2026-01-01T00:00:00Z".into(),
+            owner: String::new(),
+            annotations: BTreeMap::new(),
+            internal: Internal::default(),
+        };
+        d.write(&st).unwrap();
+        let back = d.read().unwrap();
+        assert_eq!(back.pid, 42);
+        assert_eq!(back.status, Status::Created);
+        assert_eq!(store.ids().unwrap(), vec!["c1".to_string()]);
+        d.remove().unwrap();
+        assert!(store.ids().unwrap().is_empty());
+        fs::remove_dir_all(tmp).unwrap();
+    }
+}
