@@ -198,9 +198,8 @@ impl ContainerDir {
     pub(crate) fn read(&self) -> Result<State> {
         let p = self.path.join(STATE_FILE);
         let data = fs::read(&p).map_err(|e| io_err("read", &p, &e))?;
-        serde_json::from_slice(&data).map_err(|e| {
-            Error::sys(Step::State, SysError::check("parse", Some(&p.to_string_lossy()), e.to_string()))
-        })
+        serde_json::from_slice(&data)
+            .map_err(|e| Error::sys(Step::State, SysError::check("parse", Some(&p.to_string_lossy()), e.to_string())))
     }
 
     /// Writes the state atomically (write to a temporary file, then rename).

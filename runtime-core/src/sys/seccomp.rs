@@ -1,0 +1,1 @@
+//! Installing a compiled seccomp program (the only unsafe part of seccomp).
