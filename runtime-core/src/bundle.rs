@@ -20,8 +20,11 @@ pub struct Bundle {
 impl Bundle {
     /// Reads `dir/config.json` and checks that the rootfs exists.
     pub fn load(dir: &Path) -> Result<Bundle> {
-        let dir = std::path::absolute(dir)
-            .map_err(|e| Error::Bundle { what: "bundle", path: dir.to_path_buf(), source: e })?;
+        let dir = std::path::absolute(dir).map_err(|e| Error::Bundle {
+            what: "bundle",
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
         let cfg = dir.join("config.json");
         let data =
             std::fs::read(&cfg).map_err(|e| Error::Bundle { what: "reading config", path: cfg.clone(), source: e })?;
@@ -37,7 +40,11 @@ impl Bundle {
     pub fn from_spec(dir: PathBuf, spec: Spec) -> Result<Bundle> {
         let root = spec.root().as_ref().ok_or_else(|| Error::InvalidConfig("root: missing".into()))?;
         let rootfs = dir.join(root.path());
-        let md = std::fs::metadata(&rootfs).map_err(|e| Error::Bundle { what: "rootfs", path: rootfs.clone(), source: e })?;
+        let md = std::fs::metadata(&rootfs).map_err(|e| Error::Bundle {
+            what: "rootfs",
+            path: rootfs.clone(),
+            source: e,
+        })?;
         if !md.is_dir() {
             return Err(Error::Bundle {
                 what: "rootfs",

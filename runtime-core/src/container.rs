@@ -178,7 +178,8 @@ impl Container {
 
     /// A pidfd of the init, checked against the recorded start time (pid reuse).
     fn pidfd(&self) -> Result<OwnedFd> {
-        let fd = sys::process::pidfd_open(self.state.pid).map_err(|_| Error::WrongState("container not running".into()))?;
+        let fd =
+            sys::process::pidfd_open(self.state.pid).map_err(|_| Error::WrongState("container not running".into()))?;
         match crate::launch::start_time(self.state.pid) {
             Ok(t) if t == self.state.internal.init_start_time => Ok(fd),
             _ => Err(Error::WrongState("container not running".into())),

@@ -42,7 +42,8 @@ pub(crate) fn setup_child(sock: BorrowedFd<'_>, size: Option<(u16, u16)>) -> Res
 pub(crate) fn send_to_socket(path: &std::path::Path, name: &str, master: &OwnedFd) -> Result<(), SysError> {
     let p = path.to_string_lossy();
     let conn = sys::socket::connect_unix(&p)?;
-    sys::socket::send(conn.as_fd(), name.as_bytes(), &[master.as_fd()], false).map_err(|e| e.with_detail(p.into_owned()))
+    sys::socket::send(conn.as_fd(), name.as_bytes(), &[master.as_fd()], false)
+        .map_err(|e| e.with_detail(p.into_owned()))
 }
 
 use std::os::unix::fs::OpenOptionsExt;

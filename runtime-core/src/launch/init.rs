@@ -158,7 +158,8 @@ fn lookup(p: &ProcessPlan) -> StepResult<CString> {
     let arg0 = p.args[0].to_string_lossy().into_owned();
     let not_found = |m: String| ChildError { step: Step::Exec, error: ChildCause::Message(m) };
     let is_exec = |path: &str| {
-        std::fs::metadata(path).map(|m| m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0)
+        std::fs::metadata(path)
+            .map(|m| m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0)
     };
     if arg0.contains('/') {
         return match is_exec(&arg0) {
@@ -195,7 +196,11 @@ fn exec_program(ctx: &ChildContext<'_>, exec: Exec) -> ! {
         sys::process::exit_now(127)
     };
     let fifo_path = format!("fd/{}", ctx.fifo.as_raw_fd());
-    let fifo = match exec.procfs.open_follow(ProcfsBase::ProcThreadSelf, &fifo_path, OpenFlags::O_WRONLY | OpenFlags::O_CLOEXEC) {
+    let fifo = match exec.procfs.open_follow(
+        ProcfsBase::ProcThreadSelf,
+        &fifo_path,
+        OpenFlags::O_WRONLY | OpenFlags::O_CLOEXEC,
+    ) {
         Ok(f) => f,
         Err(e) => fail(rootfs::path_err("open", "exec fifo", e)),
     };

@@ -161,9 +161,9 @@ fn serve(plan: &Plan, sock: &OwnedFd, opts: &CreateOptions, child: i32) -> Resul
                 }
             }
             Some(ChildMsg::Ready) if !expect_console => {
-                let pid = m.pid.ok_or_else(|| {
-                    Error::sys(Step::Spawn, SysError::check("receive ready", None, "no credentials"))
-                })?;
+                let pid = m
+                    .pid
+                    .ok_or_else(|| Error::sys(Step::Spawn, SysError::check("receive ready", None, "no credentials")))?;
                 return Ok((pid, console));
             }
             Some(ChildMsg::Failed(e)) => return Err(Error::Child(e)),

@@ -28,8 +28,14 @@ pub(crate) const DEV_SYMLINKS: &[(&str, &str)] = &[
     ("ptmx", "pts/ptmx"),
 ];
 
-const DEFAULTS: &[(&str, u32, u32)] =
-    &[("dev/null", 1, 3), ("dev/zero", 1, 5), ("dev/full", 1, 7), ("dev/random", 1, 8), ("dev/urandom", 1, 9), ("dev/tty", 5, 0)];
+const DEFAULTS: &[(&str, u32, u32)] = &[
+    ("dev/null", 1, 3),
+    ("dev/zero", 1, 5),
+    ("dev/full", 1, 7),
+    ("dev/random", 1, 8),
+    ("dev/urandom", 1, 9),
+    ("dev/tty", 5, 0),
+];
 
 /// The default devices, then the configured ones (a configured path replaces a default one).
 pub(crate) fn plan(devices: &[LinuxDevice]) -> Result<Vec<DeviceNode>> {
@@ -52,7 +58,9 @@ pub(crate) fn plan(devices: &[LinuxDevice]) -> Result<Vec<DeviceNode>> {
             LinuxDeviceType::C | LinuxDeviceType::U => libc::S_IFCHR,
             LinuxDeviceType::B => libc::S_IFBLK,
             LinuxDeviceType::P => libc::S_IFIFO,
-            LinuxDeviceType::A => return Err(Error::InvalidConfig(format!("{field}: type \"a\" is not a device node"))),
+            LinuxDeviceType::A => {
+                return Err(Error::InvalidConfig(format!("{field}: type \"a\" is not a device node")))
+            }
         };
         let num = |v: i64, what: &str| {
             u32::try_from(v).map_err(|_| Error::InvalidConfig(format!("{field}: {what} {v} out of range")))

@@ -31,7 +31,8 @@ pub(super) fn create_nodes(root: &Root, devices: &[DeviceNode]) -> Result<(), Sy
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let dir = root.mkdir_all(&parent, &perm).map_err(|e| path_err("mkdir", &parent, e))?;
         let shown = format!("/{}", d.path);
-        sys::fs::mknodat(dir.as_fd(), &name, d.kind | d.mode, d.major, d.minor).map_err(|e| e.with_detail(shown.clone()))?;
+        sys::fs::mknodat(dir.as_fd(), &name, d.kind | d.mode, d.major, d.minor)
+            .map_err(|e| e.with_detail(shown.clone()))?;
         // mknod's mode went through the umask; the spec's fileMode is exact.
         sys::fs::fchmodat(dir.as_fd(), &name, d.mode)?;
         sys::fs::fchownat(dir.as_fd(), &name, d.uid, d.gid)?;
@@ -44,7 +45,8 @@ pub(super) fn create_nodes(root: &Root, devices: &[DeviceNode]) -> Result<(), Sy
 fn verify(dir: &pathrs::Handle, name: &str, d: &DeviceNode, shown: &str) -> Result<(), SysError> {
     let fd = sys::fs::openat(dir.as_fd(), name, libc::O_PATH, shown)?;
     let st = sys::fs::fstat(fd.as_fd(), shown)?;
-    let ok = st.mode & libc::S_IFMT == d.kind && (d.kind == libc::S_IFIFO || (st.major == d.major && st.minor == d.minor));
+    let ok =
+        st.mode & libc::S_IFMT == d.kind && (d.kind == libc::S_IFIFO || (st.major == d.major && st.minor == d.minor));
     if ok {
         Ok(())
     } else {

@@ -50,13 +50,23 @@ fn attach(mnt: &OwnedFd, target: &Handle, m: &MountStep) -> Result<(), SysError>
     let what = format!("/{}", m.dest);
     sys::mount::move_mount(mnt.as_fd(), target.as_fd(), &what)?;
     if let Some((prop, recursive)) = m.propagation {
-        sys::mount::mount_setattr(mnt.as_fd(), recursive, MountAttr { propagation: prop, ..Default::default() }, &what)?;
+        sys::mount::mount_setattr(
+            mnt.as_fd(),
+            recursive,
+            MountAttr { propagation: prop, ..Default::default() },
+            &what,
+        )?;
     }
     Ok(())
 }
 
 /// A new filesystem instance, detached, with the mount attributes of the step.
-pub(super) fn new_fs(fstype: &str, source: &str, data: &[(String, Option<String>)], attrs: u64) -> Result<OwnedFd, SysError> {
+pub(super) fn new_fs(
+    fstype: &str,
+    source: &str,
+    data: &[(String, Option<String>)],
+    attrs: u64,
+) -> Result<OwnedFd, SysError> {
     let ctx = sys::mount::fsopen(fstype)?;
     if !source.is_empty() {
         sys::mount::fsconfig(ctx.as_fd(), "source", Some(source))?;

@@ -45,9 +45,7 @@ pub(crate) fn clone3(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> Result<Forke
     }
     // SAFETY: clone3 without CLONE_VM duplicates the address space like fork; `args` is a valid
     // clone_args of the size passed and lives across the call.
-    let ret = unsafe {
-        libc::syscall(libc::SYS_clone3, &mut args as *mut CloneArgs, std::mem::size_of::<CloneArgs>())
-    };
+    let ret = unsafe { libc::syscall(libc::SYS_clone3, &mut args as *mut CloneArgs, std::mem::size_of::<CloneArgs>()) };
     match check(ret, "clone3", None)? {
         0 => Ok(Forked::Child),
         pid => Ok(Forked::Parent(pid as i32)),
