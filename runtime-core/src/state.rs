@@ -186,10 +186,6 @@ impl ContainerDir {
         Ok(ContainerDir { path, _lock: lock })
     }
 
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
     pub(crate) fn fifo_path(&self) -> PathBuf {
         self.path.join(EXEC_FIFO)
     }

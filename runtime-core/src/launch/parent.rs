@@ -32,6 +32,12 @@ pub(crate) fn create(store: &StateStore, id: &str, opts: CreateOptions) -> Resul
         listen_fds: opts.listen_fds,
     };
     let plan = Plan::build(id, &bundle, &popts, &host)?;
+    for fd in 3..3 + opts.preserve_fds + opts.listen_fds {
+        // Passing an fd we do not hold would hand the container whatever we open there (runc#5474).
+        if !sys::process::fd_is_open(fd as i32) {
+            return Err(Error::InvalidArgument(format!("--preserve-fds: file descriptor {fd} is not open")));
+        }
+    }
     let dir = store.create_dir(id)?;
     let mut made = Made { dir: Some(dir), cgroup: None, child: None };
     let (state, console) = launch(&plan, &bundle, &opts, &mut made)?;
