@@ -119,7 +119,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
             made.child = Some(pid);
             drop(child_sock);
             drop(ns_fds);
-            let (init_pid, console) = serve(plan, &parent_sock, opts, pid)?;
+            let (init_pid, console) = serve(plan, &bundle.dir, &parent_sock, opts, pid)?;
             if plan.namespaces.second_fork {
                 // The intermediate process exits as soon as it has forked the init.
                 sys::process::wait_child(pid).step(Step::Spawn)?;
@@ -149,9 +149,16 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
 }
 
 /// Serves the child until `Ready`; returns the init's pid (as seen here) and a kept console.
-fn serve(plan: &Plan, sock: &OwnedFd, opts: &CreateOptions, child: i32) -> Result<(i32, Option<OwnedFd>)> {
+fn serve(
+    plan: &Plan,
+    bundle: &std::path::Path,
+    sock: &OwnedFd,
+    opts: &CreateOptions,
+    child: i32,
+) -> Result<(i32, Option<OwnedFd>)> {
     let mut console = None;
     let mut expect_console = plan.process.terminal;
+    let mut expect_listener = plan.seccomp.as_ref().is_some_and(|s| s.needs_listener());
     loop {
         let m = protocol::recv(sock.as_fd()).step(Step::Spawn)?;
         match m.msg {
@@ -166,7 +173,18 @@ fn serve(plan: &Plan, sock: &OwnedFd, opts: &CreateOptions, child: i32) -> Resul
                     ConsoleMode::None => unreachable!("the plan refuses a terminal without a console"),
                 }
             }
-            Some(ChildMsg::Ready) if !expect_console => {
+            Some(ChildMsg::SeccompListener) if expect_listener && !expect_console => {
+                expect_listener = false;
+                let (Some(fd), Some(pid), Some(prog)) = (m.fds.first(), m.pid, plan.seccomp.as_ref()) else {
+                    return Err(Error::sys(Step::Seccomp, SysError::check("receive listener", None, "no fd")));
+                };
+                let state = serde_json::json!({
+                    "ociVersion": plan.oci_version, "id": plan.id, "status": "creating", "pid": pid,
+                    "bundle": bundle, "annotations": plan.annotations,
+                });
+                sys::seccomp::send_to_agent(prog, state.to_string().as_bytes(), fd.as_fd()).step(Step::Seccomp)?;
+            }
+            Some(ChildMsg::Ready) if !expect_console && !expect_listener => {
                 let pid = m
                     .pid
                     .ok_or_else(|| Error::sys(Step::Spawn, SysError::check("receive ready", None, "no credentials")))?;
