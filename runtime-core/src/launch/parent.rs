@@ -99,7 +99,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
         .collect::<Result<Vec<_>>>()?;
     made.cgroup = Some(Cgroup::create(&plan.cgroup)?);
     let cgroup = made.cgroup.as_ref().expect("just set");
-    let cgroup_paths: Vec<(String, PathBuf)> = cgroup.paths().into_iter().filter(|(k, _)| !k.is_empty()).collect();
+    let cgroup_paths = v1_mount_dirs(cgroup);
     let (parent_sock, child_sock) = sys::socket::seqpacket_pair().step(Step::Spawn)?;
     sys::socket::enable_passcred(parent_sock.as_fd()).step(Step::Spawn)?;
 
@@ -139,6 +139,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                 internal: Internal {
                     init_start_time: start_time,
                     cgroup_paths: cgroup.paths(),
+                    cgroup_created: cgroup.created(),
                     own_pid_ns: plan.namespaces.own_pid_ns,
                     namespaces: Default::default(),
                 },
@@ -146,6 +147,20 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
             Ok((state, console))
         }
     }
+}
+
+/// The container's v1 cgroup directories as they appear under its /sys/fs/cgroup: one per
+/// hierarchy, named after the controller (`name=systemd` -> `systemd`); the unified one is not
+/// shown on hybrid hosts, as with runc.
+fn v1_mount_dirs(cgroup: &Cgroup) -> Vec<(String, PathBuf)> {
+    let mut out: Vec<(String, PathBuf)> = Vec::new();
+    for (key, path) in cgroup.paths() {
+        if key.is_empty() || out.iter().any(|(_, p)| *p == path) {
+            continue;
+        }
+        out.push((key.trim_start_matches("name=").to_owned(), path));
+    }
+    out
 }
 
 /// Serves the child until `Ready`; returns the init's pid (as seen here) and a kept console.
