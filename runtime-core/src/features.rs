@@ -128,9 +128,6 @@ pub fn document() -> Value {
             "mountExtensions": { "idmap": { "enabled": false } },
             "netDevices": { "enabled": false }
         },
-        "annotations": {
-            "org.opencontainers.runc.checkpoint.enabled": "false"
-        },
         "potentiallyUnsafeConfigAnnotations": []
     })
 }
