@@ -21,7 +21,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let code = match argv.as_slice() {
-        ["report"] | [] => print_json(&report()),
+        ["report", ..] | [] => print_json(&report()),
         ["exit", n] => n.parse().unwrap_or(2),
         ["sleep", secs] => {
             std::thread::sleep(Duration::from_secs_f64(secs.parse().unwrap_or(1.0)));
