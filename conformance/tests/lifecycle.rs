@@ -203,7 +203,10 @@ fn delete_of_created_container_kills_init() {
     let c = Case::new();
     c.build(c.bundle());
     c.create(&[]).ok();
+    let pid = c.state_json().expect("state after create")["pid"].as_i64().expect("pid");
+    assert!(alive(pid), "init {pid} not alive after create");
     c.delete(true).ok();
+    assert!(!alive(pid), "init {pid} survived delete --force of a created container");
     c.assert_clean();
 }
 

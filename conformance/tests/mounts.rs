@@ -193,10 +193,10 @@ fn masked_directory_is_empty() {
 fn custom_masked_path() {
     requires!(root, runtime);
     let c = Case::new();
-    let (code, out) = probe(&c, &["/probe", "cat", "/etc/passwd"], |s| {
+    let (code, out) = probe(&c, &["/bin/sh", "-c", "cat /etc/passwd; echo END"], |s| {
         s["linux"]["maskedPaths"].as_array_mut().unwrap().push(json!("/etc/passwd"))
     });
-    assert_eq!((code, out.as_str()), (Some(0), ""));
+    assert_eq!((code, out.as_str()), (Some(0), "END"));
 }
 
 #[test]
@@ -282,5 +282,6 @@ fn container_mounts_do_not_leak_to_host() {
     c.build(c.bundle().args(&["/probe", "sleep", "30"]));
     c.create(&[]).ok();
     c.start().ok();
+    assert_eq!(c.status().as_deref(), Some("running"));
     assert!(c.footprint().mounts().is_empty(), "{:#?}", c.footprint().mounts());
 }
