@@ -180,7 +180,8 @@ pub fn build_rootfs(root: &Path, probe: &Path) -> io::Result<()> {
 }
 
 fn copy_executable(from: &Path, to: &Path) -> io::Result<()> {
-    fs::copy(from, to).map_err(|e| io::Error::new(e.kind(), format!("copy {} -> {}: {e}", from.display(), to.display())))?;
+    fs::copy(from, to)
+        .map_err(|e| io::Error::new(e.kind(), format!("copy {} -> {}: {e}", from.display(), to.display())))?;
     fs::set_permissions(to, fs::Permissions::from_mode(0o755))
 }
 

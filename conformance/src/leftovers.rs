@@ -24,7 +24,8 @@ pub struct Footprint {
 impl Footprint {
     /// Everything still present, as human-readable lines; empty when clean.
     pub fn leftovers(&self) -> Vec<String> {
-        let mut found: Vec<String> = self.processes().iter().map(|(pid, why)| format!("process {pid} ({why})")).collect();
+        let mut found: Vec<String> =
+            self.processes().iter().map(|(pid, why)| format!("process {pid} ({why})")).collect();
         found.extend(self.mounts().into_iter().map(|m| format!("mount {m}")));
         if self.state_dir.exists() {
             found.push(format!("state dir {}", self.state_dir.display()));
@@ -60,7 +61,8 @@ impl Footprint {
                 if environ.split(|&b| b == 0).any(|kv| kv == marker.as_bytes()) {
                     return Some((pid, "container env marker".to_owned()));
                 }
-                let cmdline = String::from_utf8_lossy(&fs::read(base.join("cmdline")).unwrap_or_default()).replace('\0', " ");
+                let cmdline =
+                    String::from_utf8_lossy(&fs::read(base.join("cmdline")).unwrap_or_default()).replace('\0', " ");
                 if cmdline.contains(&dir) {
                     return Some((pid, format!("cmdline: {}", cmdline.trim())));
                 }
@@ -81,10 +83,7 @@ impl Footprint {
     pub fn cgroup_dirs(&self) -> Vec<PathBuf> {
         let rel = cgroup_path(&self.id);
         let Ok(rd) = fs::read_dir("/sys/fs/cgroup") else { return Vec::new() };
-        rd.flatten()
-            .map(|e| e.path().join(rel.trim_start_matches('/')))
-            .filter(|p| p.is_dir())
-            .collect()
+        rd.flatten().map(|e| e.path().join(rel.trim_start_matches('/'))).filter(|p| p.is_dir()).collect()
     }
 
     /// Best-effort removal of everything `leftovers` can report. Safe to call repeatedly.

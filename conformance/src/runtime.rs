@@ -132,10 +132,11 @@ impl RuntimeUnderTest {
         let err_path = self.out_dir.join(format!("{n:02}-{sub}.stderr"));
         let mut argv = vec![self.binary.to_string_lossy().into_owned()];
         argv.extend(args.iter().cloned());
-        let spawned = File::create(&out_path).and_then(|o| File::create(&err_path).map(|e| (o, e))).and_then(|(o, e)| {
-            // Own process group, so a timeout can kill the runtime together with any helper it forked.
-            Command::new(&self.binary).args(args).stdin(stdin).stdout(o).stderr(e).process_group(0).spawn()
-        });
+        let spawned =
+            File::create(&out_path).and_then(|o| File::create(&err_path).map(|e| (o, e))).and_then(|(o, e)| {
+                // Own process group, so a timeout can kill the runtime together with any helper it forked.
+                Command::new(&self.binary).args(args).stdin(stdin).stdout(o).stderr(e).process_group(0).spawn()
+            });
         let mut child = match spawned {
             Ok(c) => c,
             Err(e) => {

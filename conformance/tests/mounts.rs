@@ -42,8 +42,11 @@ fn tmpfs_with_size_and_mode() {
     requires!(root, runtime);
     let c = Case::new();
     let r = c.report(c.bundle().with(|s| {
-        add_mount(s, json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
-                            "options": ["nosuid", "nodev", "size=1m", "mode=0700"]}))
+        add_mount(
+            s,
+            json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+                            "options": ["nosuid", "nodev", "size=1m", "mode=0700"]}),
+        )
     }));
     let m = mount_at(&r, "/scratch").expect("/scratch mounted");
     assert_eq!(m["fs_type"], "tmpfs");
@@ -57,7 +60,9 @@ fn default_mounts_have_expected_types() {
     requires!(root, runtime);
     let c = Case::new();
     let r = c.report(c.bundle());
-    for (point, fs) in [("/dev", "tmpfs"), ("/dev/pts", "devpts"), ("/dev/shm", "tmpfs"), ("/dev/mqueue", "mqueue"), ("/sys", "sysfs")] {
+    for (point, fs) in
+        [("/dev", "tmpfs"), ("/dev/pts", "devpts"), ("/dev/shm", "tmpfs"), ("/dev/mqueue", "mqueue"), ("/sys", "sysfs")]
+    {
         let m = mount_at(&r, point).unwrap_or_else(|| panic!("{point} missing"));
         assert_eq!(m["fs_type"], fs, "{point}");
     }
@@ -178,7 +183,11 @@ fn masked_file_reads_as_dev_null() {
     let (code, out) = probe(&c, &["/probe", "stat", "/proc/keys"], |_| {});
     assert_eq!(code, Some(0), "{out}");
     let st: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!((st["type"].as_str(), st["major"].as_u64(), st["minor"].as_u64()), (Some("c"), Some(1), Some(3)), "{st}");
+    assert_eq!(
+        (st["type"].as_str(), st["major"].as_u64(), st["minor"].as_u64()),
+        (Some("c"), Some(1), Some(3)),
+        "{st}"
+    );
 }
 
 #[test]
@@ -223,7 +232,9 @@ fn default_devices_exist() {
     let c = Case::new();
     let r = c.report(c.bundle());
     let dev = &r["dev"];
-    for (name, major, minor) in [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)] {
+    for (name, major, minor) in
+        [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)]
+    {
         let d = &dev[name];
         assert_eq!(d["type"], "c", "/dev/{name}: {d}");
         assert_eq!((d["major"].as_u64(), d["minor"].as_u64()), (Some(major), Some(minor)), "/dev/{name}");

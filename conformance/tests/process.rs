@@ -82,9 +82,10 @@ fn cwd_is_created_when_missing() {
 fn uid_gid_and_additional_gids() {
     requires!(root, runtime);
     let c = Case::new();
-    let r = c.report(c.bundle().with(|s| {
-        s["process"]["user"] = json!({"uid": TEST_UID, "gid": TEST_GID, "additionalGids": [5, 100, 4242]})
-    }));
+    let r =
+        c.report(c.bundle().with(|s| {
+            s["process"]["user"] = json!({"uid": TEST_UID, "gid": TEST_GID, "additionalGids": [5, 100, 4242]})
+        }));
     assert_eq!((r["uid"].as_u64(), r["euid"].as_u64()), (Some(TEST_UID.into()), Some(TEST_UID.into())));
     assert_eq!((r["gid"].as_u64(), r["egid"].as_u64()), (Some(TEST_GID.into()), Some(TEST_GID.into())));
     let mut groups: Vec<u64> = r["groups"].as_array().unwrap().iter().filter_map(Value::as_u64).collect();
@@ -100,7 +101,8 @@ fn root_user_has_no_supplementary_groups_by_default() {
     let c = Case::new();
     let r = c.report(c.bundle());
     assert_eq!((r["uid"].as_u64(), r["gid"].as_u64()), (Some(0), Some(0)));
-    let groups: Vec<u64> = r["groups"].as_array().unwrap().iter().filter_map(Value::as_u64).filter(|g| *g != 0).collect();
+    let groups: Vec<u64> =
+        r["groups"].as_array().unwrap().iter().filter_map(Value::as_u64).filter(|g| *g != 0).collect();
     assert!(groups.is_empty(), "host groups leaked: {groups:?}");
 }
 

@@ -50,7 +50,8 @@ fn run(args: Vec<String>) -> Result<PathBuf, String> {
         return Err(format!("{} already holds a rootfs", dir.display()));
     }
     let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "demo".into());
-    let args: Vec<&str> = if command.is_empty() { vec!["/probe", "report"] } else { command.iter().map(String::as_str).collect() };
+    let args: Vec<&str> =
+        if command.is_empty() { vec!["/probe", "report"] } else { command.iter().map(String::as_str).collect() };
     let b = BundleBuilder::new(&dir, probe, &id).args(&args).with(|s| {
         s["process"]["terminal"] = json!(terminal);
         // A demo bundle has no harness to clean its cgroup; let the runtime pick the default location.
