@@ -54,6 +54,7 @@ pub(crate) fn run(ctx: ChildContext<'_>) -> ! {
 /// The program to execute, resolved before `Ready` so a missing binary fails `create` (runc does so).
 struct Exec {
     path: CString,
+    env: Vec<CString>,
     procfs: ProcfsHandle,
 }
 
@@ -87,7 +88,8 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     }
     sys::process::setsid().map_err(at(Step::Console))?;
     if plan.process.terminal {
-        console::setup_child(ctx.sock.as_fd(), plan.process.console_size).map_err(at(Step::Console))?;
+        console::setup_child(ctx.sock.as_fd(), plan.process.console_size, plan.rootfs.populate_dev)
+            .map_err(at(Step::Console))?;
     }
     if plan.new_keyring {
         sys::process::join_session_keyring(&format!("_ses.{}", plan.id)).map_err(at(Step::Credentials))?;
@@ -98,8 +100,9 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
         seccomp_now(plan, ctx.sock.as_fd())?;
     }
     let path = lookup(&plan.process)?;
+    let env = with_home(&plan.process);
     protocol::send(ctx.sock.as_fd(), &ChildMsg::Ready, &[], true).map_err(at(Step::Spawn))?;
-    Ok(Exec { path, procfs })
+    Ok(Exec { path, env, procfs })
 }
 
 /// Installs the filter and hands a notify listener to the runtime.
@@ -191,6 +194,19 @@ fn lookup(p: &ProcessPlan) -> StepResult<CString> {
     Err(not_found(format!("exec: {arg0:?}: executable file not found in $PATH")))
 }
 
+/// The environment, with HOME from the container's /etc/passwd when the config sets none (runc).
+fn with_home(p: &ProcessPlan) -> Vec<CString> {
+    let mut env = p.env.clone();
+    if env.iter().any(|e| e.as_bytes().starts_with(b"HOME=")) {
+        return env;
+    }
+    let home = crate::passwd::home_of(p.uid).unwrap_or_else(|| "/".to_owned());
+    if let Ok(c) = CString::new(format!("HOME={home}")) {
+        env.push(c);
+    }
+    env
+}
+
 fn errno_text(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
@@ -237,5 +253,5 @@ fn exec_program(ctx: &ChildContext<'_>, exec: Exec) -> ! {
         fail(e)
     }
     sys::process::reset_signals();
-    fail(sys::process::execve(&exec.path, &p.args, &p.env))
+    fail(sys::process::execve(&exec.path, &p.args, &exec.env))
 }

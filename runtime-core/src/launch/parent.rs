@@ -90,6 +90,9 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
     let dir = made.dir.as_ref().expect("state dir");
     let fifo_path = dir.fifo_path();
     sys::fs::mkfifo(&fifo_path.to_string_lossy(), 0o622).step(Step::State)?;
+    // mkfifo's mode went through our umask; the init may run as any user and must open it.
+    std::fs::set_permissions(&fifo_path, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+        .map_err(|e| Error::sys(Step::State, SysError::io("chmod", Some(&fifo_path.to_string_lossy()), &e)))?;
     let fifo = open_path(&fifo_path).step(Step::State)?;
     let ns_fds = plan
         .namespaces
