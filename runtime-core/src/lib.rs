@@ -27,6 +27,7 @@ mod sys;
 
 mod cgroups;
 mod launch;
+pub use launch::{ExecOptions, ExecProcess};
 mod rootfs;
 mod seccomp;
 

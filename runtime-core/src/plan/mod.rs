@@ -14,7 +14,7 @@ use std::path::PathBuf;
 pub(crate) use devices::{DeviceNode, DEV_SYMLINKS};
 pub(crate) use mounts::{MountKind, MountStep};
 pub(crate) use namespaces::NamespacePlan;
-pub(crate) use process::ProcessPlan;
+pub(crate) use process::{plan as process_plan, ProcessPlan};
 
 use crate::bundle::Bundle;
 use crate::cgroups::{self, CgroupPlan};
