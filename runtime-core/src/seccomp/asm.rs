@@ -75,7 +75,7 @@ impl Asm {
     /// `ja` trampoline right after it; trampolines move code, so this repeats until nothing changes
     /// (it ends because a jump, once long, stays long).
     pub(super) fn finish(self) -> Result<Vec<sock_filter>, String> {
-        let mut far = vec![(false, false); self.ins.len()];
+        let mut far = self.guess_far();
         loop {
             let (pos, at) = self.layout(&far);
             let mut changed = false;
@@ -96,6 +96,19 @@ impl Asm {
                 return self.emit(&far, &pos, &at);
             }
         }
+    }
+
+    /// Marks as long, up front, the jumps that are close to the limit before any trampoline is
+    /// added, so that the fix-point loop below usually ends at its first pass.
+    fn guess_far(&self) -> Vec<(bool, bool)> {
+        let none = vec![(false, false); self.ins.len()];
+        let (pos, at) = self.layout(&none);
+        let dist = |from: usize, l: &Label| at[l.0].map_or(0, |t| t.saturating_sub(from + 1));
+        let guess = |i: usize, ins: &Ins| match ins {
+            Ins::Jump { jt, jf, .. } => (dist(pos[i], jt) > 192, dist(pos[i], jf) > 192),
+            _ => (false, false),
+        };
+        self.ins.iter().enumerate().map(|(i, ins)| guess(i, ins)).collect()
     }
 
     /// The address of each instruction and of each label, given which jumps need trampolines.

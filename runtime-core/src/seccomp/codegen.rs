@@ -81,7 +81,7 @@ fn arch_block(a: &mut Asm, r: &ArchRules, default: Action) {
     if let Some(max) = r.stub_max {
         return_if(a, BPF_JGT_K, max, ENOSYS);
     }
-    let items: Vec<(u32, &[Rule])> = r.syscalls.iter().map(|(nr, rules)| (*nr, rules.as_slice())).collect();
+    let items: Vec<(u32, &[Rule])> = r.syscalls().collect();
     tree(a, &items, default, r.arch.args64());
 }
 
@@ -107,33 +107,26 @@ fn tree(a: &mut Asm, items: &[(u32, &[Rule])], default: Action, args64: bool) {
 }
 
 fn leaf(a: &mut Asm, items: &[(u32, &[Rule])], default: Action, args64: bool) {
-    // Syscalls with one unconditional rule share a `ret` per action.
-    let mut shared: Vec<(Action, Label)> = Vec::new();
-    let mut bodies: Vec<(Label, &[Rule])> = Vec::new();
-    for (nr, rules) in items {
+    // Syscalls with one unconditional rule share a `ret` per action. (Fixed arrays: a leaf has at
+    // most LEAF syscalls, and compile time is dominated by allocations.)
+    let mut shared: [Option<(Action, Label)>; LEAF] = [None; LEAF];
+    let mut bodies: [Option<(Label, &[Rule])>; LEAF] = [None; LEAF];
+    for (k, (nr, rules)) in items.iter().enumerate() {
         let target = match rules {
-            [r] if r.conds.is_empty() => match shared.iter().find(|(act, _)| *act == r.action) {
+            [r] if r.conds.is_empty() => match shared.iter().flatten().find(|(act, _)| *act == r.action) {
                 Some((_, l)) => *l,
-                None => {
-                    let l = a.label();
-                    shared.push((r.action, l));
-                    l
-                }
+                None => shared[k].insert((r.action, a.label())).1,
             },
-            _ => {
-                let l = a.label();
-                bodies.push((l, rules));
-                l
-            }
+            _ => bodies[k].insert((a.label(), rules)).0,
         };
         a.jump(BPF_JEQ_K, *nr, Some(target), None);
     }
     a.ret(default.ret());
-    for (action, l) in shared {
+    for (action, l) in shared.into_iter().flatten() {
         a.bind(l);
         a.ret(action.ret());
     }
-    for (l, rules) in bodies {
+    for (l, rules) in bodies.into_iter().flatten() {
         a.bind(l);
         syscall_rules(a, rules, default, args64);
     }

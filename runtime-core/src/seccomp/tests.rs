@@ -67,8 +67,8 @@ fn reference(p: &Profile, d: &Data) -> u32 {
             Op::MaskedEq => arg & v == w,
         }
     };
-    let rules = r.syscalls.get(&d.nr).map(Vec::as_slice).unwrap_or_default();
-    rules.iter().find(|rule| rule.conds.iter().all(holds)).map_or(p.default, |rule| rule.action).ret()
+    r.rules_of(d.nr)
+        .iter().find(|rule| rule.conds.iter().all(holds)).map_or(p.default, |rule| rule.action).ret()
 }
 
 /// Argument values around every constant the syscall's conditions use, both halves varied.
@@ -102,7 +102,7 @@ fn check_every_rule(json: &str, native: Arch) -> usize {
         let base = if r.arch == Arch::X32 { X32_SYSCALL_BIT } else { 0 };
         let numbers = (base..base + 1100).chain([base + 0x3fff_ffff, u32::MAX, 0x8000_0001]);
         for nr in numbers {
-            let conds: Vec<&Cond> = r.syscalls.get(&nr).into_iter().flatten().flat_map(|rule| &rule.conds).collect();
+            let conds: Vec<&Cond> = r.rules_of(nr).iter().flat_map(|rule| &rule.conds).collect();
             let cand: Vec<Vec<u64>> = (0..6).map(|i| candidates(&conds, i)).collect();
             let samples = if conds.is_empty() { 2 } else { 400 };
             for _ in 0..samples {
