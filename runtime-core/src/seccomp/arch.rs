@@ -96,16 +96,6 @@ impl Arch {
         Some(row[self as usize]).filter(|n| *n != tables::NONE)
     }
 
-    /// The `SCMP_ARCH_*` name.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "SCMP_ARCH_X86_64",
-            Arch::X32 => "SCMP_ARCH_X32",
-            Arch::X86 => "SCMP_ARCH_X86",
-            Arch::Aarch64 => "SCMP_ARCH_AARCH64",
-        }
-    }
-
     /// Maps an OCI architecture onto this host (`self` is the native architecture).
     pub(super) fn resolve(self, oci: OciArch) -> Resolved {
         let arch = match oci {

@@ -23,7 +23,6 @@ pub(super) const MAX_INSNS: usize = 4096;
 #[derive(Debug)]
 enum Ins {
     Stmt { code: u16, k: u32 },
-    Ja(Label),
     Jump { code: u16, k: u32, jt: Label, jf: Label },
     Bind(Label),
 }
@@ -57,10 +56,6 @@ impl Asm {
 
     pub(super) fn ret(&mut self, k: u32) {
         self.ins.push(Ins::Stmt { code: BPF_RET_K, k });
-    }
-
-    pub(super) fn goto(&mut self, l: Label) {
-        self.ins.push(Ins::Ja(l));
     }
 
     /// A conditional jump; `None` means the instruction that follows.
@@ -141,7 +136,6 @@ impl Asm {
             match ins {
                 Ins::Bind(_) => {}
                 Ins::Stmt { code, k } => out.push(sock_filter { code: *code, jt: 0, jf: 0, k: *k }),
-                Ins::Ja(l) => out.push(ja(pos[i], addr(l)?)?),
                 Ins::Jump { code, k, jt, jf } => {
                     let (ft, ff) = far[i];
                     let after = pos[i] + 1;

@@ -33,8 +33,8 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::{ContainerProcessState, LinuxSeccomp, LinuxSeccompFilterFlag, State};
 use seccompiler::BpfProgram;
 
-pub(crate) use arch::Arch;
 use crate::{Error, Result};
+pub(crate) use arch::Arch;
 
 /// `SECCOMP_FILTER_FLAG_*` (linux/seccomp.h).
 pub(crate) const FLAG_LOG: u32 = 1 << 1;
@@ -53,15 +53,8 @@ pub(crate) const FEATURE_ACTIONS: &[&str] = &[
     "SCMP_ACT_TRACE",
     "SCMP_ACT_TRAP",
 ];
-pub(crate) const FEATURE_OPERATORS: &[&str] = &[
-    "SCMP_CMP_EQ",
-    "SCMP_CMP_GE",
-    "SCMP_CMP_GT",
-    "SCMP_CMP_LE",
-    "SCMP_CMP_LT",
-    "SCMP_CMP_MASKED_EQ",
-    "SCMP_CMP_NE",
-];
+pub(crate) const FEATURE_OPERATORS: &[&str] =
+    &["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"];
 /// Every name accepted: the host's ABIs are filtered, ABIs the host cannot run need no filter.
 /// (On an aarch64 host SCMP_ARCH_ARM is refused: no table for it yet.)
 pub(crate) const FEATURE_ARCHS: &[&str] = &[

@@ -7,6 +7,7 @@ use super::arch::{Arch, X32_SYSCALL_BIT};
 use super::bpf_interp::{run, run_counted, Data};
 use super::profile::{self, Action, ArchRules, Cond, Op, Profile};
 use super::{compile_for, Program, FLAG_LOG, FLAG_NEW_LISTENER, FLAG_SPEC_ALLOW};
+use super::{FEATURE_ACTIONS, FEATURE_ARCHS, FEATURE_FLAGS, FEATURE_OPERATORS};
 use crate::Error;
 
 const DOCKER: &str = include_str!("testdata/docker-default.json");
@@ -67,8 +68,7 @@ fn reference(p: &Profile, d: &Data) -> u32 {
             Op::MaskedEq => arg & v == w,
         }
     };
-    r.rules_of(d.nr)
-        .iter().find(|rule| rule.conds.iter().all(holds)).map_or(p.default, |rule| rule.action).ret()
+    r.rules_of(d.nr).iter().find(|rule| rule.conds.iter().all(holds)).map_or(p.default, |rule| rule.action).ret()
 }
 
 /// Argument values around every constant the syscall's conditions use, both halves varied.
@@ -171,10 +171,8 @@ fn docker_profile_decisions() {
 #[test]
 fn search_cost_stays_flat() {
     let p = compile(DOCKER);
-    let worst = (0..600)
-        .map(|n| run_counted(&p.filter, &Data { nr: n, arch: AUDIT_X86_64, args: [0; 6] }).1)
-        .max()
-        .unwrap();
+    let worst =
+        (0..600).map(|n| run_counted(&p.filter, &Data { nr: n, arch: AUDIT_X86_64, args: [0; 6] }).1).max().unwrap();
     // ~350 syscalls: a linear chain would need hundreds of steps.
     assert!(worst <= 24, "worst case {worst} instructions");
     assert!(p.filter.len() < 3000, "{} instructions, the kernel takes 4096", p.filter.len());
@@ -339,3 +337,26 @@ fn actions_order_as_the_kernel_ranks_them() {
     assert!(ranked.windows(2).all(|w| (w[0].ret() as i32) < (w[1].ret() as i32)));
 }
 
+#[test]
+fn features_lists_what_compiles() {
+    for action in FEATURE_ACTIONS {
+        let json = format!(
+            r#"{{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/a",
+                "syscalls": [{{"names": ["getppid"], "action": "{action}"}}]}}"#
+        );
+        compile(&json);
+    }
+    for op in FEATURE_OPERATORS {
+        let json = format!(
+            r#"{{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{{"names": ["getppid"], "action": "SCMP_ACT_ERRNO",
+                "args": [{{"index": 1, "value": 3, "valueTwo": 1, "op": "{op}"}}]}}]}}"#
+        );
+        compile(&json);
+    }
+    for arch in FEATURE_ARCHS {
+        compile(&format!(r#"{{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["{arch}"]}}"#));
+    }
+    for flag in FEATURE_FLAGS {
+        compile(&format!(r#"{{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["{flag}"]}}"#));
+    }
+}

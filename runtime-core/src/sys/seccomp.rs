@@ -77,8 +77,8 @@ mod tests {
     use std::os::fd::AsFd;
     use std::os::unix::net::UnixListener;
 
-    use nix::sys::socket::{recvmsg, socketpair, AddressFamily, ControlMessageOwned, SockFlag, SockType};
     use nix::sys::signal::Signal;
+    use nix::sys::socket::{recvmsg, socketpair, AddressFamily, ControlMessageOwned, SockFlag, SockType};
     use nix::sys::wait::{waitpid, WaitStatus};
     use nix::unistd::{fork, ForkResult, Pid};
 
@@ -124,7 +124,11 @@ mod tests {
         let (_, status) = in_child(p, |_| {
             // SAFETY: the syscalls used here take no pointers (zero arguments are read as NULL).
             let rc = unsafe { libc::syscall(nr, 0, 0, 0, 0, 0, 0) };
-            if rc == -1 { std::io::Error::last_os_error().raw_os_error().unwrap_or(1) } else { 0 }
+            if rc == -1 {
+                std::io::Error::last_os_error().raw_os_error().unwrap_or(1)
+            } else {
+                0
+            }
         });
         match status {
             WaitStatus::Exited(_, code) => code,
@@ -223,8 +227,7 @@ mod tests {
                 "syscalls": [{{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}}]}}"#,
             sock_path.display()
         ));
-        let (ours, theirs) =
-            socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC).unwrap();
+        let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC).unwrap();
         let getppid = nr("getppid");
         // SAFETY: as in errno_of; the child passes the listener up, then blocks in getppid until
         // the agent answers.
@@ -234,10 +237,15 @@ mod tests {
                     Ok(Some(l)) => {
                         let fds = [l.as_raw_fd()];
                         let cmsg = [ControlMessage::ScmRights(&fds)];
-                        let _ = sendmsg::<()>(theirs.as_raw_fd(), &[IoSlice::new(b"L")], &cmsg, MsgFlags::empty(), None);
+                        let _ =
+                            sendmsg::<()>(theirs.as_raw_fd(), &[IoSlice::new(b"L")], &cmsg, MsgFlags::empty(), None);
                         // SAFETY: getppid takes no arguments.
                         let rc = unsafe { libc::syscall(getppid) };
-                        if rc == 4242 { 0 } else { 1 }
+                        if rc == 4242 {
+                            0
+                        } else {
+                            1
+                        }
                     }
                     Ok(None) => 2,
                     Err(e) => 200 + e.errno,
@@ -247,7 +255,9 @@ mod tests {
             }
             ForkResult::Parent { child } => {
                 let listener = recv_fd(ours.as_fd()).expect("child sends its listener");
-                let state = format!(r#"{{"ociVersion": "1.2.0", "id": "t", "status": "creating", "pid": {child}, "bundle": "/"}}"#);
+                let state = format!(
+                    r#"{{"ociVersion": "1.2.0", "id": "t", "status": "creating", "pid": {child}, "bundle": "/"}}"#
+                );
                 send_to_agent(&p, state.as_bytes(), listener.as_fd()).unwrap();
                 drop(listener);
                 let (conn, _) = agent.accept().unwrap();
