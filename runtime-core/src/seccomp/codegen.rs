@@ -3,7 +3,7 @@
 //! Shape of the program:
 //! ```text
 //! ld arch; jeq AUDIT_ARCH_<a> -> block_a ...; ret KILL_THREAD        (libseccomp's bad-arch action)
-//! block_x86_64: ld nr; jge X32_BIT -> block_x32 (or bad arch)
+//! block_x86_64: ld nr; jset X32_BIT -> block_x32 (or bad arch, but for nr -1)
 //!   [jgt <largest nr in profile> -> ret ERRNO(ENOSYS)]                  (runc's patchbpf stub)
 //!   binary search on nr: jge pivots down to leaves of <= 4 jeq,
 //!   each syscall's rules: argument checks (64-bit args as two 32-bit halves), ret action
@@ -15,7 +15,7 @@
 use seccompiler::sock_filter;
 
 use super::arch::{Arch, X32_SYSCALL_BIT};
-use super::asm::{Asm, Label, BPF_JEQ_K, BPF_JGE_K, BPF_JGT_K};
+use super::asm::{Asm, Label, BPF_JEQ_K, BPF_JGE_K, BPF_JGT_K, BPF_JSET_K};
 use super::profile::{Action, ArchRules, Cond, Op, Profile, Rule};
 
 /// Offsets in `struct seccomp_data`.
@@ -51,22 +51,30 @@ pub(crate) fn generate(p: &Profile) -> Result<Vec<sock_filter>, String> {
         a.load(OFF_NR);
         let x86_64 = group.iter().find(|r| r.arch != Arch::X32);
         let x32 = group.iter().find(|r| r.arch == Arch::X32);
+        // The x32 bit is tested with jset, as libseccomp and runc's stub do.
         match (x86_64, x32) {
             (Some(n), None) if n.arch == Arch::X86_64 => {
+                // Without x32, an x32 syscall is a bad ABI; syscall(-1), which tracers use to skip
+                // a syscall, is not: libseccomp sends it to the x86_64 rules, past runc's stub.
+                let rules = a.label();
+                a.jump(BPF_JEQ_K, u32::MAX, Some(rules), None);
+                return_if(&mut a, BPF_JSET_K, X32_SYSCALL_BIT, BAD_ARCH);
+                stub(&mut a, n);
                 return_if(&mut a, BPF_JGE_K, X32_SYSCALL_BIT, BAD_ARCH);
-                arch_block(&mut a, n, p.default);
+                a.bind(rules);
+                arch_rules(&mut a, n, p.default);
             }
             (Some(n), None) => arch_block(&mut a, n, p.default),
             (Some(n), Some(x)) => {
                 let lx = a.label();
-                a.jump(BPF_JGE_K, X32_SYSCALL_BIT, Some(lx), None);
+                a.jump(BPF_JSET_K, X32_SYSCALL_BIT, Some(lx), None);
                 arch_block(&mut a, n, p.default);
                 a.bind(lx);
                 arch_block(&mut a, x, p.default);
             }
             (None, Some(x)) => {
                 let lx = a.label();
-                a.jump(BPF_JGE_K, X32_SYSCALL_BIT, Some(lx), None);
+                a.jump(BPF_JSET_K, X32_SYSCALL_BIT, Some(lx), None);
                 a.ret(BAD_ARCH.ret());
                 a.bind(lx);
                 arch_block(&mut a, x, p.default);
@@ -78,9 +86,18 @@ pub(crate) fn generate(p: &Profile) -> Result<Vec<sock_filter>, String> {
 }
 
 fn arch_block(a: &mut Asm, r: &ArchRules, default: Action) {
+    stub(a, r);
+    arch_rules(a, r, default);
+}
+
+/// runc's patchbpf: ENOSYS for numbers above the profile's newest syscall.
+fn stub(a: &mut Asm, r: &ArchRules) {
     if let Some(max) = r.stub_max {
         return_if(a, BPF_JGT_K, max, ENOSYS);
     }
+}
+
+fn arch_rules(a: &mut Asm, r: &ArchRules, default: Action) {
     let items: Vec<(u32, &[Rule])> = r.syscalls().collect();
     tree(a, &items, default, r.arch.args64());
 }

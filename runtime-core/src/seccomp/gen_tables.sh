@@ -1,7 +1,11 @@
 #!/bin/sh
 # Regenerates tables.rs (syscall name -> number for each supported seccomp architecture) from the
-# installed kernel UAPI headers. Run once when the headers change; the output is committed.
+# kernel UAPI headers. Run once when the headers change; the output is committed.
 #   sh runtime-core/src/seccomp/gen_tables.sh > runtime-core/src/seccomp/tables.rs
+# The headers should be at least as new as the syscalls profiles name (Docker's names fchmodat2,
+# futex_wait, ...): the committed tables come from linux-libc-dev 6.12 (Debian bookworm-backports),
+# unpacked with `apt-get download linux-libc-dev/bookworm-backports; dpkg-deb -x *.deb hdr` and
+# run with INC=hdr/usr/include, because bookworm's own /usr/include stops at linux 6.1.
 set -eu
 export LC_ALL=C
 INC=${INC:-/usr/include}
@@ -37,7 +41,12 @@ printf '\n/// The ABI has no such syscall.\npub(super) const NONE: u32 = u32::MA
     table "$ASM/unistd_64.h" | sed 's/^/0 /'
     table "$ASM/unistd_x32.h" -D__X32_SYSCALL_BIT=0x40000000 | sed 's/^/1 /'
     table "$ASM/unistd_32.h" | sed 's/^/2 /'
-    # arm64's asm/unistd.h is asm-generic/unistd.h with these switches (arch/arm64/include/uapi/asm/unistd.h).
-    table asm-generic/unistd.h -U__BITS_PER_LONG -D__BITS_PER_LONG=64 -D__ARCH_WANT_RENAMEAT -D__ARCH_WANT_NEW_STAT \
-        -D__ARCH_WANT_SET_GET_RLIMIT -D__ARCH_WANT_SYS_CLONE3 -D__ARCH_WANT_MEMFD_SECRET | sed 's/^/3 /'
+    if [ -e "$INC/aarch64-linux-gnu/asm/unistd_64.h" ]; then
+        # Linux >= 6.11 ships arm64's generated table.
+        table "$INC/aarch64-linux-gnu/asm/unistd_64.h" | sed 's/^/3 /'
+    else
+        # Before, arm64's asm/unistd.h was asm-generic/unistd.h with these switches.
+        table asm-generic/unistd.h -U__BITS_PER_LONG -D__BITS_PER_LONG=64 -D__ARCH_WANT_RENAMEAT -D__ARCH_WANT_NEW_STAT \
+            -D__ARCH_WANT_SET_GET_RLIMIT -D__ARCH_WANT_SYS_CLONE3 -D__ARCH_WANT_MEMFD_SECRET | sed 's/^/3 /'
+    fi
 } | emit

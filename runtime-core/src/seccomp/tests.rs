@@ -40,8 +40,17 @@ fn nr(arch: Arch, name: &str) -> u32 {
 /// What the program must return, evaluated straight from the resolved rules.
 fn reference(p: &Profile, d: &Data) -> u32 {
     let pick = |a: Arch| p.arches.iter().find(|r| r.arch == a);
+    let has_x32 = pick(Arch::X32).is_some();
     let rules: Option<&ArchRules> = match d.arch {
-        AUDIT_X86_64 if d.nr >= X32_SYSCALL_BIT => pick(Arch::X32),
+        // libseccomp: syscall(-1) goes to the x86_64 rules when x32 is not filtered, past the stub.
+        // (No syscall has that number, so the default applies.) Other numbers above the x32 bit
+        // are a bad ABI, once past the stub.
+        AUDIT_X86_64 if d.nr == u32::MAX && !has_x32 => return p.default.ret(),
+        AUDIT_X86_64 if d.nr & X32_SYSCALL_BIT != 0 => pick(Arch::X32),
+        AUDIT_X86_64 if d.nr >= X32_SYSCALL_BIT && !has_x32 => {
+            let stubbed = pick(Arch::X86_64).and_then(|r| r.stub_max).is_some_and(|m| d.nr > m);
+            return if stubbed { ENOSYS } else { KILL_THREAD };
+        }
         AUDIT_X86_64 => pick(Arch::X86_64),
         AUDIT_I386 => pick(Arch::X86),
         AUDIT_AARCH64 => pick(Arch::Aarch64),
