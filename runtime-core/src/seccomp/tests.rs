@@ -25,6 +25,13 @@ fn spec(json: &str) -> LinuxSeccomp {
     serde_json::from_str(json).expect("test profile parses")
 }
 
+/// `json` with its `architectures` replaced.
+fn with_arches(json: &str, arches: &[&str]) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["architectures"] = serde_json::json!(arches);
+    v.to_string()
+}
+
 fn compile(json: &str) -> Program {
     compile_for(&spec(json), Arch::X86_64).expect("profile compiles")
 }
@@ -137,8 +144,16 @@ fn docker_profile_every_rule_x86_64_host() {
 #[test]
 fn docker_profile_every_rule_aarch64_host() {
     check_every_rule(DOCKER, Arch::Aarch64);
-    let aarch64 = DOCKER.replace("\"SCMP_ARCH_X86\", \"SCMP_ARCH_X32\"", "\"SCMP_ARCH_AARCH64\"");
+    let aarch64 = with_arches(DOCKER, &["SCMP_ARCH_AARCH64"]);
     check_every_rule(&aarch64, Arch::Aarch64);
+    let listed = compile_for(&spec(&aarch64), Arch::Aarch64).unwrap();
+    let unlisted = compile_for(&spec(DOCKER), Arch::Aarch64).unwrap();
+    let a = |p: &Program, name: &str| eval(p, AUDIT_AARCH64, nr(Arch::Aarch64, name), [0; 6]);
+    assert_eq!(a(&listed, "openat"), ALLOW);
+    assert_eq!(a(&listed, "mount"), EPERM);
+    assert_eq!(eval(&listed, AUDIT_AARCH64, 1000, [0; 6]), ENOSYS);
+    assert_eq!(eval(&unlisted, AUDIT_AARCH64, 1000, [0; 6]), EPERM, "no stub for an unlisted ABI, as runc");
+    assert_eq!(eval(&listed, AUDIT_X86_64, 0, [0; 6]), KILL_THREAD);
 }
 
 #[test]
@@ -368,4 +383,21 @@ fn features_lists_what_compiles() {
     for flag in FEATURE_FLAGS {
         compile(&format!(r#"{{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["{flag}"]}}"#));
     }
+}
+
+#[test]
+fn x86_64_without_x32_as_libseccomp() {
+    let p = compile(
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["read", "getppid"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    );
+    assert_eq!(eval(&p, AUDIT_X86_64, u32::MAX, [0; 6]), EPERM, "syscall(-1) reaches the rules, past the stub");
+    assert_eq!(eval(&p, AUDIT_X86_64, X32_SYSCALL_BIT, [0; 6]), KILL_THREAD, "x32 is not filtered");
+    assert_eq!(eval(&p, AUDIT_X86_64, 0x8000_0001, [0; 6]), ENOSYS, "runc's stub comes first");
+    let p =
+        compile(r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_LOG"}]}"#);
+    assert_eq!(eval(&p, AUDIT_X86_64, u32::MAX, [0; 6]), ALLOW);
+    assert_eq!(eval(&p, AUDIT_X86_64, 0x8000_0001, [0; 6]), KILL_THREAD);
+    check_every_rule(&with_arches(DOCKER, &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]), Arch::X86_64);
+    check_every_rule(&with_arches(ARGS, &["SCMP_ARCH_X86_64"]), Arch::X86_64);
 }
