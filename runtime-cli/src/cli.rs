@@ -91,6 +91,31 @@ pub struct RunArgs {
     pub no_subreaper: bool,
 }
 
+/// Flags of `exec`; `command` is everything after the container id.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExecArgs {
+    pub id: String,
+    pub command: Vec<String>,
+    /// `--process`: an OCI process JSON file (absolute).
+    pub process: Option<PathBuf>,
+    pub cwd: Option<String>,
+    pub env: Vec<String>,
+    pub tty: bool,
+    pub user: Option<String>,
+    pub additional_gids: Vec<String>,
+    pub caps: Vec<String>,
+    pub no_new_privs: bool,
+    pub apparmor: Option<String>,
+    pub process_label: Option<String>,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub pidfd_socket: Option<PathBuf>,
+    pub preserve_fds: u32,
+    pub cgroup: Option<String>,
+    pub ignore_paused: bool,
+}
+
 /// `list --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListFormat {
@@ -103,6 +128,7 @@ pub enum ListFormat {
 pub enum Command {
     Create(CreateArgs),
     Run(RunArgs),
+    Exec(ExecArgs),
     Start {
         id: String,
     },
@@ -148,7 +174,7 @@ pub struct Invocation {
 }
 
 /// Commands accepted but not implemented yet.
-const UNSUPPORTED: &[&str] = &["exec", "ps", "update", "events", "checkpoint", "restore"];
+const UNSUPPORTED: &[&str] = &["ps", "update", "events", "checkpoint", "restore"];
 
 /// Parses `args` (without argv[0]). Relative paths are made absolute against `cwd`.
 pub fn parse(args: &[String], cwd: &Path) -> Result<Invocation, UsageError> {
@@ -206,6 +232,7 @@ fn subcommand(name: &str, args: &[String], cwd: &Path) -> Result<Command, UsageE
             keep: f.bool("keep")?,
             no_subreaper: f.bool("no-subreaper")?,
         }),
+        "exec" => Command::Exec(exec_args(&f, pos, cwd)?),
         "start" => Command::Start { id: id() },
         "state" => Command::State { id: id() },
         "kill" => Command::Kill {
@@ -227,12 +254,7 @@ fn subcommand(name: &str, args: &[String], cwd: &Path) -> Result<Command, UsageE
 
 fn create_args(f: &Flags, id: String, cwd: &Path) -> Result<CreateArgs, UsageError> {
     let path = |name| f.last(name).map(|v| absolute(cwd, v));
-    let preserve_fds = match f.last("preserve-fds") {
-        None => 0,
-        Some(v) => {
-            v.parse::<u32>().map_err(|_| usage(format!("invalid value {v:?} for flag -preserve-fds: parse error")))?
-        }
-    };
+    let preserve_fds = preserve_fds(f)?;
     Ok(CreateArgs {
         id,
         // An empty --bundle means the current directory, as in runc.
@@ -244,6 +266,46 @@ fn create_args(f: &Flags, id: String, cwd: &Path) -> Result<CreateArgs, UsageErr
         no_pivot: f.bool("no-pivot")?,
         no_new_keyring: f.bool("no-new-keyring")?,
     })
+}
+
+fn exec_args(f: &Flags, pos: Vec<String>, cwd: &Path) -> Result<ExecArgs, UsageError> {
+    let process = f.last("process").map(|v| absolute(cwd, v));
+    if process.is_none() && pos.len() < 2 {
+        return Err(usage("hull: \"exec\" requires a minimum of 2 argument(s)"));
+    }
+    let path = |name| f.last(name).map(|v| absolute(cwd, v));
+    let owned = |name| f.last(name).map(str::to_owned);
+    let mut pos = pos.into_iter();
+    Ok(ExecArgs {
+        id: pos.next().unwrap_or_default(),
+        command: pos.collect(),
+        process,
+        cwd: owned("cwd"),
+        env: f.all("env"),
+        tty: f.bool("tty")?,
+        user: owned("user"),
+        additional_gids: f.all("additional-gids"),
+        caps: f.all("cap"),
+        no_new_privs: f.bool("no-new-privs")?,
+        apparmor: owned("apparmor").filter(|s| !s.is_empty()),
+        process_label: owned("process-label").filter(|s| !s.is_empty()),
+        detach: f.bool("detach")?,
+        pid_file: path("pid-file"),
+        console_socket: path("console-socket"),
+        pidfd_socket: path("pidfd-socket"),
+        preserve_fds: preserve_fds(f)?,
+        cgroup: owned("cgroup").filter(|s| !s.is_empty()),
+        ignore_paused: f.bool("ignore-paused")?,
+    })
+}
+
+fn preserve_fds(f: &Flags) -> Result<u32, UsageError> {
+    match f.last("preserve-fds") {
+        None => Ok(0),
+        Some(v) => {
+            v.parse::<u32>().map_err(|_| usage(format!("invalid value {v:?} for flag -preserve-fds: parse error")))
+        }
+    }
 }
 
 /// `value` made absolute against `cwd`; empty means `cwd` (Go's `filepath.Abs("")`).
@@ -358,6 +420,27 @@ const RUN_FLAGS: &[FlagSpec] = &[
     HELP,
 ];
 
+const EXEC_FLAGS: &[FlagSpec] = &[
+    flag(&["process", "p"], true),
+    flag(&["cwd"], true),
+    flag(&["env", "e"], true),
+    flag(&["tty", "t"], false),
+    flag(&["user", "u"], true),
+    flag(&["additional-gids", "g"], true),
+    flag(&["cap", "c"], true),
+    flag(&["no-new-privs"], false),
+    flag(&["apparmor"], true),
+    flag(&["process-label"], true),
+    flag(&["detach", "d"], false),
+    flag(&["pid-file"], true),
+    flag(&["console-socket"], true),
+    flag(&["pidfd-socket"], true),
+    flag(&["preserve-fds"], true),
+    flag(&["cgroup"], true),
+    flag(&["ignore-paused"], false),
+    HELP,
+];
+
 const ONLY_HELP: &[FlagSpec] = &[HELP];
 
 /// A subcommand: its flags, its positional arguments, and whether parsing stops after the id.
@@ -379,6 +462,7 @@ const NONE: Count = Count::Exactly(0);
 const COMMANDS: &[CommandSpec] = &[
     cmd("create", CREATE_FLAGS, ONE),
     cmd("run", RUN_FLAGS, ONE),
+    CommandSpec { name: "exec", flags: EXEC_FLAGS, args: Count::Between(1, usize::MAX), stop_after_id: true },
     cmd("start", ONLY_HELP, ONE),
     cmd("state", ONLY_HELP, ONE),
     CommandSpec {
@@ -416,6 +500,11 @@ struct Flags(Vec<(&'static str, String)>);
 impl Flags {
     fn last(&self, name: &str) -> Option<&str> {
         self.0.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a repeatable flag, in order.
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(n, _)| *n == name).map(|(_, v)| v.clone()).collect()
     }
 
     fn bool(&self, name: &'static str) -> Result<bool, UsageError> {

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod foreground;
 mod logging;
 
 use std::process::ExitCode;
@@ -27,7 +28,7 @@ fn real_main() -> u8 {
         Ok(inv) => inv,
         Err(e) => return fail_early(&e.to_string()),
     };
-    if matches!(inv.command, cli::Command::Create(_) | cli::Command::Run(_)) {
+    if matches!(inv.command, cli::Command::Create(_) | cli::Command::Run(_) | cli::Command::Exec(_)) {
         // Before anything else: the container's processes are clones of this one (CVE-2019-5736).
         if let Err(e) = runtime_core::seal::ensure_sealed() {
             return fail_early(&e.to_string());

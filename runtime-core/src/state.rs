@@ -193,6 +193,10 @@ impl ContainerDir {
         Ok(ContainerDir { path, _lock: lock })
     }
 
+    fn id(&self) -> String {
+        self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+
     pub(crate) fn fifo_path(&self) -> PathBuf {
         self.path.join(EXEC_FIFO)
     }
@@ -200,7 +204,11 @@ impl ContainerDir {
     /// Reads the stored state (status as last written; callers refresh it).
     pub(crate) fn read(&self) -> Result<State> {
         let p = self.path.join(STATE_FILE);
-        let data = fs::read(&p).map_err(|e| io_err("read", &p, &e))?;
+        let data = fs::read(&p).map_err(|e| match e.kind() {
+            // Deleted by a concurrent `delete` between our lookup and our lock.
+            std::io::ErrorKind::NotFound => Error::NotFound(self.id()),
+            _ => io_err("read", &p, &e),
+        })?;
         serde_json::from_slice(&data)
             .map_err(|e| Error::sys(Step::State, SysError::check("parse", Some(&p.to_string_lossy()), e.to_string())))
     }

@@ -3,6 +3,7 @@
 
 mod create;
 mod delete;
+mod exec;
 mod features;
 mod kill;
 mod list;
@@ -34,6 +35,7 @@ pub fn dispatch(inv: &Invocation, fds: Inherited, log: &mut Logger) -> Result<u8
         Command::Unsupported(name) => bail!("not supported: {name}"),
         Command::Create(args) => create::run(&rt(), args, fds, log),
         Command::Run(args) => run::run(&rt(), args, fds, log),
+        Command::Exec(args) => exec::run(&rt(), args, log),
         Command::Start { id } => start::run(&rt(), id),
         Command::State { id } => state::run(&rt(), id),
         Command::Kill { id, signal, all } => kill::run(&rt(), id, signal, *all),
@@ -53,7 +55,7 @@ fn check_global(g: &Global, cmd: &Command) -> Result<()> {
     if manages_containers && g.rootless == Rootless::True {
         bail!("not supported: --rootless=true");
     }
-    if g.systemd_cgroup && matches!(cmd, Command::Create(_) | Command::Run(_)) {
+    if g.systemd_cgroup && matches!(cmd, Command::Create(_) | Command::Run(_) | Command::Exec(_)) {
         bail!("not supported: --systemd-cgroup");
     }
     Ok(())

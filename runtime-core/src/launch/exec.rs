@@ -55,6 +55,14 @@ impl ExecProcess {
         self.console.take()
     }
 
+    /// Sends it a signal (while it is unreaped its pid cannot be reused).
+    pub fn kill(&self, signal: i32) -> Result<()> {
+        sys::process::kill_child(self.pid, signal).map_err(|e| match e.errno {
+            libc::ESRCH => Error::WrongState("process not running".into()),
+            _ => Error::sys(Step::Lifecycle, e),
+        })
+    }
+
     /// Waits for it (not with `detach`) and returns its status the shell way (128+N for signal N).
     pub fn wait(&self) -> Result<i32> {
         if !self.waitable {
@@ -184,6 +192,14 @@ fn run(ctx: ExecContext<'_>) -> ! {
     let sock = ctx.sock.as_fd();
     match setup(&ctx) {
         Ok((path, env)) => {
+            // Joined only now, after `Ready`: in a paused container the process freezes here,
+            // and exec still returns (runc's --ignore-paused). Nothing of the caller runs
+            // before this, and the program cannot fork before it is in the cgroup.
+            for fd in &ctx.cgroup_procs {
+                if let Err(e) = sys::fs::write_all(fd.as_fd(), b"0", "cgroup.procs") {
+                    process::fail_late(e)
+                }
+            }
             process::final_exec(ctx.process, &path, &env, process::late_seccomp(ctx.process, ctx.seccomp))
         }
         Err(e) => {
@@ -197,10 +213,6 @@ fn setup(ctx: &ExecContext<'_>) -> StepResult<(std::ffi::CString, Vec<std::ffi::
     let p = ctx.process;
     // Not reachable from the container (ptrace, /proc/PID/exe, fds) until the execve.
     sys::process::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE").map_err(at(Step::Spawn))?;
-    // Join the cgroup first, so that nothing this process forks escapes accounting.
-    for fd in &ctx.cgroup_procs {
-        sys::fs::write_all(fd.as_fd(), b"0", "cgroup.procs").map_err(at(Step::Cgroup))?;
-    }
     // One setns through the init's pidfd joins every namespace at once; the mount namespace
     // brings the container's root and cwd with it.
     sys::process::setns(ctx.pidfd, ctx.ns_flags, "init's namespaces").map_err(at(Step::Namespaces))?;

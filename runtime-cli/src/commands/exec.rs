@@ -1,0 +1,142 @@
+//! `hull exec ID COMMAND...` / `hull exec --process FILE ID`: run another process in a running
+//! container. Foreground: forward signals, relay a terminal, exit with the process's status;
+//! runtime failures exit 255 as runc's do. `--detach` returns once the process runs.
+
+use std::fs::File;
+use std::os::fd::AsFd;
+
+use anyhow::{anyhow, bail, Context, Result};
+use oci_spec::runtime::{Capability, Process};
+use runtime_core::{Bundle, ConsoleMode, ExecOptions, Runtime};
+
+use crate::cli::ExecArgs;
+use crate::foreground::{block_forwarded_signals, supervise, RawMode};
+use crate::logging::Logger;
+
+pub fn run(rt: &Runtime, args: &ExecArgs, log: &mut Logger) -> Result<u8> {
+    match exec(rt, args) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            log.error(&format!("{e:#}"));
+            Ok(255)
+        }
+    }
+}
+
+fn exec(rt: &Runtime, args: &ExecArgs) -> Result<u8> {
+    for (flag, set) in [
+        ("--apparmor", args.apparmor.is_some()),
+        ("--process-label", args.process_label.is_some()),
+        ("--cgroup", args.cgroup.is_some()),
+        ("--pidfd-socket", args.pidfd_socket.is_some()),
+    ] {
+        if set {
+            bail!("not supported: exec {flag}");
+        }
+    }
+    let c = super::load(rt, &args.id)?;
+    let process = process(args, &c)?;
+    let terminal = process.terminal().unwrap_or(false);
+    let console = match (&args.console_socket, terminal, args.detach) {
+        (Some(s), true, _) => ConsoleMode::Socket(s.clone()),
+        (None, true, false) => ConsoleMode::Return,
+        (None, true, true) => bail!("cannot allocate tty if hull will detach without setting console socket"),
+        (Some(_), false, _) => bail!("cannot use console socket if hull will not detach or allocate tty"),
+        (None, false, _) => ConsoleMode::None,
+    };
+    // Blocked before the clone: the child resets its mask before execve, and no signal meant for
+    // the process can kill hull between the two.
+    let signals = if args.detach { None } else { Some(block_forwarded_signals()?) };
+    let mut p = c.exec(ExecOptions {
+        process,
+        pid_file: args.pid_file.clone(),
+        console,
+        preserve_fds: args.preserve_fds,
+        detach: args.detach,
+        ignore_paused: args.ignore_paused,
+    })?;
+    let Some(signals) = signals else { return Ok(0) };
+    let master = p.take_console().map(File::from);
+    let stdin = std::io::stdin();
+    let _raw = master.as_ref().and_then(|_| RawMode::enter(stdin.as_fd()));
+    let status = supervise(&p, &signals, master.as_ref())?;
+    Ok((status & 0xff) as u8)
+}
+
+/// The process to run: `--process` as given, or the container's own process with the command
+/// line's overrides (runc's behaviour).
+fn process(args: &ExecArgs, c: &runtime_core::Container) -> Result<Process> {
+    if let Some(path) = &args.process {
+        let text = std::fs::read(path).with_context(|| format!("reading process {}", path.display()))?;
+        return serde_json::from_slice(&text).map_err(|e| anyhow!("parsing process {}: {e}", path.display()));
+    }
+    let bundle = Bundle::load(&c.state().bundle)?;
+    let mut p = bundle.spec.process().clone().ok_or_else(|| anyhow!("the container's config has no process"))?;
+    p.set_args(Some(args.command.clone()));
+    let mut env = p.env().clone().unwrap_or_default();
+    env.extend(args.env.iter().cloned());
+    p.set_env(Some(env));
+    if let Some(cwd) = &args.cwd {
+        p.set_cwd(cwd.into());
+    }
+    p.set_terminal(Some(args.tty));
+    if args.no_new_privs {
+        p.set_no_new_privileges(Some(true));
+    }
+    let mut user = p.user().clone();
+    if let Some(u) = &args.user {
+        let (uid, gid) = parse_user(u)?;
+        user.set_uid(uid);
+        user.set_gid(gid.unwrap_or(uid));
+    }
+    if !args.additional_gids.is_empty() {
+        let gids =
+            args.additional_gids.iter().map(|g| g.parse::<u32>().map_err(|_| anyhow!("invalid additional gid {g:?}")));
+        user.set_additional_gids(Some(gids.collect::<Result<Vec<_>>>()?));
+    }
+    p.set_user(user);
+    if !args.caps.is_empty() {
+        add_caps(&mut p, &args.caps)?;
+    }
+    Ok(p)
+}
+
+/// `uid[:gid]`, numbers only; user names need the container's /etc/passwd (not yet).
+fn parse_user(u: &str) -> Result<(u32, Option<u32>)> {
+    let (uid, gid) = match u.split_once(':') {
+        Some((a, b)) => (a, Some(b)),
+        None => (u, None),
+    };
+    let num = |s: &str| s.parse::<u32>().map_err(|_| anyhow!("not supported: exec --user with a name ({u:?})"));
+    Ok((num(uid)?, gid.map(num).transpose()?))
+}
+
+/// `--cap` adds to the bounding, effective and permitted sets (never inheritable or ambient).
+fn add_caps(p: &mut Process, names: &[String]) -> Result<()> {
+    let mut caps = p.capabilities().clone().unwrap_or_default();
+    for name in names {
+        let cap: Capability = serde_json::from_value(serde_json::Value::String(name.clone()))
+            .map_err(|_| anyhow!("unknown capability {name:?}"))?;
+        let with = |set: &Option<oci_spec::runtime::Capabilities>| {
+            let mut set = set.clone().unwrap_or_default();
+            set.insert(cap);
+            Some(set)
+        };
+        let (b, e, pm) = (with(caps.bounding()), with(caps.effective()), with(caps.permitted()));
+        caps.set_bounding(b).set_effective(e).set_permitted(pm);
+    }
+    p.set_capabilities(Some(caps));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users() {
+        assert_eq!(parse_user("1000").unwrap(), (1000, None));
+        assert_eq!(parse_user("1000:50").unwrap(), (1000, Some(50)));
+        assert!(parse_user("nobody").unwrap_err().to_string().contains("not supported"));
+    }
+}
