@@ -47,40 +47,41 @@ pub(crate) fn generate(p: &Profile) -> Result<Vec<sock_filter>, String> {
     for ((_, group), l) in groups.iter().zip(entries) {
         a.bind(l);
         a.load(OFF_NR);
-        let x86_64 = group.iter().find(|r| r.arch != Arch::X32);
-        let x32 = group.iter().find(|r| r.arch == Arch::X32);
-        // The x32 bit is tested with jset, as libseccomp and runc's stub do.
-        match (x86_64, x32) {
-            (Some(n), None) if n.arch == Arch::X86_64 => {
-                // Without x32, an x32 syscall is a bad ABI; syscall(-1), which tracers use to skip
-                // a syscall, is not: libseccomp sends it to the x86_64 rules, past runc's stub.
-                let rules = a.label();
-                a.jump(BPF_JEQ_K, u32::MAX, Some(rules), None);
-                return_if(&mut a, BPF_JSET_K, X32_SYSCALL_BIT, BAD_ARCH);
-                stub(&mut a, n);
-                return_if(&mut a, BPF_JGE_K, X32_SYSCALL_BIT, BAD_ARCH);
-                a.bind(rules);
-                arch_rules(&mut a, n, p.default);
-            }
-            (Some(n), None) => arch_block(&mut a, n, p.default),
-            (Some(n), Some(x)) => {
-                let lx = a.label();
-                a.jump(BPF_JSET_K, X32_SYSCALL_BIT, Some(lx), None);
-                arch_block(&mut a, n, p.default);
-                a.bind(lx);
-                arch_block(&mut a, x, p.default);
-            }
-            (None, Some(x)) => {
-                let lx = a.label();
-                a.jump(BPF_JSET_K, X32_SYSCALL_BIT, Some(lx), None);
-                a.ret(BAD_ARCH.ret());
-                a.bind(lx);
-                arch_block(&mut a, x, p.default);
-            }
-            (None, None) => unreachable!("a group has at least one ABI"),
-        }
+        abi_group(&mut a, group, p.default);
     }
     a.finish()
+}
+
+/// The ABIs that share one audit token: x86_64 and x32 are told apart by the x32 bit of the
+/// syscall number, tested with jset as libseccomp and runc's stub do.
+fn abi_group(a: &mut Asm, group: &[&ArchRules], default: Action) {
+    let x86_64 = group.iter().find(|r| r.arch != Arch::X32);
+    let x32 = group.iter().find(|r| r.arch == Arch::X32);
+    match (x86_64, x32) {
+        (Some(n), None) if n.arch == Arch::X86_64 => {
+            // Without x32, an x32 syscall is a bad ABI; syscall(-1), which tracers use to skip a
+            // syscall, is not: libseccomp sends it to the x86_64 rules, past runc's stub.
+            let rules = a.label();
+            a.jump(BPF_JEQ_K, u32::MAX, Some(rules), None);
+            return_if(a, BPF_JSET_K, X32_SYSCALL_BIT, BAD_ARCH);
+            stub(a, n);
+            return_if(a, BPF_JGE_K, X32_SYSCALL_BIT, BAD_ARCH);
+            a.bind(rules);
+            arch_rules(a, n, default);
+        }
+        (Some(n), None) => arch_block(a, n, default),
+        (n, Some(x)) => {
+            let lx = a.label();
+            a.jump(BPF_JSET_K, X32_SYSCALL_BIT, Some(lx), None);
+            match n {
+                Some(n) => arch_block(a, n, default),
+                None => a.ret(BAD_ARCH.ret()),
+            }
+            a.bind(lx);
+            arch_block(a, x, default);
+        }
+        (None, None) => unreachable!("a group has at least one ABI"),
+    }
 }
 
 fn arch_block(a: &mut Asm, r: &ArchRules, default: Action) {
