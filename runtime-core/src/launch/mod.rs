@@ -1,9 +1,12 @@
 //! Creating the container process: the parent side, the child's step lists, and the protocol between them.
 
-use crate::container::{Container, CreateOptions};
-use crate::error::{Error, Result};
-use crate::state::StateStore;
+mod console;
+mod exec;
+mod init;
+mod parent;
+mod process;
+pub(crate) mod protocol;
 
-pub(crate) fn create(_store: &StateStore, _id: &str, _opts: CreateOptions) -> Result<Container> {
-    Err(Error::NotSupported("create (under construction)".into()))
-}
+pub(crate) use exec::exec;
+pub use exec::{ExecOptions, ExecProcess};
+pub(crate) use parent::{create, parse_stat, start_time};

@@ -2,8 +2,6 @@
 //! seccomp agent (in the parent), as runc does: one unix-socket message carrying the container's
 //! `ContainerProcessState` JSON and the listener fd (SCM_RIGHTS).
 
-#![cfg_attr(not(test), allow(dead_code))] // Called by tests until launch/ installs filters.
-
 use std::io::{IoSlice, Write};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;

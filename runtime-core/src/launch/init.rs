@@ -1,0 +1,124 @@
+//! The child's ordered step list for `create`: from the clone to the execve of the user program.
+//!
+//! Runs in a fork-like child of a single-threaded runtime, so ordinary Rust is sound here; it never
+//! returns into the parent's stack: every path ends in `execve` or `_exit`.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::PathBuf;
+
+use pathrs::flags::OpenFlags;
+use pathrs::procfs::{ProcfsBase, ProcfsHandle};
+
+use super::console;
+use super::process::{self, at, StepResult};
+use super::protocol::{self, ChildMsg};
+use crate::error::Step;
+use crate::plan::Plan;
+use crate::rootfs;
+use crate::sys;
+use crate::sys::process::Forked;
+
+/// What the parent hands to the child across the clone.
+#[derive(Debug)]
+pub(crate) struct ChildContext<'a> {
+    pub(crate) plan: &'a Plan,
+    pub(crate) sock: OwnedFd,
+    /// O_PATH fd of the exec fifo, reopened for writing through procfs at the end.
+    pub(crate) fifo: OwnedFd,
+    /// Namespaces to join, opened by the parent: type, name, fd.
+    pub(crate) ns_fds: Vec<(i32, &'static str, OwnedFd)>,
+    /// cgroup.procs of each hierarchy, written "0" to join.
+    pub(crate) cgroup_procs: Vec<BorrowedFd<'a>>,
+    /// v1 hierarchy name -> host directory of the container's cgroup (for the cgroup mount).
+    pub(crate) cgroup_paths: Vec<(String, PathBuf)>,
+}
+
+/// Runs the child to the end. Never returns.
+pub(crate) fn run(ctx: ChildContext<'_>) -> ! {
+    let sock = ctx.sock.as_fd();
+    match setup(&ctx) {
+        Ok(exec) => exec_program(&ctx, exec),
+        Err(e) => {
+            let _ = protocol::send(sock, &ChildMsg::Failed(e), &[], false);
+            sys::process::exit_now(1)
+        }
+    }
+}
+
+/// The program to execute, resolved before `Ready` so a missing binary fails `create` (runc does so).
+struct Exec {
+    path: CString,
+    env: Vec<CString>,
+    procfs: ProcfsHandle,
+}
+
+fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
+    let plan = ctx.plan;
+    // Other container processes must not reach our memory or /proc/self/exe before the execve.
+    sys::process::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE").map_err(at(Step::Spawn))?;
+    for fd in &ctx.cgroup_procs {
+        sys::fs::write_all(*fd, b"0", "cgroup.procs").map_err(at(Step::Cgroup))?;
+    }
+    for (nstype, kind, fd) in &ctx.ns_fds {
+        sys::process::setns(fd.as_fd(), *nstype, kind).map_err(at(Step::Namespaces))?;
+    }
+    if plan.namespaces.second_fork {
+        // setns(CLONE_NEWPID) only places our children in the namespace.
+        if let Forked::Parent(_) = sys::process::fork().map_err(at(Step::Namespaces))? {
+            sys::process::exit_now(0);
+        }
+    }
+    if plan.namespaces.unshare_flags != 0 {
+        sys::process::unshare(plan.namespaces.unshare_flags).map_err(at(Step::Namespaces))?;
+    }
+    // A private procfs instance of our own pid namespace, made while we still may mount.
+    let procfs = ProcfsHandle::new().map_err(|e| at(Step::Spawn)(rootfs::path_err("open", "procfs", e)))?;
+    identity(plan)?;
+    let root = rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths).map_err(|(s, e)| at(s)(e))?;
+    rootfs::switch_root(&root, plan.rootfs.no_pivot, plan.rootfs.propagation).map_err(at(Step::Pivot))?;
+    drop(root);
+    if plan.rootfs.readonly {
+        rootfs::finish_readonly_root().map_err(at(Step::Pivot))?;
+    }
+    sys::process::setsid().map_err(at(Step::Console))?;
+    if plan.process.terminal {
+        console::setup_child(ctx.sock.as_fd(), plan.process.console_size, plan.rootfs.populate_dev)
+            .map_err(at(Step::Console))?;
+    }
+    if plan.new_keyring {
+        sys::process::join_session_keyring(&format!("_ses.{}", plan.id)).map_err(at(Step::Credentials))?;
+    }
+    process::credentials(&plan.process, plan.seccomp.as_ref(), ctx.sock.as_fd())?;
+    process::seccomp_now(process::seccomp_before_ready(&plan.process, plan.seccomp.as_ref()), ctx.sock.as_fd())?;
+    let path = process::lookup(&plan.process)?;
+    let env = process::with_home(&plan.process);
+    protocol::send(ctx.sock.as_fd(), &ChildMsg::Ready, &[], true).map_err(at(Step::Spawn))?;
+    Ok(Exec { path, env, procfs })
+}
+
+fn identity(plan: &Plan) -> StepResult {
+    if let Some(h) = plan.hostname.as_deref().filter(|h| !h.is_empty()) {
+        sys::process::sethostname(h).map_err(at(Step::Identity))?;
+    }
+    if let Some(d) = plan.domainname.as_deref().filter(|d| !d.is_empty()) {
+        sys::process::setdomainname(d).map_err(at(Step::Identity))?;
+    }
+    Ok(())
+}
+
+/// After `Ready`: wait for `start` on the exec fifo, then the shared final steps.
+fn exec_program(ctx: &ChildContext<'_>, exec: Exec) -> ! {
+    let p = &ctx.plan.process;
+    let fifo_path = format!("fd/{}", ctx.fifo.as_raw_fd());
+    let flags = OpenFlags::O_WRONLY | OpenFlags::O_CLOEXEC;
+    let fifo = match exec.procfs.open_follow(ProcfsBase::ProcThreadSelf, &fifo_path, flags) {
+        Ok(f) => f,
+        Err(e) => process::fail_late(rootfs::path_err("open", "exec fifo", e)),
+    };
+    if let Err(e) = sys::fs::write_all(fifo.as_fd(), b"0", "exec fifo") {
+        process::fail_late(e)
+    }
+    drop(fifo);
+    process::final_exec(p, &exec.path, &exec.env, process::late_seccomp(p, ctx.plan.seccomp.as_ref()))
+}
