@@ -109,6 +109,7 @@ impl ArchRules {
     }
 
     /// The rules of syscall `nr` (empty: the default applies).
+    #[cfg(test)]
     pub(crate) fn rules_of(&self, nr: u32) -> &[Rule] {
         match self.syscalls.binary_search_by_key(&nr, |(n, _)| *n) {
             Ok(i) => &self.rules[self.syscalls[i].1.clone()],
