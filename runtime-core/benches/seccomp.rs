@@ -8,7 +8,8 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
 pub(crate) use runtime_core::{Error, Result};
 
-#[allow(dead_code, unreachable_pub)]
+// (When checked with cfg(test), the module's test modules come along without their #[test] items.)
+#[allow(dead_code, unused_imports)]
 #[path = "../src/seccomp/mod.rs"]
 mod seccomp;
 

@@ -87,6 +87,7 @@ impl Arch {
     }
 
     /// The syscall number of `name` in this ABI (x32 numbers include [`X32_SYSCALL_BIT`]).
+    #[cfg(test)]
     pub(crate) fn syscall(self, name: &str) -> Option<u32> {
         numbers(name).and_then(|row| self.pick(row))
     }

@@ -5,8 +5,9 @@
 //! ld arch; jeq AUDIT_ARCH_<a> -> block_a ...; ret KILL_THREAD        (libseccomp's bad-arch action)
 //! block_x86_64: ld nr; jset X32_BIT -> block_x32 (or bad arch, but for nr -1)
 //!   [jgt <largest nr in profile> -> ret ERRNO(ENOSYS)]                  (runc's patchbpf stub)
-//!   binary search on nr: jge pivots down to leaves of <= 4 jeq,
-//!   each syscall's rules: argument checks (64-bit args as two 32-bit halves), ret action
+//!   binary search on nr over ranges of equal outcome (runs of syscalls with the same action, and
+//!   the gaps between them): jge pivots down to a `ret`, or to one syscall's argument checks
+//!   (64-bit args as two 32-bit halves)
 //! ```
 //! The binary search keeps the per-syscall cost at about log2(n) comparisons however long the
 //! profile, where a linear chain (seccompiler's own shape, and libseccomp without optimisation)
@@ -27,9 +28,6 @@ const OFF_ARGS: u32 = 16;
 const BAD_ARCH: Action = Action::KillThread;
 const ENOSYS: Action = Action::Errno(libc::ENOSYS as u16);
 
-/// Syscalls compared one by one at the bottom of the search tree (libseccomp also uses 4).
-const LEAF: usize = 4;
-
 pub(crate) fn generate(p: &Profile) -> Result<Vec<sock_filter>, String> {
     let mut a = Asm::default();
     // x86_64 and x32 share an audit token, so they share an entry.
@@ -49,40 +47,41 @@ pub(crate) fn generate(p: &Profile) -> Result<Vec<sock_filter>, String> {
     for ((_, group), l) in groups.iter().zip(entries) {
         a.bind(l);
         a.load(OFF_NR);
-        let x86_64 = group.iter().find(|r| r.arch != Arch::X32);
-        let x32 = group.iter().find(|r| r.arch == Arch::X32);
-        // The x32 bit is tested with jset, as libseccomp and runc's stub do.
-        match (x86_64, x32) {
-            (Some(n), None) if n.arch == Arch::X86_64 => {
-                // Without x32, an x32 syscall is a bad ABI; syscall(-1), which tracers use to skip
-                // a syscall, is not: libseccomp sends it to the x86_64 rules, past runc's stub.
-                let rules = a.label();
-                a.jump(BPF_JEQ_K, u32::MAX, Some(rules), None);
-                return_if(&mut a, BPF_JSET_K, X32_SYSCALL_BIT, BAD_ARCH);
-                stub(&mut a, n);
-                return_if(&mut a, BPF_JGE_K, X32_SYSCALL_BIT, BAD_ARCH);
-                a.bind(rules);
-                arch_rules(&mut a, n, p.default);
-            }
-            (Some(n), None) => arch_block(&mut a, n, p.default),
-            (Some(n), Some(x)) => {
-                let lx = a.label();
-                a.jump(BPF_JSET_K, X32_SYSCALL_BIT, Some(lx), None);
-                arch_block(&mut a, n, p.default);
-                a.bind(lx);
-                arch_block(&mut a, x, p.default);
-            }
-            (None, Some(x)) => {
-                let lx = a.label();
-                a.jump(BPF_JSET_K, X32_SYSCALL_BIT, Some(lx), None);
-                a.ret(BAD_ARCH.ret());
-                a.bind(lx);
-                arch_block(&mut a, x, p.default);
-            }
-            (None, None) => unreachable!("a group has at least one ABI"),
-        }
+        abi_group(&mut a, group, p.default);
     }
     a.finish()
+}
+
+/// The ABIs that share one audit token: x86_64 and x32 are told apart by the x32 bit of the
+/// syscall number, tested with jset as libseccomp and runc's stub do.
+fn abi_group(a: &mut Asm, group: &[&ArchRules], default: Action) {
+    let x86_64 = group.iter().find(|r| r.arch != Arch::X32);
+    let x32 = group.iter().find(|r| r.arch == Arch::X32);
+    match (x86_64, x32) {
+        (Some(n), None) if n.arch == Arch::X86_64 => {
+            // Without x32, an x32 syscall is a bad ABI; syscall(-1), which tracers use to skip a
+            // syscall, is not: libseccomp sends it to the x86_64 rules, past runc's stub.
+            let rules = a.label();
+            a.jump(BPF_JEQ_K, u32::MAX, Some(rules), None);
+            return_if(a, BPF_JSET_K, X32_SYSCALL_BIT, BAD_ARCH);
+            stub(a, n);
+            return_if(a, BPF_JGE_K, X32_SYSCALL_BIT, BAD_ARCH);
+            a.bind(rules);
+            arch_rules(a, n, default);
+        }
+        (Some(n), None) => arch_block(a, n, default),
+        (n, Some(x)) => {
+            let lx = a.label();
+            a.jump(BPF_JSET_K, X32_SYSCALL_BIT, Some(lx), None);
+            match n {
+                Some(n) => arch_block(a, n, default),
+                None => a.ret(BAD_ARCH.ret()),
+            }
+            a.bind(lx);
+            arch_block(a, x, default);
+        }
+        (None, None) => unreachable!("a group has at least one ABI"),
+    }
 }
 
 fn arch_block(a: &mut Asm, r: &ArchRules, default: Action) {
@@ -98,8 +97,46 @@ fn stub(a: &mut Asm, r: &ArchRules) {
 }
 
 fn arch_rules(a: &mut Asm, r: &ArchRules, default: Action) {
-    let items: Vec<(u32, &[Rule])> = r.syscalls().collect();
-    tree(a, &items, default, r.arch.args64());
+    tree(a, &segments(r, default), default, r.arch.args64());
+}
+
+/// What the filter does for a range of syscall numbers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Body<'a> {
+    Ret(Action),
+    /// One syscall with argument conditions.
+    Rules(&'a [Rule]),
+}
+
+/// The syscall numbers cut into ranges, each starting at the number given and ending where the
+/// next one starts: neighbouring syscalls with the same unconditional action share a range (as do
+/// the gaps between them with the default), which keeps the search tree small.
+fn segments<'a>(r: &'a ArchRules, default: Action) -> Vec<(u32, Body<'a>)> {
+    let mut segs: Vec<(u32, Body<'a>)> = Vec::with_capacity(2 * r.syscalls().len() + 1);
+    let mut push = |start: u64, body: Body<'a>| {
+        let extends = matches!((segs.last(), body), (Some((_, Body::Ret(x))), Body::Ret(y)) if *x == y);
+        if !extends {
+            segs.push((start as u32, body));
+        }
+    };
+    let mut covered = 0u64;
+    for (nr, rules) in r.syscalls() {
+        if u64::from(nr) > covered {
+            push(covered, Body::Ret(default));
+        }
+        push(
+            u64::from(nr),
+            match rules {
+                [rule] if rule.conds.is_empty() => Body::Ret(rule.action),
+                _ => Body::Rules(rules),
+            },
+        );
+        covered = u64::from(nr) + 1;
+    }
+    if covered <= u64::from(u32::MAX) {
+        push(covered, Body::Ret(default));
+    }
+    segs
 }
 
 /// `if (A <op> k) return action;`
@@ -110,42 +147,20 @@ fn return_if(a: &mut Asm, code: u16, k: u32, action: Action) {
     a.bind(otherwise);
 }
 
-/// Binary search over syscall numbers, sorted ascending.
-fn tree(a: &mut Asm, items: &[(u32, &[Rule])], default: Action, args64: bool) {
-    if items.len() <= LEAF {
-        return leaf(a, items, default, args64);
-    }
-    let mid = items.len() / 2;
-    let right = a.label();
-    a.jump(BPF_JGE_K, items[mid].0, Some(right), None);
-    tree(a, &items[..mid], default, args64);
-    a.bind(right);
-    tree(a, &items[mid..], default, args64);
-}
-
-fn leaf(a: &mut Asm, items: &[(u32, &[Rule])], default: Action, args64: bool) {
-    // Syscalls with one unconditional rule share a `ret` per action. (Fixed arrays: a leaf has at
-    // most LEAF syscalls, and compile time is dominated by allocations.)
-    let mut shared: [Option<(Action, Label)>; LEAF] = [None; LEAF];
-    let mut bodies: [Option<(Label, &[Rule])>; LEAF] = [None; LEAF];
-    for (k, (nr, rules)) in items.iter().enumerate() {
-        let target = match rules {
-            [r] if r.conds.is_empty() => match shared.iter().flatten().find(|(act, _)| *act == r.action) {
-                Some((_, l)) => *l,
-                None => shared[k].insert((r.action, a.label())).1,
-            },
-            _ => bodies[k].insert((a.label(), rules)).0,
-        };
-        a.jump(BPF_JEQ_K, *nr, Some(target), None);
-    }
-    a.ret(default.ret());
-    for (action, l) in shared.into_iter().flatten() {
-        a.bind(l);
-        a.ret(action.ret());
-    }
-    for (l, rules) in bodies.into_iter().flatten() {
-        a.bind(l);
-        syscall_rules(a, rules, default, args64);
+/// Binary search over the ranges: one `jge` per level, then the range's body.
+fn tree(a: &mut Asm, segs: &[(u32, Body<'_>)], default: Action, args64: bool) {
+    match segs {
+        [] => a.ret(default.ret()),
+        [(_, Body::Ret(action))] => a.ret(action.ret()),
+        [(_, Body::Rules(rules))] => syscall_rules(a, rules, default, args64),
+        _ => {
+            let mid = segs.len() / 2;
+            let right = a.label();
+            a.jump(BPF_JGE_K, segs[mid].0, Some(right), None);
+            tree(a, &segs[..mid], default, args64);
+            a.bind(right);
+            tree(a, &segs[mid..], default, args64);
+        }
     }
 }
 

@@ -4,8 +4,12 @@
 //! Behaviour follows runc (libseccomp + its patchbpf ENOSYS stub) without libseccomp:
 //! rules equal to the default action are dropped, names unknown to an ABI are skipped, conditions
 //! on distinct arguments are ANDed and repeated arguments ORed, the native ABI is always filtered,
-//! unknown ABIs get KILL_THREAD, and syscalls newer than the profile get ENOSYS when the default
-//! action is not permissive.
+//! unknown ABIs get KILL_THREAD, syscalls newer than the profile get ENOSYS when the default
+//! action is not permissive, and rules on socket or SysV IPC calls also cover i386's socketcall(2)
+//! and ipc(2). One known difference: when several *conditional* rules of one syscall match at once
+//! with different actions, hull takes the first in spec order, while libseccomp's choice follows
+//! its internal decision tree (it tries the rule on the highest argument first, and on one argument
+//! EQ before the other operators) and it refuses some such overlaps outright (EEXIST, so runc fails).
 //!
 //! Why not seccompiler's own compiler: it emits one linear chain for one target ABI, has no
 //! NOTIFY/LOG/KILL_THREAD actions, no per-arch tables for x86 and x32, and no way to shape the

@@ -109,6 +109,7 @@ impl ArchRules {
     }
 
     /// The rules of syscall `nr` (empty: the default applies).
+    #[cfg(test)]
     pub(crate) fn rules_of(&self, nr: u32) -> &[Rule] {
         match self.syscalls.binary_search_by_key(&nr, |(n, _)| *n) {
             Ok(i) => &self.rules[self.syscalls[i].1.clone()],
@@ -189,11 +190,64 @@ fn named_rules(spec: &LinuxSeccomp) -> Result<(Vec<Named>, Vec<&'static [u32; 4]
                 continue;
             }
             for conds in condition_groups(&conds) {
+                let via_mux = multiplexed(name, action, &conds);
                 out.push(Named { numbers: nrs, rule: Rule { action, conds } });
+                out.extend(via_mux);
             }
         }
     }
     Ok((out, all))
+}
+
+/// i386 also reaches the socket and SysV IPC calls through socketcall(2) and ipc(2), with the call
+/// number in the first argument; libseccomp extends a rule on, say, `socket` to `socketcall` with
+/// `a0 == SYS_SOCKET` on that ABI. Like libseccomp 2.5 (checked against it), a condition on the
+/// first argument gives way to that test and the others stay, applied to the multiplexer's own
+/// arguments.
+fn multiplexed(name: &str, action: Action, conds: &[Cond]) -> Option<Named> {
+    const SOCKETCALL: [&str; 20] = [
+        "socket",
+        "bind",
+        "connect",
+        "listen",
+        "accept",
+        "getsockname",
+        "getpeername",
+        "socketpair",
+        "send",
+        "recv",
+        "sendto",
+        "recvfrom",
+        "shutdown",
+        "setsockopt",
+        "getsockopt",
+        "sendmsg",
+        "recvmsg",
+        "accept4",
+        "recvmmsg",
+        "sendmmsg",
+    ];
+    const IPC: [(&str, u64); 12] = [
+        ("semop", 1),
+        ("semget", 2),
+        ("semctl", 3),
+        ("semtimedop", 4),
+        ("msgsnd", 11),
+        ("msgrcv", 12),
+        ("msgget", 13),
+        ("msgctl", 14),
+        ("shmat", 21),
+        ("shmdt", 22),
+        ("shmget", 23),
+        ("shmctl", 24),
+    ];
+    let (via, call) = match SOCKETCALL.iter().position(|n| *n == name) {
+        Some(i) => ("socketcall", i as u64 + 1),
+        None => ("ipc", IPC.iter().find(|(n, _)| *n == name)?.1),
+    };
+    let call = Cond { index: 0, op: Op::Eq, value: call, value_two: 0 };
+    let conds = std::iter::once(call).chain(conds.iter().filter(|c| c.index != 0).copied()).collect();
+    Some(Named { numbers: numbers(via), rule: Rule { action, conds } })
 }
 
 /// runc ANDs the conditions of a rule, unless two of them test the same argument: then each

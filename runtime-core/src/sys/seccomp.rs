@@ -297,6 +297,35 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Runs `argv` under `p` (installed, then execve) and returns its exit status.
+    fn exec_under(p: &Program, argv: &[&str]) -> WaitStatus {
+        let args: Vec<std::ffi::CString> = argv.iter().map(|a| std::ffi::CString::new(*a).unwrap()).collect();
+        in_child(p, |_| {
+            let _ = nix::unistd::execv(&args[0], &args);
+            127
+        })
+        .1
+    }
+
+    #[test]
+    fn real_programs_run_under_the_docker_profile() {
+        if !is_root() {
+            return;
+        }
+        let p = program(include_str!("../seccomp/testdata/docker-default.json"));
+        let ok = |s: WaitStatus| matches!(s, WaitStatus::Exited(_, 0));
+        assert!(ok(exec_under(&p, &["/bin/true"])), "a dynamic binary starts and exits");
+        assert!(ok(exec_under(&p, &["/bin/sh", "-c", "echo x > /dev/null; exit 0"])));
+        if std::path::Path::new("/usr/bin/unshare").exists() {
+            let open = exec_under(&one_rule("SCMP_ACT_LOG"), &["/usr/bin/unshare", "-U", "/bin/true"]);
+            let filtered = exec_under(&p, &["/usr/bin/unshare", "-U", "/bin/true"]);
+            assert!(ok(open), "unshare -U works without the profile: {open:?}");
+            assert!(!ok(filtered), "unshare(CLONE_NEWUSER) is refused by the profile");
+        } else {
+            eprintln!("skipped the unshare check: no /usr/bin/unshare");
+        }
+    }
+
     /// Whether a SECCOMP_RET_LOG audit record for `pid` and `nr` shows up in `kmsg` within a second.
     fn audit_logged(kmsg: &mut std::fs::File, pid: Pid, nr: libc::c_long) -> bool {
         let (who, call) = (format!("pid={pid} "), format!("syscall={nr} "));
