@@ -103,7 +103,13 @@ mod tests {
     use super::*;
     use oci_spec::runtime::LinuxDeviceCgroupBuilder;
 
-    fn rule(allow: bool, t: LinuxDeviceType, major: Option<i64>, minor: Option<i64>, access: &str) -> LinuxDeviceCgroup {
+    fn rule(
+        allow: bool,
+        t: LinuxDeviceType,
+        major: Option<i64>,
+        minor: Option<i64>,
+        access: &str,
+    ) -> LinuxDeviceCgroup {
         let mut b = LinuxDeviceCgroupBuilder::default().allow(allow).typ(t).access(access);
         if let Some(m) = major {
             b = b.major(m);
@@ -123,7 +129,10 @@ mod tests {
         ];
         let w = v1_writes(&cfg).unwrap();
         let lines: Vec<_> = w.iter().map(|w| format!("{} {}", w.file, w.value)).collect();
-        assert_eq!(lines[..4], ["devices.deny a *:* rwm", "devices.allow c 10:* rw", "devices.deny b 8:0 r", "devices.allow c *:* m"]);
+        assert_eq!(
+            lines[..4],
+            ["devices.deny a *:* rwm", "devices.allow c 10:* rw", "devices.deny b 8:0 r", "devices.allow c *:* m"]
+        );
         assert_eq!(lines.len(), 3 + default_rules().len());
         assert_eq!(lines.last().unwrap(), "devices.allow c 10:200 rwm");
         assert!(w.iter().all(|w| w.key == "devices"));
@@ -133,7 +142,10 @@ mod tests {
     fn bad_rules_are_refused_with_runc_wording() {
         let mut empty = rule(true, LinuxDeviceType::C, None, None, "r");
         empty.set_access(None);
-        assert_eq!(v1_writes(&[empty]).unwrap_err().to_string(), "invalid config: device access at 0 field cannot be empty");
+        assert_eq!(
+            v1_writes(&[empty]).unwrap_err().to_string(),
+            "invalid config: device access at 0 field cannot be empty"
+        );
         let e = v1_writes(&[rule(true, LinuxDeviceType::C, None, None, "rx")]).unwrap_err();
         assert_eq!(e.to_string(), "invalid config: linux.resources.devices[0]: invalid access \"rx\"");
         let e = v1_writes(&[rule(true, LinuxDeviceType::P, None, None, "r")]).unwrap_err();

@@ -30,7 +30,8 @@ impl Cgroup {
             Version::V1 => {
                 let dir = self.freezer_path()?;
                 let fd = open_dir(dir)?;
-                write_at(fd.as_fd(), "freezer.state", "THAWED").map_err(|e| sys("write \"THAWED\" to", &dir.join("freezer.state"), e))
+                write_at(fd.as_fd(), "freezer.state", "THAWED")
+                    .map_err(|e| sys("write \"THAWED\" to", &dir.join("freezer.state"), e))
             }
             Version::V2 => self.set_frozen_v2(false),
         }
@@ -58,7 +59,8 @@ impl Cgroup {
     /// cannot miss a process forked meanwhile; otherwise the cgroup is frozen around the
     /// listing and signalling so that no process escapes by forking, then thawed.
     pub(crate) fn kill_all(&self, signal: i32) -> crate::Result<()> {
-        let sig = Signal::try_from(signal).map_err(|_| crate::Error::InvalidArgument(format!("invalid signal {signal}")))?;
+        let sig =
+            Signal::try_from(signal).map_err(|_| crate::Error::InvalidArgument(format!("invalid signal {signal}")))?;
         if self.version == Version::V2 && sig == Signal::SIGKILL {
             let dir = self.unified_path()?;
             let fd = open_dir(dir)?;
@@ -90,7 +92,10 @@ impl Cgroup {
     }
 
     fn freezer_path(&self) -> crate::Result<&Path> {
-        self.paths.get("freezer").map(|p| p.as_path()).ok_or_else(|| not_supported("pause: no freezer cgroup controller on this host"))
+        self.paths
+            .get("freezer")
+            .map(|p| p.as_path())
+            .ok_or_else(|| not_supported("pause: no freezer cgroup controller on this host"))
     }
 
     fn unified_path(&self) -> crate::Result<&Path> {
@@ -116,7 +121,13 @@ impl Cgroup {
             match state.trim() {
                 "FROZEN" => return Ok(()),
                 "FREEZING" => continue,
-                other => return Err(sys(format!("unexpected freezer state {other:?} after writing FROZEN to"), &file, Errno::EIO)),
+                other => {
+                    return Err(sys(
+                        format!("unexpected freezer state {other:?} after writing FROZEN to"),
+                        &file,
+                        Errno::EIO,
+                    ))
+                }
             }
         }
         let _ = write_at(fd.as_fd(), "freezer.state", "THAWED");
@@ -156,7 +167,8 @@ impl Cgroup {
 fn collect_pids(dir: &Path, pids: &mut Vec<i32>) -> crate::Result<()> {
     let procs = read_file(dir, "cgroup.procs")?;
     pids.extend(procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
-    let entries = std::fs::read_dir(dir).map_err(|e| sys("read_dir", dir, Errno::from_raw(e.raw_os_error().unwrap_or(0))))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| sys("read_dir", dir, Errno::from_raw(e.raw_os_error().unwrap_or(0))))?;
     for entry in entries.flatten() {
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
             collect_pids(&entry.path(), pids)?;

@@ -178,7 +178,8 @@ impl Cgroup {
     fn apply(&self, writes: &[Write]) -> crate::Result<()> {
         let mut dirs: BTreeMap<&str, OwnedFd> = BTreeMap::new();
         for w in writes {
-            let path = self.paths.get(&w.key).ok_or_else(|| super::not_supported(format!("cgroup controller {}", w.key)))?;
+            let path =
+                self.paths.get(&w.key).ok_or_else(|| super::not_supported(format!("cgroup controller {}", w.key)))?;
             if !dirs.contains_key(w.key.as_str()) {
                 dirs.insert(&w.key, open_dir(path)?);
             }
@@ -245,7 +246,7 @@ impl Cgroup {
                 first_error.get_or_insert(e);
                 continue;
             }
-            if let Some(top) = self.created.get(key) {
+            if let Some(top) = self.created.get(key).filter(|t| below_hierarchy_root(t)) {
                 let mut dir = path.parent();
                 while let Some(d) = dir.filter(|d| d.starts_with(top)) {
                     // ENOTEMPTY or EBUSY: another cgroup or process lives there now; keep it.
@@ -258,6 +259,14 @@ impl Cgroup {
         }
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// A hierarchy's root is a mount point: its parent lies on another filesystem. Everything
+/// strictly below it shares the root's device.
+fn below_hierarchy_root(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let dev = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).ok();
+    matches!((dev(dir), dir.parent().and_then(dev)), (Some(a), Some(b)) if a == b)
 }
 
 /// Writes `w` (or its preferred alternative when that file exists).
@@ -280,7 +289,12 @@ fn write_error(dir: &Path, w: &Write, e: Errno) -> crate::Error {
 
 /// Creates `path` below `mount_point` one level at a time through dirfds. Returns the leaf's fd
 /// and the top-most directory that did not exist before.
-fn make_dirs(mount_point: &Path, path: &Path, key: &str, version: Version) -> crate::Result<(OwnedFd, Option<PathBuf>)> {
+fn make_dirs(
+    mount_point: &Path,
+    path: &Path,
+    key: &str,
+    version: Version,
+) -> crate::Result<(OwnedFd, Option<PathBuf>)> {
     let rel = path.strip_prefix(mount_point).map_err(|_| sys("outside its hierarchy", path, Errno::EINVAL))?;
     let mut dir = open_dir(mount_point)?;
     let mut current = mount_point.to_path_buf();
@@ -326,7 +340,8 @@ fn copy_cpuset(parent: BorrowedFd<'_>, child: BorrowedFd<'_>, path: &Path) -> cr
     for file in ["cpuset.cpus", "cpuset.mems"] {
         let value = read_at(parent, file).map_err(|e| sys("read", &path.with_file_name(file), e))?;
         if read_at(child, file).unwrap_or_default().trim().is_empty() {
-            write_at(child, file, value.trim()).map_err(|e| sys(format!("write {:?} to", value.trim()), &path.join(file), e))?;
+            write_at(child, file, value.trim())
+                .map_err(|e| sys(format!("write {:?} to", value.trim()), &path.join(file), e))?;
         }
     }
     Ok(())
@@ -351,7 +366,12 @@ pub(super) fn remove_tree(path: &Path) -> crate::Result<()> {
     let entries = match std::fs::read_dir(path) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(crate::Error::sys(Step::Cgroup, SysError::io("read_dir", Some(&path.display().to_string()), &e))),
+        Err(e) => {
+            return Err(crate::Error::sys(
+                Step::Cgroup,
+                SysError::io("read_dir", Some(&path.display().to_string()), &e),
+            ))
+        }
     };
     for entry in entries.flatten() {
         if entry.file_type().is_ok_and(|t| t.is_dir()) {

@@ -1,1 +1,266 @@
-//! Kernel-backed tests.
+//! Kernel-backed tests on this host's v1 (hybrid) hierarchies, as root: real cgroups under
+//! `/hull-cgtest-<pid>-<name>` in every hierarchy, real processes moved in, frozen, killed, and
+//! everything removed afterwards (a Drop guard cleans up when an assertion fails).
+
+use std::collections::BTreeMap;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use oci_spec::runtime::LinuxResources;
+
+use super::fs::remove_tree;
+use super::layout::Mode;
+use super::{detect, plan, Cgroup, Layout, Version};
+
+/// Kills the test's processes and removes its cgroup trees, whatever happened.
+struct Guard {
+    top: String,
+    mounts: Vec<PathBuf>,
+    children: Vec<Child>,
+}
+
+impl Guard {
+    fn new(name: &str, layout: &Layout) -> Guard {
+        let mut mounts: Vec<PathBuf> = layout.v1.values().map(|h| h.mount_point.clone()).collect();
+        mounts.extend(layout.unified.iter().map(|h| h.mount_point.clone()));
+        mounts.dedup();
+        Guard { top: format!("hull-cgtest-{}-{name}", std::process::id()), mounts, children: Vec::new() }
+    }
+
+    fn path(&self, rest: &str) -> PathBuf {
+        Path::new("/").join(&self.top).join(rest)
+    }
+
+    fn leftovers(&self) -> Vec<PathBuf> {
+        self.mounts.iter().map(|m| m.join(&self.top)).filter(|p| p.exists()).collect()
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for m in &self.mounts {
+            let _ = remove_tree(&m.join(&self.top));
+        }
+    }
+}
+
+/// The host layout when these tests can run here, or None after printing why not.
+fn v1_host(test: &str) -> Option<Layout> {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipping {test}: needs root");
+        return None;
+    }
+    let layout = detect().unwrap();
+    if layout.version() != Version::V1 {
+        eprintln!("skipping {test}: needs a cgroup v1 host (cgroup v2 is covered by the VM script)");
+        return None;
+    }
+    Some(layout)
+}
+
+fn res(json: &str) -> LinuxResources {
+    serde_json::from_str(json).unwrap()
+}
+
+fn read(cg: &Cgroup, key: &str, file: &str) -> String {
+    std::fs::read_to_string(cg.paths()[key].join(file)).unwrap().trim().to_owned()
+}
+
+/// Spawns `sh -c script` and moves it into the cgroup through the procs fds.
+fn spawn_into(cg: &Cgroup, guard: &mut Guard, script: &str) -> i32 {
+    let child = Command::new("sh").arg("-c").arg(script).spawn().unwrap();
+    let pid = child.id() as i32;
+    guard.children.push(child);
+    for fd in cg.procs_fds() {
+        nix::unistd::write(fd.as_fd(), pid.to_string().as_bytes()).unwrap();
+    }
+    pid
+}
+
+/// user + system CPU ticks of `pid`.
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after_comm.split(' ').collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+fn ticks_over(pid: i32, ms: u64) -> u64 {
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_millis(ms));
+    cpu_ticks(pid) - before
+}
+
+#[test]
+fn limits_join_freeze_stats_kill_and_destroy() {
+    let Some(layout) = v1_host("limits_join_freeze_stats_kill_and_destroy") else { return };
+    let mut guard = Guard::new("life", &layout);
+    let r = res(r#"{
+        "memory": {"limit": 67108864, "swap": 134217728, "reservation": 33554432},
+        "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"},
+        "pids": {"limit": 16},
+        "devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 4, "minor": 4, "access": "r"}]
+    }"#);
+    let inner = guard.path("nested/c1");
+    let p = plan(Some(&inner), "c1", Some(&r), &layout).unwrap();
+    let cg = Cgroup::create(&p).unwrap();
+    assert_eq!(read(&cg, "memory", "memory.limit_in_bytes"), "67108864");
+    if cg.paths()["memory"].join("memory.memsw.limit_in_bytes").exists() {
+        assert_eq!(read(&cg, "memory", "memory.memsw.limit_in_bytes"), "134217728");
+    }
+    assert_eq!(read(&cg, "memory", "memory.soft_limit_in_bytes"), "33554432");
+    assert_eq!(read(&cg, "cpu", "cpu.shares"), "512");
+    assert_eq!(read(&cg, "cpu", "cpu.cfs_quota_us"), "50000");
+    assert_eq!(read(&cg, "cpuset", "cpuset.cpus"), "0");
+    assert_eq!(read(&cg, "pids", "pids.max"), "16");
+    let devices = read(&cg, "devices", "devices.list");
+    assert!(devices.contains("c 4:4 r") && devices.contains("c 1:3 rwm") && !devices.contains("a *:*"), "{devices}");
+    // A parent created on the way (nested/) got cpus and mems so that the leaf could too.
+    assert_eq!(
+        std::fs::read_to_string(cg.paths()["cpuset"].parent().unwrap().join("cpuset.mems")).unwrap().trim(),
+        "0"
+    );
+
+    let pid = spawn_into(&cg, &mut guard, "while :; do :; done");
+    assert_eq!(cg.pids().unwrap(), [pid]);
+    let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(own.contains(&format!("memory:{}", inner.display())), "{own}");
+    if layout.mode == Mode::Hybrid {
+        assert!(own.contains(&format!("0::{}", inner.display())), "hybrid host: joins cgroup2 too: {own}");
+    }
+
+    assert!(ticks_over(pid, 300) > 0, "busy child runs before freezing");
+    cg.freeze().unwrap();
+    assert!(cg.is_frozen().unwrap());
+    assert_eq!(ticks_over(pid, 300), 0, "a frozen child gets no CPU");
+    cg.thaw().unwrap();
+    assert!(!cg.is_frozen().unwrap());
+    assert!(ticks_over(pid, 300) > 0, "thawed child runs again");
+
+    let stats = cg.stats().unwrap();
+    assert_eq!(stats["pids"]["current"], 1, "{stats}");
+    assert_eq!(stats["pids"]["limit"], 16);
+    assert!(stats["cpu"]["usage"]["total"].as_u64().unwrap() > 0, "{stats}");
+    assert_eq!(stats["memory"]["usage"]["limit"], 67108864);
+    assert_eq!(stats["cpuset"]["cpus"], serde_json::json!([0]));
+    assert!(stats["network_interfaces"].is_null() && stats["hugetlb"].is_object());
+
+    cg.kill_all(libc::SIGKILL).unwrap();
+    let status = guard.children[0].wait().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL));
+    cg.destroy().unwrap();
+    assert_eq!(guard.leftovers(), Vec::<PathBuf>::new(), "destroy removes the leaf and the parents it created");
+}
+
+#[test]
+fn kill_all_with_a_catchable_signal_reaches_every_process() {
+    let Some(layout) = v1_host("kill_all_with_a_catchable_signal_reaches_every_process") else { return };
+    let mut guard = Guard::new("term", &layout);
+    let cg = Cgroup::create(&plan(Some(&guard.path("c")), "c", None, &layout).unwrap()).unwrap();
+    let a = spawn_into(&cg, &mut guard, "sleep 100");
+    let b = spawn_into(&cg, &mut guard, "sleep 100");
+    let mut pids = cg.pids().unwrap();
+    pids.sort();
+    assert_eq!(pids, {
+        let mut v = vec![a, b];
+        v.sort();
+        v
+    });
+    cg.kill_all(libc::SIGTERM).unwrap();
+    for c in &mut guard.children {
+        let status = c.wait().unwrap();
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGTERM));
+    }
+    assert!(!cg.is_frozen().unwrap(), "thawed again after signalling");
+    cg.destroy().unwrap();
+    assert!(guard.leftovers().is_empty());
+}
+
+#[test]
+fn update_orders_memory_and_swap_and_changes_limits() {
+    let Some(layout) = v1_host("update_orders_memory_and_swap_and_changes_limits") else { return };
+    let guard = Guard::new("update", &layout);
+    let r = res(r#"{"memory": {"limit": 67108864, "swap": 134217728}, "pids": {"limit": 10}}"#);
+    let cg = Cgroup::create(&plan(Some(&guard.path("c")), "c", Some(&r), &layout).unwrap()).unwrap();
+    let swap = cg.paths()["memory"].join("memory.memsw.limit_in_bytes").exists();
+    // Raising both above the current swap limit only works swap first: the retry handles it.
+    let up = if swap {
+        r#"{"memory": {"limit": 268435456, "swap": 536870912}, "pids": {"limit": -1}, "cpu": {"shares": 100}}"#
+    } else {
+        r#"{"memory": {"limit": 268435456}, "pids": {"limit": -1}, "cpu": {"shares": 100}}"#
+    };
+    cg.update(&res(up)).unwrap();
+    assert_eq!(read(&cg, "memory", "memory.limit_in_bytes"), "268435456");
+    if swap {
+        assert_eq!(read(&cg, "memory", "memory.memsw.limit_in_bytes"), "536870912");
+        // And lowering both only works memory first.
+        cg.update(&res(r#"{"memory": {"limit": 16777216, "swap": 33554432}}"#)).unwrap();
+        assert_eq!(read(&cg, "memory", "memory.memsw.limit_in_bytes"), "33554432");
+    }
+    assert_eq!(read(&cg, "pids", "pids.max"), "max");
+    assert_eq!(read(&cg, "cpu", "cpu.shares"), "100");
+    let devices_before = read(&cg, "devices", "devices.list");
+    cg.update(&res(r#"{"cpu": {"shares": 200}}"#)).unwrap();
+    assert_eq!(read(&cg, "devices", "devices.list"), devices_before, "update without devices leaves the rules");
+    cg.destroy().unwrap();
+    assert!(guard.leftovers().is_empty());
+}
+
+#[test]
+fn rejected_value_names_file_and_value_and_leaves_nothing() {
+    let Some(layout) = v1_host("rejected_value_names_file_and_value_and_leaves_nothing") else { return };
+    let guard = Guard::new("reject", &layout);
+    let r = res(r#"{"cpu": {"cpus": "999"}}"#);
+    let e = Cgroup::create(&plan(Some(&guard.path("a/b")), "b", Some(&r), &layout).unwrap()).unwrap_err().to_string();
+    let file = format!("/sys/fs/cgroup/cpuset/{}/a/b/cpuset.cpus", guard.top);
+    assert!(e.starts_with("cgroups: write \"999\" to ") && e.contains(&file), "{e}");
+    assert_eq!(guard.leftovers(), Vec::<PathBuf>::new(), "a failed create removes what it made");
+}
+
+#[test]
+fn failed_create_keeps_a_leaf_that_existed_before() {
+    let Some(layout) = v1_host("failed_create_keeps_a_leaf_that_existed_before") else { return };
+    let guard = Guard::new("exists", &layout);
+    let p = plan(Some(&guard.path("c")), "c", None, &layout).unwrap();
+    let first = Cgroup::create(&p).unwrap();
+    let bad = plan(Some(&guard.path("c")), "c", Some(&res(r#"{"cpu": {"cpus": "999"}}"#)), &layout).unwrap();
+    assert!(Cgroup::create(&bad).is_err());
+    assert!(first.paths()["memory"].exists(), "the other cgroup is untouched");
+    first.destroy().unwrap();
+    assert!(guard.leftovers().is_empty());
+}
+
+#[test]
+fn destroy_after_load_removes_created_parents_only_when_told() {
+    let Some(layout) = v1_host("destroy_after_load_removes_created_parents_only_when_told") else { return };
+    let guard = Guard::new("load", &layout);
+    let cg = Cgroup::create(&plan(Some(&guard.path("p/c")), "c", None, &layout).unwrap()).unwrap();
+    let (paths, created) = (cg.paths(), cg.created());
+    assert_eq!(created["memory"], layout.v1["memory"].mount_point.join(&guard.top));
+    drop(cg);
+    let loaded = Cgroup::load(&paths);
+    assert_eq!(loaded.paths(), paths);
+    assert_eq!(loaded.procs_fds().len(), paths.values().collect::<std::collections::BTreeSet<_>>().len());
+    assert!(loaded.unified_dir_fd().is_none(), "no CLONE_INTO_CGROUP on a v1 host");
+    loaded.destroy().unwrap();
+    assert!(paths.values().all(|p| !p.exists()), "leaves removed");
+    assert_eq!(guard.leftovers().len(), guard.mounts.len(), "plain load keeps the parents");
+
+    let cg = Cgroup::create(&plan(Some(&guard.path("p/c")), "c", None, &layout).unwrap()).unwrap();
+    assert_eq!(cg.created()["memory"], cg.paths()["memory"], "the parents existed this time, only the leaf is new");
+    let mut bogus = BTreeMap::new();
+    bogus.insert("memory".to_owned(), PathBuf::from("/sys/fs/cgroup/memory"));
+    Cgroup::load_created(&cg.paths(), &bogus).destroy().unwrap();
+    assert!(
+        layout.v1["memory"].mount_point.exists(),
+        "a created entry that is not below the leaf's hierarchy is ignored"
+    );
+    Cgroup::load_created(&paths, &created).destroy().unwrap();
+    assert!(guard.leftovers().is_empty(), "load_created removes the parents too");
+}

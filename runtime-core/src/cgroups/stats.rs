@@ -227,10 +227,14 @@ fn blkio_entry(major: u64, minor: u64, op: &str, value: u64) -> Value {
 fn blkio_v1(dir: Option<&Path>) -> Value {
     // BFQ's counters when that scheduler is active, else the throttle layer's (runc's choice).
     let pick = |name: &str| {
-        read(dir, &format!("blkio.bfq.{name}")).or_else(|| read(dir, &format!("blkio.throttle.{name}"))).unwrap_or_default()
+        read(dir, &format!("blkio.bfq.{name}"))
+            .or_else(|| read(dir, &format!("blkio.throttle.{name}")))
+            .unwrap_or_default()
     };
     let mut m = Map::new();
-    for (key, file) in [("ioServiceBytesRecursive", "io_service_bytes_recursive"), ("ioServicedRecursive", "io_serviced_recursive")] {
+    for (key, file) in
+        [("ioServiceBytesRecursive", "io_service_bytes_recursive"), ("ioServicedRecursive", "io_serviced_recursive")]
+    {
         let entries = blkio_entries(&pick(file));
         if !entries.is_empty() {
             m.insert(key.into(), entries.into());
@@ -306,7 +310,11 @@ pub(super) fn psi(text: &str) -> Option<Value> {
         let mut data = Map::new();
         for kv in f {
             let Some((k, v)) = kv.split_once('=') else { continue };
-            let v = if k == "total" { v.parse::<u64>().map(Value::from).ok() } else { v.parse::<f64>().ok().map(Value::from) };
+            let v = if k == "total" {
+                v.parse::<u64>().map(Value::from).ok()
+            } else {
+                v.parse::<f64>().ok().map(Value::from)
+            };
             data.insert(k.into(), v.unwrap_or(Value::from(0)));
         }
         out.insert(kind.into(), data.into());
@@ -332,7 +340,8 @@ mod tests {
         assert_eq!((kv["cache"], kv["rss"], kv.len()), (10, 20, 2));
         let e = blkio_entries("8:0 Read 4096\n8:0 Write 0\nTotal 4096\n");
         assert_eq!(e, [json!({"major":8,"op":"Read","value":4096}), json!({"major":8,"op":"Write"})]);
-        let p = psi("some avg10=1.50 avg60=0.00 avg300=0.00 total=42\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        let p =
+            psi("some avg10=1.50 avg60=0.00 avg300=0.00 total=42\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
         assert_eq!(p.unwrap()["some"], json!({"avg10":1.5,"avg60":0.0,"avg300":0.0,"total":42}));
     }
 }

@@ -29,9 +29,12 @@ pub(crate) fn writes(r: &LinuxResources, keys: &[String], create: bool) -> crate
     if let Some(b) = r.block_io() {
         push(&mut out, keys, "blkio", "linux.resources.blockIO", blkio(b))?;
     }
-    let huge = hugetlb(r, "hugetlb", |size| format!("hugetlb.{size}.limit_in_bytes"), |size| {
-        format!("hugetlb.{size}.rsvd.limit_in_bytes")
-    })?;
+    let huge = hugetlb(
+        r,
+        "hugetlb",
+        |size| format!("hugetlb.{size}.limit_in_bytes"),
+        |size| format!("hugetlb.{size}.rsvd.limit_in_bytes"),
+    )?;
     push(&mut out, keys, "hugetlb", "linux.resources.hugepageLimits", huge)?;
     if let Some(n) = r.network() {
         let class = n.class_id().filter(|c| *c != 0).map(|c| Write::new("net_cls", "net_cls.classid", c.to_string()));

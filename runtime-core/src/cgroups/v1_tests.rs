@@ -89,7 +89,10 @@ fn cpu_table() {
                 "cpu cpu.idle=1",
             ],
         ),
-        (r#"{"cpu":{"cpus":"0-1","mems":"0","shares":2}}"#, &["cpuset cpuset.cpus=0-1", "cpuset cpuset.mems=0", "cpu cpu.shares=2"]),
+        (
+            r#"{"cpu":{"cpus":"0-1","mems":"0","shares":2}}"#,
+            &["cpuset cpuset.cpus=0-1", "cpuset cpuset.mems=0", "cpu cpu.shares=2"],
+        ),
         (r#"{"cpu":{"cpus":""}}"#, &[]),
     ];
     for (json, want) in cases {
@@ -127,7 +130,11 @@ fn pids_blkio_hugetlb_network_rdma_table() {
         ),
         (
             r#"{"network":{"classID":1048577,"priorities":[{"name":"eth0","priority":5},{"name":"lo","priority":1}]}}"#,
-            &["net_cls net_cls.classid=1048577", "net_prio net_prio.ifpriomap=eth0 5", "net_prio net_prio.ifpriomap=lo 1"],
+            &[
+                "net_cls net_cls.classid=1048577",
+                "net_prio net_prio.ifpriomap=eth0 5",
+                "net_prio net_prio.ifpriomap=lo 1",
+            ],
         ),
         (
             r#"{"rdma":{"mlx5_1":{"hcaHandles":3},"mlx4_0":{"hcaHandles":2,"hcaObjects":100}}}"#,
@@ -153,9 +160,15 @@ fn create_always_writes_device_rules_first_after_cpuset() {
 fn missing_controller_unified_and_bad_page_size_are_refused() {
     let keys = vec!["devices".to_owned(), "memory".to_owned()];
     let e = writes(&res(r#"{"hugepageLimits":[{"pageSize":"2MB","limit":1}]}"#), &keys, false).unwrap_err();
-    assert_eq!(e.to_string(), "not supported: linux.resources.hugepageLimits: no hugetlb cgroup controller on this host");
+    assert_eq!(
+        e.to_string(),
+        "not supported: linux.resources.hugepageLimits: no hugetlb cgroup controller on this host"
+    );
     let e = writes(&res(r#"{"network":{"classID":1}}"#), &keys, false).unwrap_err();
-    assert_eq!(e.to_string(), "not supported: linux.resources.network.classID: no net_cls cgroup controller on this host");
+    assert_eq!(
+        e.to_string(),
+        "not supported: linux.resources.network.classID: no net_cls cgroup controller on this host"
+    );
     let e = writes(&res(r#"{"unified":{"memory.high":"1"}}"#), &all_keys(), false).unwrap_err();
     assert_eq!(e.to_string(), "not supported: linux.resources.unified on cgroup v1");
     let e = writes(&res(r#"{"hugepageLimits":[{"pageSize":"../x","limit":1}]}"#), &all_keys(), false).unwrap_err();

@@ -153,7 +153,8 @@ fn cpu_writes(c: &LinuxCpu) -> crate::Result<Vec<Write>> {
 }
 
 fn io(b: &LinuxBlockIo) -> crate::Result<Vec<Write>> {
-    if b.leaf_weight().is_some_and(|w| w != 0) || b.weight_device().iter().flatten().any(|d| d.leaf_weight().is_some()) {
+    if b.leaf_weight().is_some_and(|w| w != 0) || b.weight_device().iter().flatten().any(|d| d.leaf_weight().is_some())
+    {
         return Err(not_supported("linux.resources.blockIO leafWeight on cgroup v2"));
     }
     let mut out = Vec::new();
@@ -194,7 +195,9 @@ fn unified(r: &LinuxResources, controllers: &[String]) -> crate::Result<Vec<Writ
                 return Err(invalid(format!("unified resource {k:?} must be a file name in the cgroup directory")));
             }
             if ctrl != "cgroup" && !controllers.iter().any(|c| c == ctrl) {
-                return Err(not_supported(format!("unified resource {k:?} can't be set: controller {ctrl:?} not available")));
+                return Err(not_supported(format!(
+                    "unified resource {k:?} can't be set: controller {ctrl:?} not available"
+                )));
             }
             Ok(Write::new("", k.as_str(), v.as_str()))
         })

@@ -59,11 +59,10 @@ fn memory_table() {
         (r#"{"memory":{"limit":1000,"swap":3000}}"#, &["memory.swap.max=2000", "memory.max=1000"]),
         (r#"{"memory":{"limit":1000,"swap":1000}}"#, &["memory.swap.max=0 if-exists", "memory.max=1000"]),
         (r#"{"memory":{"limit":-1}}"#, &["memory.swap.max=max if-exists", "memory.max=max"]),
-        (r#"{"memory":{"limit":1000,"swap":-1,"reservation":500}}"#, &[
-            "memory.swap.max=max if-exists",
-            "memory.max=1000",
-            "memory.low=500",
-        ]),
+        (
+            r#"{"memory":{"limit":1000,"swap":-1,"reservation":500}}"#,
+            &["memory.swap.max=max if-exists", "memory.max=1000", "memory.low=500"],
+        ),
         (r#"{"memory":{"useHierarchy":true,"disableOOMKiller":false}}"#, &[]),
     ];
     for (json, want) in cases {
@@ -74,8 +73,14 @@ fn memory_table() {
 #[test]
 fn memory_refusals() {
     assert_eq!(error(r#"{"memory":{"swap":100}}"#), "invalid config: unable to set swap limit without memory limit");
-    assert_eq!(error(r#"{"memory":{"limit":200,"swap":100}}"#), "invalid config: memory+swap limit should be >= memory limit");
-    assert_eq!(error(r#"{"memory":{"swappiness":10}}"#), "not supported: linux.resources.memory.swappiness on cgroup v2");
+    assert_eq!(
+        error(r#"{"memory":{"limit":200,"swap":100}}"#),
+        "invalid config: memory+swap limit should be >= memory limit"
+    );
+    assert_eq!(
+        error(r#"{"memory":{"swappiness":10}}"#),
+        "not supported: linux.resources.memory.swappiness on cgroup v2"
+    );
     assert_eq!(error(r#"{"memory":{"kernel":10}}"#), "not supported: linux.resources.memory.kernel on cgroup v2");
     assert_eq!(
         error(r#"{"memory":{"disableOOMKiller":true}}"#),
@@ -121,7 +126,10 @@ fn io_pids_hugetlb_rdma_unified_table() {
                 "io.max=8:0 wiops=4",
             ],
         ),
-        (r#"{"hugepageLimits":[{"pageSize":"1GB","limit":0}]}"#, &["hugetlb.1GB.max=0", "hugetlb.1GB.rsvd.max=0 if-exists"]),
+        (
+            r#"{"hugepageLimits":[{"pageSize":"1GB","limit":0}]}"#,
+            &["hugetlb.1GB.max=0", "hugetlb.1GB.rsvd.max=0 if-exists"],
+        ),
         (r#"{"rdma":{"mlx5_0":{"hcaObjects":7}}}"#, &["rdma.max=mlx5_0 hca_handle=max hca_object=7"]),
         (
             r#"{"memory":{"limit":1000},"unified":{"memory.high":"900","cgroup.max.depth":"2","misc.max":"x 1"}}"#,
@@ -136,7 +144,10 @@ fn io_pids_hugetlb_rdma_unified_table() {
 #[test]
 fn v2_refusals_name_what_is_missing() {
     assert_eq!(error(r#"{"network":{"classID":1}}"#), "not supported: linux.resources.network on cgroup v2");
-    assert_eq!(error(r#"{"blockIO":{"leafWeight":10}}"#), "not supported: linux.resources.blockIO leafWeight on cgroup v2");
+    assert_eq!(
+        error(r#"{"blockIO":{"leafWeight":10}}"#),
+        "not supported: linux.resources.blockIO leafWeight on cgroup v2"
+    );
     assert_eq!(
         error(r#"{"unified":{"net_cls.classid":"1"}}"#),
         "not supported: unified resource \"net_cls.classid\" can't be set: controller \"net_cls\" not available"
