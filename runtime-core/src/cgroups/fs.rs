@@ -186,9 +186,11 @@ impl Cgroup {
         }
         let mut retry = Vec::new();
         for w in writes {
-            match write_one(dirs[w.key.as_str()].as_fd(), w) {
+            let dir = dirs[w.key.as_str()].as_fd();
+            match write_one(dir, w) {
                 Err(Errno::EINVAL) if w.mode == WriteMode::RetryOnEinval => retry.push(w),
                 Err(e) => return Err(write_error(&self.paths[&w.key], w, e)),
+                Ok(()) if w.mode == WriteMode::Verify => verify(dir, &self.paths[&w.key], w)?,
                 Ok(()) => {}
             }
         }
@@ -281,6 +283,18 @@ fn write_one(dir: BorrowedFd<'_>, w: &Write) -> nix::Result<()> {
         Err(Errno::ENOENT) if w.mode == WriteMode::IfExists => Ok(()),
         other => other,
     }
+}
+
+/// Fails when the kernel kept another value than the one written.
+fn verify(dir: BorrowedFd<'_>, path: &Path, w: &Write) -> crate::Result<()> {
+    let file = path.join(&w.file);
+    let kept = read_at(dir, &w.file).map_err(|e| sys("read", &file, e))?;
+    if kept.trim() == w.value {
+        return Ok(());
+    }
+    let detail = format!("the kernel kept {} (the allowed range ends there)", kept.trim());
+    let op = format!("write {:?} to", w.value);
+    Err(crate::Error::sys(Step::Cgroup, SysError::check(op, Some(&file.display().to_string()), detail)))
 }
 
 fn write_error(dir: &Path, w: &Write, e: Errno) -> crate::Error {

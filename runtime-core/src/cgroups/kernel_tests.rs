@@ -224,6 +224,16 @@ fn rejected_value_names_file_and_value_and_leaves_nothing() {
 }
 
 #[test]
+fn clamped_cpu_shares_are_refused() {
+    let Some(layout) = v1_host("clamped_cpu_shares_are_refused") else { return };
+    let guard = Guard::new("shares", &layout);
+    let r = res(r#"{"cpu": {"shares": 1000000}}"#);
+    let e = Cgroup::create(&plan(Some(&guard.path("c")), "c", Some(&r), &layout).unwrap()).unwrap_err().to_string();
+    assert!(e.ends_with("cpu.shares: the kernel kept 262144 (the allowed range ends there)"), "{e}");
+    assert!(guard.leftovers().is_empty());
+}
+
+#[test]
 fn failed_create_keeps_a_leaf_that_existed_before() {
     let Some(layout) = v1_host("failed_create_keeps_a_leaf_that_existed_before") else { return };
     let guard = Guard::new("exists", &layout);

@@ -50,6 +50,9 @@ pub(crate) enum WriteMode {
     /// memory+swap, cfs period and quota) are only accepted by the kernel in one order, which
     /// depends on the values currently set.
     RetryOnEinval,
+    /// Read back after writing: the kernel silently clamps some values (cpu.shares to
+    /// 2..262144), which runc reports as an error instead of running with another limit.
+    Verify,
 }
 
 /// One value written to one cgroup file.

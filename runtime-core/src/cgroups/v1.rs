@@ -86,7 +86,7 @@ fn cpu_writes(c: &LinuxCpu) -> Vec<Write> {
         put("cpu.rt_runtime_us", r.to_string());
     }
     if let Some(s) = c.shares().filter(|s| *s != 0) {
-        put("cpu.shares", s.to_string());
+        out.push(Write::new("cpu", "cpu.shares", s.to_string()).mode(WriteMode::Verify));
     }
     let quota = c.quota().unwrap_or(0);
     if let Some(p) = c.period().filter(|p| *p != 0) {

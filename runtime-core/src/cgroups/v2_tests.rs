@@ -21,6 +21,7 @@ fn show(w: &Write) -> String {
         WriteMode::Required => {}
         WriteMode::IfExists => s += " if-exists",
         WriteMode::RetryOnEinval => s += " retry",
+        WriteMode::Verify => s += " verify",
     }
     s
 }
