@@ -15,25 +15,25 @@ use super::layout::Mode;
 use super::{detect, plan, Cgroup, Layout, Version};
 
 /// Kills the test's processes and removes its cgroup trees, whatever happened.
-struct Guard {
-    top: String,
-    mounts: Vec<PathBuf>,
-    children: Vec<Child>,
+pub(super) struct Guard {
+    pub(super) top: String,
+    pub(super) mounts: Vec<PathBuf>,
+    pub(super) children: Vec<Child>,
 }
 
 impl Guard {
-    fn new(name: &str, layout: &Layout) -> Guard {
+    pub(super) fn new(name: &str, layout: &Layout) -> Guard {
         let mut mounts: Vec<PathBuf> = layout.v1.values().map(|h| h.mount_point.clone()).collect();
         mounts.extend(layout.unified.iter().map(|h| h.mount_point.clone()));
         mounts.dedup();
         Guard { top: format!("hull-cgtest-{}-{name}", std::process::id()), mounts, children: Vec::new() }
     }
 
-    fn path(&self, rest: &str) -> PathBuf {
+    pub(super) fn path(&self, rest: &str) -> PathBuf {
         Path::new("/").join(&self.top).join(rest)
     }
 
-    fn leftovers(&self) -> Vec<PathBuf> {
+    pub(super) fn leftovers(&self) -> Vec<PathBuf> {
         self.mounts.iter().map(|m| m.join(&self.top)).filter(|p| p.exists()).collect()
     }
 }
@@ -64,16 +64,16 @@ fn v1_host(test: &str) -> Option<Layout> {
     Some(layout)
 }
 
-fn res(json: &str) -> LinuxResources {
+pub(super) fn res(json: &str) -> LinuxResources {
     serde_json::from_str(json).unwrap()
 }
 
-fn read(cg: &Cgroup, key: &str, file: &str) -> String {
+pub(super) fn read(cg: &Cgroup, key: &str, file: &str) -> String {
     std::fs::read_to_string(cg.paths()[key].join(file)).unwrap().trim().to_owned()
 }
 
 /// Spawns `sh -c script` and moves it into the cgroup through the procs fds.
-fn spawn_into(cg: &Cgroup, guard: &mut Guard, script: &str) -> i32 {
+pub(super) fn spawn_into(cg: &Cgroup, guard: &mut Guard, script: &str) -> i32 {
     let child = Command::new("sh").arg("-c").arg(script).spawn().unwrap();
     let pid = child.id() as i32;
     guard.children.push(child);
@@ -91,7 +91,7 @@ fn cpu_ticks(pid: i32) -> u64 {
     f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
 }
 
-fn ticks_over(pid: i32, ms: u64) -> u64 {
+pub(super) fn ticks_over(pid: i32, ms: u64) -> u64 {
     let before = cpu_ticks(pid);
     std::thread::sleep(Duration::from_millis(ms));
     cpu_ticks(pid) - before
@@ -273,4 +273,28 @@ fn destroy_after_load_removes_created_parents_only_when_told() {
     );
     Cgroup::load_created(&paths, &created).destroy().unwrap();
     assert!(guard.leftovers().is_empty(), "load_created removes the parents too");
+}
+
+#[test]
+fn check_before_update_refuses_a_limit_below_usage() {
+    let Some(layout) = v1_host("check_before_update_refuses_a_limit_below_usage") else { return };
+    let mut guard = Guard::new("cbu", &layout);
+    let cg = Cgroup::create(&plan(Some(&guard.path("c")), "c", None, &layout).unwrap()).unwrap();
+    let file = format!("/tmp/{}", guard.top);
+    // Page cache written from inside the cgroup is charged to it.
+    spawn_into(&cg, &mut guard, &format!("sleep 0.5; dd if=/dev/zero of={file} bs=1M count=24 2>/dev/null; sleep 100"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while read(&cg, "memory", "memory.usage_in_bytes").parse::<u64>().unwrap() < 16 << 20 {
+        assert!(std::time::Instant::now() < deadline, "the dd child never charged its page cache");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let before = read(&cg, "memory", "memory.limit_in_bytes");
+    let e = cg.update(&res(r#"{"memory": {"limit": 1048576, "checkBeforeUpdate": true}}"#)).unwrap_err();
+    assert!(e.to_string().starts_with("rejecting memory limit 1048576 below current usage"), "{e}");
+    assert_eq!(read(&cg, "memory", "memory.limit_in_bytes"), before, "the limit was left alone");
+    cg.kill_all(libc::SIGKILL).unwrap();
+    let _ = guard.children[0].wait();
+    let _ = std::fs::remove_file(&file);
+    cg.destroy().unwrap();
+    assert!(guard.leftovers().is_empty());
 }

@@ -21,6 +21,8 @@ mod v2;
 
 #[cfg(test)]
 mod kernel_tests;
+#[cfg(test)]
+mod kernel_tests_v2;
 
 use std::path::{Path, PathBuf};
 
