@@ -4,7 +4,8 @@
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
-use super::{invalid, not_supported, Write};
+use super::bpf::{compile, DeviceState};
+use super::{invalid, Write};
 
 /// One cgroup device rule in the kernel's v1 syntax.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,18 +85,12 @@ pub(crate) fn v1_writes(devices: &[LinuxDeviceCgroup]) -> crate::Result<Vec<Writ
         .collect())
 }
 
-/// On v2 device access needs an eBPF program, which hull does not build yet: the configured
-/// rules must be empty or runc's usual deny-all, which with the default allow-list is the
-/// policy containers get anyway from their minimal /dev.
-pub(crate) fn v2_check(devices: &[LinuxDeviceCgroup]) -> crate::Result<()> {
-    let rules = configured_rules(devices)?;
-    let deny_all = Rule { allow: false, kind: 'a', major: None, minor: None, access: "rwm".into() };
-    let default_policy = rules.iter().all(|r| *r == deny_all);
-    if default_policy {
-        Ok(())
-    } else {
-        Err(not_supported("linux.resources.devices on cgroup v2"))
-    }
+/// On v2 the same rules become an eBPF device program, encoded for BPF_PROG_LOAD.
+pub(crate) fn v2_program(devices: &[LinuxDeviceCgroup]) -> crate::Result<Vec<[u8; 8]>> {
+    let mut rules = configured_rules(devices)?;
+    rules.extend(default_rules());
+    let state = DeviceState::from_rules(&rules);
+    Ok(compile(&state).into_iter().map(|i| i.encode()).collect())
 }
 
 #[cfg(test)]
@@ -153,10 +148,14 @@ mod tests {
     }
 
     #[test]
-    fn v2_accepts_only_the_default_policy() {
-        assert!(v2_check(&[]).is_ok());
-        assert!(v2_check(&[rule(false, LinuxDeviceType::A, None, None, "rwm")]).is_ok());
-        let e = v2_check(&[rule(true, LinuxDeviceType::C, Some(1), Some(3), "rwm")]).unwrap_err();
-        assert_eq!(e.to_string(), "not supported: linux.resources.devices on cgroup v2");
+    fn v2_program_has_one_block_per_exception() {
+        let deny_all = rule(false, LinuxDeviceType::A, None, None, "rwm");
+        let prog = v2_program(std::slice::from_ref(&deny_all)).unwrap();
+        // Prologue (6), 11 default allow exceptions, `return 0`.
+        assert_eq!(prog.last().unwrap()[0], 0x95);
+        assert_eq!(prog[prog.len() - 2], [0xb4, 0, 0, 0, 0, 0, 0, 0]);
+        let more = v2_program(&[deny_all, rule(true, LinuxDeviceType::C, Some(4), Some(1), "rwm")]).unwrap();
+        assert_eq!(more.len(), prog.len() + 5, "type, major, minor checks, verdict, exit");
+        assert!(v2_program(&[rule(true, LinuxDeviceType::U, None, None, "r")]).is_err());
     }
 }

@@ -108,7 +108,16 @@ impl Cgroup {
                 .map_err(|e| sys("open", &d.path.join("cgroup.procs"), e))?;
             self.opened.push(Opened { path: d.path.clone(), dir, procs });
         }
-        self.apply(&plan.writes)
+        self.apply(&plan.writes)?;
+        if let Some(program) = &plan.device_program {
+            let path =
+                self.paths.get("").ok_or_else(|| super::not_supported("device program without a cgroup2 path"))?;
+            let dir = self.opened.iter().find(|o| &o.path == path).map(|o| o.dir.as_fd());
+            let dir = dir.ok_or_else(|| super::not_supported("device program without a cgroup2 directory"))?;
+            crate::sys::cgroup::attach_device_program(dir, program, &path.display().to_string())
+                .map_err(|e| crate::Error::sys(Step::Cgroup, e))?;
+        }
+        Ok(())
     }
 
     /// The cgroup of a container created earlier, from the paths stored in its state. Only

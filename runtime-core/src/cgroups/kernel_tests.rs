@@ -163,8 +163,8 @@ fn kill_all_with_a_catchable_signal_reaches_every_process() {
     let Some(layout) = v1_host("kill_all_with_a_catchable_signal_reaches_every_process") else { return };
     let mut guard = Guard::new("term", &layout);
     let cg = Cgroup::create(&plan(Some(&guard.path("c")), "c", None, &layout).unwrap()).unwrap();
-    let a = spawn_into(&cg, &mut guard, "sleep 100");
-    let b = spawn_into(&cg, &mut guard, "sleep 100");
+    let a = spawn_into(&cg, &mut guard, "exec sleep 100");
+    let b = spawn_into(&cg, &mut guard, "exec sleep 100");
     let mut pids = cg.pids().unwrap();
     pids.sort();
     assert_eq!(pids, {
@@ -296,5 +296,30 @@ fn check_before_update_refuses_a_limit_below_usage() {
     let _ = guard.children[0].wait();
     let _ = std::fs::remove_file(&file);
     cg.destroy().unwrap();
+    assert!(guard.leftovers().is_empty());
+}
+
+/// Exit 0: /dev/null opens and /dev/kmsg (c 1:11, not allowed) does not; exit 2: kmsg opened.
+const DEVICE_PROBE: &str = "sleep 1; : < /dev/null || exit 1; ( : < /dev/kmsg ) 2>/dev/null && exit 2; exit 0";
+
+/// Runs [`DEVICE_PROBE`] outside (as a control) and inside a deny-all cgroup.
+pub(super) fn check_device_rules(layout: &Layout, guard: &mut Guard) {
+    let control = Command::new("sh").arg("-c").arg(DEVICE_PROBE.replace("sleep 1; ", "")).status().unwrap();
+    assert_eq!(control.code(), Some(2), "outside the cgroup /dev/kmsg opens (the probe can fail)");
+    let r = res(
+        r#"{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]}"#,
+    );
+    let cg = Cgroup::create(&plan(Some(&guard.path("dev")), "dev", Some(&r), layout).unwrap()).unwrap();
+    spawn_into(&cg, guard, DEVICE_PROBE);
+    let status = guard.children.last_mut().unwrap().wait().unwrap();
+    assert_eq!(status.code(), Some(0), "inside: default devices open, /dev/kmsg for reading does not");
+    cg.destroy().unwrap();
+}
+
+#[test]
+fn device_rules_are_enforced() {
+    let Some(layout) = v1_host("device_rules_are_enforced") else { return };
+    let mut guard = Guard::new("dev", &layout);
+    check_device_rules(&layout, &mut guard);
     assert!(guard.leftovers().is_empty());
 }

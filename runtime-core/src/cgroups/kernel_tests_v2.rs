@@ -79,7 +79,7 @@ fn v2_kill_all_term_update_and_check_before_update() {
     let file = format!("/tmp/{}", guard.top);
     let script = format!("sleep 1; dd if=/dev/zero of={file} bs=1M count=24 2>/dev/null; sleep 100");
     spawn_into(&cg, &mut guard, &script);
-    spawn_into(&cg, &mut guard, "sleep 100");
+    spawn_into(&cg, &mut guard, "exec sleep 100");
     let deadline = Instant::now() + Duration::from_secs(30);
     while read(&cg, "", "memory.current").parse::<u64>().unwrap() < 16 << 20 {
         assert!(Instant::now() < deadline, "the dd child never charged its page cache");
@@ -111,4 +111,12 @@ fn v2_rejected_value_names_file_and_value_and_leaves_nothing() {
     let e = Cgroup::create(&plan(Some(&guard.path("a/b")), "b", Some(&r), &layout).unwrap()).unwrap_err().to_string();
     assert!(e.starts_with("cgroups: write \"999\" to ") && e.contains("/a/b/cpuset.cpus"), "{e}");
     assert_eq!(guard.leftovers(), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn v2_device_program_enforces_the_rules() {
+    let Some(layout) = v2_host("v2_device_program_enforces_the_rules") else { return };
+    let mut guard = Guard::new("v2dev", &layout);
+    super::kernel_tests::check_device_rules(&layout, &mut guard);
+    assert!(guard.leftovers().is_empty());
 }

@@ -10,6 +10,7 @@
 // Until the launch and container code call in, only the tests use this module.
 #![allow(dead_code)]
 
+mod bpf;
 mod devices;
 mod freezer;
 mod fs;
@@ -109,6 +110,8 @@ pub(crate) struct CgroupPlan {
     pub(crate) dirs: Vec<PlannedDir>,
     /// The writes, in order.
     pub(crate) writes: Vec<Write>,
+    /// On v2: the eBPF device program (encoded `struct bpf_insn`s) attached to the cgroup.
+    pub(crate) device_program: Option<Vec<[u8; 8]>>,
 }
 
 /// Computes the container's cgroup directories and limit writes. Pure: nothing is read or written.
@@ -127,11 +130,14 @@ pub(crate) fn plan(
     let dirs = path::dirs(&inner, layout)?;
     let empty = LinuxResources::default();
     let resources = resources.unwrap_or(&empty);
-    let writes = match layout.version() {
-        Version::V1 => v1::writes(resources, &layout.v1_keys(), true)?,
-        Version::V2 => v2::writes(resources, &layout.unified_controllers(), true)?,
+    let (writes, device_program) = match layout.version() {
+        Version::V1 => (v1::writes(resources, &layout.v1_keys(), true)?, None),
+        Version::V2 => {
+            let program = devices::v2_program(resources.devices().as_deref().unwrap_or_default())?;
+            (v2::writes(resources, &layout.unified_controllers(), true)?, Some(program))
+        }
     };
-    Ok(CgroupPlan { version: layout.version(), dirs, writes })
+    Ok(CgroupPlan { version: layout.version(), dirs, writes, device_program })
 }
 
 fn not_supported(what: impl Into<String>) -> crate::Error {
