@@ -1,6 +1,5 @@
 //! Device access rules: the configured `linux.resources.devices` followed by runc's default
-//! allow-list, as v1 `devices.allow`/`devices.deny` writes; on v2 only the default policy is
-//! accepted until an eBPF device program exists.
+//! allow-list, as v1 `devices.allow`/`devices.deny` writes or as the v2 eBPF program of `bpf`.
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 

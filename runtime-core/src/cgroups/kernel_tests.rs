@@ -323,3 +323,27 @@ fn device_rules_are_enforced() {
     check_device_rules(&layout, &mut guard);
     assert!(guard.leftovers().is_empty());
 }
+
+/// A child that needs 32 MiB in a 16 MiB cgroup without swap is OOM-killed; the count and
+/// the stats show it. Shared by the v1 and v2 tests.
+pub(super) fn check_oom(layout: &Layout, guard: &mut Guard) {
+    let r = res(r#"{"memory": {"limit": 16777216, "swap": 16777216}}"#);
+    let cg = Cgroup::create(&plan(Some(&guard.path("oom")), "oom", Some(&r), layout).unwrap()).unwrap();
+    assert_eq!(cg.oom_kills().unwrap(), 0);
+    spawn_into(&cg, guard, "sleep 1; exec dd if=/dev/zero of=/dev/null bs=32M count=1");
+    let status = guard.children.last_mut().unwrap().wait().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL), "OOM-killed");
+    assert_eq!(cg.oom_kills().unwrap(), 1);
+    let stats = cg.stats().unwrap();
+    assert!(stats["memory"]["usage"]["max"].as_u64().unwrap() > 8 << 20, "peak usage near the limit: {stats}");
+    cg.destroy().unwrap();
+    assert!(cg.stats().is_err(), "no stats once the cgroup is gone");
+}
+
+#[test]
+fn oom_kills_are_counted() {
+    let Some(layout) = v1_host("oom_kills_are_counted") else { return };
+    let mut guard = Guard::new("oom", &layout);
+    check_oom(&layout, &mut guard);
+    assert!(guard.leftovers().is_empty());
+}

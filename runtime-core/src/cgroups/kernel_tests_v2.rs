@@ -120,3 +120,11 @@ fn v2_device_program_enforces_the_rules() {
     super::kernel_tests::check_device_rules(&layout, &mut guard);
     assert!(guard.leftovers().is_empty());
 }
+
+#[test]
+fn v2_oom_kills_are_counted() {
+    let Some(layout) = v2_host("v2_oom_kills_are_counted") else { return };
+    let mut guard = Guard::new("v2oom", &layout);
+    super::kernel_tests::check_oom(&layout, &mut guard);
+    assert!(guard.leftovers().is_empty());
+}
