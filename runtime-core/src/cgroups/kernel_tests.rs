@@ -172,7 +172,11 @@ fn kill_all_with_a_catchable_signal_reaches_every_process() {
         v.sort();
         v
     });
+    cg.freeze().unwrap();
     cg.kill_all(libc::SIGTERM).unwrap();
+    assert!(cg.is_frozen().unwrap(), "a paused container stays paused");
+    assert_eq!(cg.pids().unwrap().len(), 2, "nothing acted on the signal while frozen");
+    cg.thaw().unwrap();
     for c in &mut guard.children {
         let status = c.wait().unwrap();
         assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGTERM));
