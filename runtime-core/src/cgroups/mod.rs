@@ -147,3 +147,40 @@ fn not_supported(what: impl Into<String>) -> crate::Error {
 fn invalid(what: impl Into<String>) -> crate::Error {
     crate::Error::InvalidConfig(what.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str = "\
+36 31 0:33 / /sys/fs/cgroup/devices rw - cgroup cgroup rw,devices
+35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+";
+
+    #[test]
+    fn v1_plan_joins_every_hierarchy_and_writes_device_rules() {
+        let layout = Layout::parse(HYBRID, "4:memory:/m\n5:devices:/d\n0::/u\n", "hugetlb").unwrap();
+        let r: LinuxResources = serde_json::from_str(r#"{"memory":{"limit":1024}}"#).unwrap();
+        let p = plan(None, "c1", Some(&r), &layout).unwrap();
+        assert_eq!(p.version, Version::V1);
+        let dirs: Vec<_> = p.dirs.iter().map(|d| d.path.to_str().unwrap()).collect();
+        assert_eq!(dirs, ["/sys/fs/cgroup/devices/d/c1", "/sys/fs/cgroup/memory/m/c1", "/sys/fs/cgroup/unified/u/c1"]);
+        assert!(p.device_program.is_none());
+        assert_eq!(p.writes.iter().filter(|w| w.key == "devices").count(), devices::default_rules().len());
+        assert_eq!(p.writes.last().unwrap().file, "memory.limit_in_bytes");
+    }
+
+    #[test]
+    fn v2_plan_carries_a_device_program() {
+        let layout = Layout::parse("1 0 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "0::/a/b\n", "pids").unwrap();
+        let r: LinuxResources = serde_json::from_str(r#"{"pids":{"limit":5}}"#).unwrap();
+        let p = plan(Some(Path::new("x/y")), "id", Some(&r), &layout).unwrap();
+        assert_eq!((p.version, p.dirs[0].path.to_str().unwrap()), (Version::V2, "/sys/fs/cgroup/a/x/y"));
+        assert_eq!(p.writes.len(), 1);
+        // No configured rules: like runc, the defaults only add to an allow-all start.
+        let prog = p.device_program.unwrap();
+        assert_eq!((prog.len(), prog[6]), (8, [0xb4, 0, 0, 0, 1, 0, 0, 0]));
+        assert!(plan(Some(Path::new("../escape")), "id", None, &layout).is_err());
+    }
+}
