@@ -17,8 +17,8 @@ impl DeviceState {
     /// default; a rule of the default's kind removes access from a matching exception; any
     /// other rule adds (or widens) an exception.
     pub(crate) fn from_rules(rules: &[Rule]) -> DeviceState {
-        // A new cgroup inherits its parent's state, which is allow-all for containers' parents.
-        let mut s = DeviceState { default_allow: true, exceptions: Vec::new() };
+        // Like runc, every container starts from deny-all, whether or not its rules say so.
+        let mut s = DeviceState { default_allow: false, exceptions: Vec::new() };
         for r in rules {
             let all = r.kind == 'a' && r.major.is_none() && r.minor.is_none() && access_bits(&r.access) == 7;
             if all {

@@ -83,9 +83,10 @@ fn docker_style_rules_deny_all_but_the_defaults() {
 
 #[test]
 fn allow_list_mode_with_partial_denials() {
-    // No deny-all: the default stays allow and deny rules become exceptions, as on v1.
+    // After an allow-all rule deny rules become exceptions, as on v1.
     let r = rules(
-        r#"[{"allow":false,"type":"c","major":1,"minor":3,"access":"w"},{"allow":false,"type":"b","access":"rwm"}]"#,
+        r#"[{"allow":true,"access":"rwm"},{"allow":false,"type":"c","major":1,"minor":3,"access":"w"},
+            {"allow":false,"type":"b","access":"rwm"}]"#,
     );
     let s = DeviceState::from_rules(&r);
     assert!(s.default_allow);
@@ -108,6 +109,9 @@ fn later_rules_narrow_and_reset_earlier_ones() {
     let reset = rules(r#"[{"allow":true,"type":"c","major":1,"minor":5,"access":"r"},{"allow":true,"access":"rwm"}]"#);
     assert_eq!(DeviceState::from_rules(&reset), DeviceState { default_allow: true, exceptions: vec![] });
     check_equivalent(&DeviceState::from_rules(&reset));
+    let implicit = DeviceState::from_rules(&rules(r#"[{"allow":true,"type":"c","major":1,"minor":5,"access":"r"}]"#));
+    assert!(!implicit.default_allow, "deny-all is implied, as in runc");
+    assert!(implicit.allows('c', 1, 5, 2) && !implicit.allows('c', 1, 6, 2));
 }
 
 #[test]

@@ -75,8 +75,13 @@ pub(crate) fn configured_rules(devices: &[LinuxDeviceCgroup]) -> crate::Result<V
 }
 
 /// The v1 writes: each rule, in order, to devices.allow or devices.deny.
+///
+/// Like runc, the container starts from deny-all even when its rules do not begin with it (a
+/// new cgroup would otherwise inherit its parent's allow-all), so the first write resets.
+/// On update this leaves a short window in which a running container is denied devices.
 pub(crate) fn v1_writes(devices: &[LinuxDeviceCgroup]) -> crate::Result<Vec<Write>> {
-    let mut rules = configured_rules(devices)?;
+    let mut rules = vec![Rule { allow: false, kind: 'a', major: None, minor: None, access: "rwm".into() }];
+    rules.extend(configured_rules(devices)?);
     rules.extend(default_rules());
     Ok(rules
         .iter()
@@ -124,10 +129,16 @@ mod tests {
         let w = v1_writes(&cfg).unwrap();
         let lines: Vec<_> = w.iter().map(|w| format!("{} {}", w.file, w.value)).collect();
         assert_eq!(
-            lines[..4],
-            ["devices.deny a *:* rwm", "devices.allow c 10:* rw", "devices.deny b 8:0 r", "devices.allow c *:* m"]
+            lines[..5],
+            [
+                "devices.deny a *:* rwm",
+                "devices.deny a *:* rwm",
+                "devices.allow c 10:* rw",
+                "devices.deny b 8:0 r",
+                "devices.allow c *:* m"
+            ]
         );
-        assert_eq!(lines.len(), 3 + default_rules().len());
+        assert_eq!(lines.len(), 4 + default_rules().len());
         assert_eq!(lines.last().unwrap(), "devices.allow c 10:200 rwm");
         assert!(w.iter().all(|w| w.key == "devices"));
     }

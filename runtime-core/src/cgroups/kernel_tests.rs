@@ -310,14 +310,16 @@ const DEVICE_PROBE: &str = "sleep 1; : < /dev/null || exit 1; ( : < /dev/kmsg ) 
 pub(super) fn check_device_rules(layout: &Layout, guard: &mut Guard) {
     let control = Command::new("sh").arg("-c").arg(DEVICE_PROBE.replace("sleep 1; ", "")).status().unwrap();
     assert_eq!(control.code(), Some(2), "outside the cgroup /dev/kmsg opens (the probe can fail)");
-    let r = res(
-        r#"{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]}"#,
-    );
-    let cg = Cgroup::create(&plan(Some(&guard.path("dev")), "dev", Some(&r), layout).unwrap()).unwrap();
-    spawn_into(&cg, guard, DEVICE_PROBE);
-    let status = guard.children.last_mut().unwrap().wait().unwrap();
-    assert_eq!(status.code(), Some(0), "inside: default devices open, /dev/kmsg for reading does not");
-    cg.destroy().unwrap();
+    let explicit = r#"{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]}"#;
+    // runc's behaviour: deny-all applies even when the rules do not start with it.
+    let implicit = r#"{"devices": [{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]}"#;
+    for (name, json) in [("explicit", explicit), ("implicit", implicit), ("none", "{}")] {
+        let cg = Cgroup::create(&plan(Some(&guard.path(name)), name, Some(&res(json)), layout).unwrap()).unwrap();
+        spawn_into(&cg, guard, DEVICE_PROBE);
+        let status = guard.children.last_mut().unwrap().wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{name}: default devices open, /dev/kmsg for reading does not");
+        cg.destroy().unwrap();
+    }
 }
 
 #[test]

@@ -151,10 +151,11 @@ fn pids_blkio_hugetlb_network_rdma_table() {
 fn create_always_writes_device_rules_first_after_cpuset() {
     let w = writes(&res(r#"{"cpu":{"cpus":"0","shares":10}}"#), &all_keys(), true).unwrap();
     assert_eq!(show(&w[0]), "cpuset cpuset.cpus=0");
-    assert_eq!(show(&w[1]), "devices devices.allow=c *:* m");
+    assert_eq!(show(&w[1]), "devices devices.deny=a *:* rwm");
+    assert_eq!(show(&w[2]), "devices devices.allow=c *:* m");
     assert_eq!(show(w.last().unwrap()), "cpu cpu.shares=10 verify");
     let none = writes(&LinuxResources::default(), &all_keys(), true).unwrap();
-    assert_eq!(none.len(), devices::default_rules().len());
+    assert_eq!(none.len(), 1 + devices::default_rules().len());
 }
 
 #[test]
