@@ -301,7 +301,10 @@ fn verify(dir: BorrowedFd<'_>, path: &Path, w: &Write) -> crate::Result<()> {
     if kept.trim() == w.value {
         return Ok(());
     }
-    let detail = format!("the kernel kept {} (the allowed range ends there)", kept.trim());
+    // runc's wording: "the maximum allowed cpu-shares is 262144".
+    let (asked, kept) = (w.value.parse::<i64>().unwrap_or(0), kept.trim());
+    let bound = if asked > kept.parse().unwrap_or(0) { "maximum" } else { "minimum" };
+    let detail = format!("the {bound} allowed {} is {kept}", w.file.replace('.', "-"));
     let op = format!("write {:?} to", w.value);
     Err(crate::Error::sys(Step::Cgroup, SysError::check(op, Some(&file.display().to_string()), detail)))
 }
