@@ -1,5 +1,10 @@
 //! Bundle loading: config.json and the rootfs path (the only place that reads the spec from disk).
-use std::path::PathBuf;
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+
+use crate::error::{Error, Result};
 
 /// An OCI bundle: its directory, parsed config.json, and the absolute rootfs path.
 #[derive(Debug)]
@@ -7,7 +12,86 @@ pub struct Bundle {
     /// Absolute bundle directory.
     pub dir: PathBuf,
     /// The parsed config.
-    pub spec: oci_spec::runtime::Spec,
+    pub spec: Spec,
     /// Absolute path of the root filesystem.
     pub rootfs: PathBuf,
+}
+
+impl Bundle {
+    /// Reads `dir/config.json` and checks that the rootfs exists.
+    pub fn load(dir: &Path) -> Result<Bundle> {
+        let dir = std::path::absolute(dir).map_err(|e| Error::Bundle {
+            what: "bundle",
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+        let cfg = dir.join("config.json");
+        let data =
+            std::fs::read(&cfg).map_err(|e| Error::Bundle { what: "reading config", path: cfg.clone(), source: e })?;
+        let raw: serde_json::Value =
+            serde_json::from_slice(&data).map_err(|e| Error::InvalidConfig(format!("{}: {e}", cfg.display())))?;
+        check_dropped_fields(&raw)?;
+        let spec: Spec =
+            serde_json::from_value(raw).map_err(|e| Error::InvalidConfig(format!("{}: {e}", cfg.display())))?;
+        Self::from_spec(dir, spec)
+    }
+
+    /// A bundle from an in-memory spec; a relative `root.path` is taken relative to `dir`.
+    pub fn from_spec(dir: PathBuf, spec: Spec) -> Result<Bundle> {
+        let root = spec.root().as_ref().ok_or_else(|| Error::InvalidConfig("root: missing".into()))?;
+        let rootfs = dir.join(root.path());
+        let md = std::fs::metadata(&rootfs).map_err(|e| Error::Bundle {
+            what: "rootfs",
+            path: rootfs.clone(),
+            source: e,
+        })?;
+        if !md.is_dir() {
+            return Err(Error::Bundle {
+                what: "rootfs",
+                path: rootfs,
+                source: std::io::Error::from_raw_os_error(libc::ENOTDIR),
+            });
+        }
+        Ok(Bundle { dir, spec, rootfs })
+    }
+}
+
+/// Fields of runtime-spec 1.2 that the oci-spec crate's types drop while parsing: refused here so
+/// that nothing in config.json is silently ignored.
+fn check_dropped_fields(raw: &serde_json::Value) -> Result<()> {
+    for m in raw.get("mounts").and_then(|m| m.as_array()).into_iter().flatten() {
+        for key in ["uidMappings", "gidMappings"] {
+            if m.get(key).is_some() {
+                return Err(Error::NotSupported(format!("mounts[].{key} (idmapped mounts)")));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("hull-bundle-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn malformed_and_missing() {
+        let d = tmp("bad");
+        assert!(matches!(Bundle::load(&d), Err(Error::Bundle { what: "reading config", .. })));
+        std::fs::write(d.join("config.json"), "{not json").unwrap();
+        let e = Bundle::load(&d).unwrap_err();
+        assert!(matches!(e, Error::InvalidConfig(_)), "{e}");
+        std::fs::write(d.join("config.json"), r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"}}"#).unwrap();
+        assert!(matches!(Bundle::load(&d), Err(Error::Bundle { what: "rootfs", .. })));
+        std::fs::create_dir(d.join("rootfs")).unwrap();
+        let b = Bundle::load(&d).unwrap();
+        assert_eq!(b.rootfs, d.join("rootfs"));
+        std::fs::remove_dir_all(d).unwrap();
+    }
 }

@@ -4,8 +4,13 @@
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
-use crate::error::Result;
-use crate::state::{State, StateStore};
+use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
+
+use crate::cgroups::Cgroup;
+use crate::error::{Error, Result, Step, StepExt, SysError};
+use crate::state::{ContainerDir, State, StateStore, Status};
+use crate::sys;
 
 /// Where the container's console (when `process.terminal` is true) goes.
 #[derive(Debug, Default)]
@@ -88,6 +93,8 @@ pub struct Container {
     pub(crate) console: Option<OwnedFd>,
     /// Set when this process is the parent of the init (foreground `run`), so it can wait for it.
     pub(crate) child: bool,
+    /// Warnings from `create` (runc logs these at warning level).
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Container {
@@ -106,46 +113,205 @@ impl Container {
         self.state.pid
     }
 
+    /// Warnings from `create`: config accepted for runc compatibility but not applied as written.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// The pty master, if the container was created with [`ConsoleMode::Return`].
     pub fn take_console(&mut self) -> Option<OwnedFd> {
         self.console.take()
     }
 }
 
-// Lifecycle operations. Bodies are filled in by the launch/lifecycle work; the signatures are the API.
+// Lifecycle operations: status rules as runc's (the fifo marks `created`, the freezer `paused`).
 impl Container {
-    pub(crate) fn load(_store: &StateStore, id: &str) -> Result<Container> {
-        Err(crate::Error::NotFound(id.to_owned()))
+    pub(crate) fn load(store: &StateStore, id: &str) -> Result<Container> {
+        let dir = store.open_dir(id)?;
+        let mut state = dir.read()?;
+        state.status = refresh_status(&dir, &state)?;
+        if state.status == Status::Stopped {
+            state.pid = 0;
+        }
+        Ok(Container { store: store.clone(), state, console: None, child: false, warnings: Vec::new() })
+    }
+
+    fn cgroup(&self) -> Cgroup {
+        Cgroup::load_created(&self.state.internal.cgroup_paths, &self.state.internal.cgroup_created)
     }
 
     /// Lets a created container run its program (releases the exec fifo).
     pub fn start(&mut self) -> Result<()> {
-        Err(crate::Error::NotSupported("start (under construction)".into()))
+        let dir = self.store.open_dir(&self.state.id)?;
+        let status = refresh_status(&dir, &self.state)?;
+        match status {
+            Status::Created => {}
+            Status::Stopped => return Err(Error::WrongState("cannot start a container that has stopped".into())),
+            _ => return Err(Error::WrongState("cannot start an already running container".into())),
+        }
+        let pidfd = self.pidfd()?;
+        let fifo_path = dir.fifo_path();
+        let fifo = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(&fifo_path)
+            .map_err(|e| Error::sys(Step::Lifecycle, SysError::io("open", Some(&fifo_path.to_string_lossy()), &e)))?;
+        // The init opens the fifo for writing once we hold it open for reading, then writes one byte.
+        loop {
+            if sys::fs::poll_readable(fifo.as_fd(), 50).step(Step::Lifecycle)? {
+                break;
+            }
+            if sys::process::pidfd_wait_exit(pidfd.as_fd(), 0).step(Step::Lifecycle)? {
+                return Err(Error::WrongState("cannot start a container that has stopped".into()));
+            }
+        }
+        let mut b = [0u8; 1];
+        let n = sys::fs::read(fifo.as_fd(), &mut b, "exec fifo").step(Step::Lifecycle)?;
+        if n != 1 {
+            return Err(Error::WrongState("cannot start a container that has stopped".into()));
+        }
+        std::fs::remove_file(&fifo_path)
+            .map_err(|e| Error::sys(Step::Lifecycle, SysError::io("remove", Some(&fifo_path.to_string_lossy()), &e)))?;
+        self.state.status = Status::Running;
+        Ok(())
+    }
+
+    /// A pidfd of the init, checked against the recorded start time (pid reuse).
+    fn pidfd(&self) -> Result<OwnedFd> {
+        let fd =
+            sys::process::pidfd_open(self.state.pid).map_err(|_| Error::WrongState("container not running".into()))?;
+        match crate::launch::start_time(self.state.pid) {
+            Ok(t) if t == self.state.internal.init_start_time => Ok(fd),
+            _ => Err(Error::WrongState("container not running".into())),
+        }
     }
 
     /// Sends `signal` to the init, or with `all` to every process of the container.
-    pub fn kill(&self, _signal: i32, _all: bool) -> Result<()> {
-        Err(crate::Error::NotSupported("kill (under construction)".into()))
+    pub fn kill(&self, signal: i32, all: bool) -> Result<()> {
+        if self.state.status == Status::Stopped {
+            return Err(Error::WrongState("container not running".into()));
+        }
+        if all {
+            return self.cgroup().kill_all(signal);
+        }
+        let fd = self.pidfd()?;
+        sys::process::pidfd_send_signal(fd.as_fd(), signal).map_err(|e| match e.errno {
+            libc::ESRCH => Error::WrongState("container not running".into()),
+            libc::EINVAL => Error::InvalidArgument(format!("invalid signal {signal}")),
+            _ => Error::sys(Step::Lifecycle, e),
+        })
     }
 
     /// Deletes a created or stopped container; with `force`, kills a running one first.
-    pub fn delete(self, _force: bool) -> Result<()> {
-        Err(crate::Error::NotSupported("delete (under construction)".into()))
+    pub fn delete(self, force: bool) -> Result<()> {
+        let dir = self.store.open_dir(&self.state.id)?;
+        let status = refresh_status(&dir, &self.state)?;
+        match status {
+            Status::Stopped => {}
+            Status::Created => self.kill_and_wait()?,
+            _ if force => self.kill_and_wait()?,
+            s => {
+                return Err(Error::WrongState(format!(
+                    "cannot delete container {} that is not stopped: {s}",
+                    self.state.id
+                )))
+            }
+        }
+        self.cgroup().destroy()?;
+        dir.remove()
+    }
+
+    fn kill_and_wait(&self) -> Result<()> {
+        let cg = self.cgroup();
+        if !self.state.internal.cgroup_paths.is_empty() {
+            // A frozen task cannot die; thaw first so SIGKILL is delivered.
+            let _ = cg.thaw();
+            cg.kill_all(libc::SIGKILL)?;
+        }
+        let Ok(fd) = self.pidfd() else { return Ok(()) };
+        let _ = sys::process::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+        if self.child {
+            sys::process::wait_child(self.state.pid).step(Step::Lifecycle)?;
+        } else if !sys::process::pidfd_wait_exit(fd.as_fd(), 10_000).step(Step::Lifecycle)? {
+            return Err(Error::sys(Step::Lifecycle, SysError::check("kill", None, "init did not exit after SIGKILL")));
+        }
+        Ok(())
     }
 
     /// Freezes every process of the container.
     pub fn pause(&mut self) -> Result<()> {
-        Err(crate::Error::NotSupported("pause (under construction)".into()))
+        match self.state.status {
+            Status::Running | Status::Created => {}
+            s => return Err(Error::WrongState(format!("container not running: {s}"))),
+        }
+        self.cgroup().freeze()?;
+        self.state.status = Status::Paused;
+        Ok(())
     }
 
     /// Thaws a paused container.
     pub fn resume(&mut self) -> Result<()> {
-        Err(crate::Error::NotSupported("resume (under construction)".into()))
+        if self.state.status != Status::Paused {
+            return Err(Error::WrongState("container not paused".into()));
+        }
+        self.cgroup().thaw()?;
+        self.state.status = Status::Running;
+        Ok(())
+    }
+
+    /// Changes the resource limits of a created, running or paused container (`hull update`).
+    pub fn update(&self, resources: &oci_spec::runtime::LinuxResources) -> Result<()> {
+        if self.state.status == Status::Stopped {
+            return Err(Error::WrongState("container not running".into()));
+        }
+        self.cgroup().update(resources)
+    }
+
+    /// Resource usage, shaped as the `data` of runc's `events --stats`.
+    pub fn stats(&self) -> Result<serde_json::Value> {
+        if self.state.status == Status::Stopped {
+            return Err(Error::WrongState("container not running".into()));
+        }
+        self.cgroup().stats()
+    }
+
+    /// Host pids of every process in the container's cgroup (`hull ps`).
+    pub fn pids(&self) -> Result<Vec<i32>> {
+        self.cgroup().pids()
     }
 
     /// Waits for the init to exit (only in the process that created it, e.g. foreground `run`)
     /// and returns its status the shell way: the exit code, or 128+N when killed by signal N.
     pub fn wait(&self) -> Result<i32> {
-        Err(crate::Error::NotSupported("wait (under construction)".into()))
+        if !self.child {
+            return Err(Error::InvalidArgument("wait: the init is not a child of this process".into()));
+        }
+        sys::process::wait_child(self.state.pid).step(Step::Lifecycle)
     }
+}
+
+/// Derives the status as runc does: a dead or reused pid is stopped; the fifo still present means
+/// created; a frozen cgroup means paused; else running.
+fn refresh_status(dir: &ContainerDir, st: &State) -> Result<Status> {
+    let alive = match crate::launch::start_time(st.pid) {
+        Ok(t) => t == st.internal.init_start_time && !is_zombie(st.pid),
+        Err(_) => false,
+    };
+    if !alive || st.pid <= 0 {
+        return Ok(Status::Stopped);
+    }
+    if dir.fifo_path().exists() {
+        return Ok(Status::Created);
+    }
+    if !st.internal.cgroup_paths.is_empty() && Cgroup::load(&st.internal.cgroup_paths).is_frozen().unwrap_or(false) {
+        return Ok(Status::Paused);
+    }
+    Ok(Status::Running)
+}
+
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| crate::launch::parse_stat(&s))
+        .is_some_and(|(state, _)| state == 'Z' || state == 'X')
 }

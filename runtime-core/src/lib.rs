@@ -19,6 +19,7 @@ mod bundle;
 pub use bundle::Bundle;
 
 mod host;
+mod passwd;
 mod plan;
 
 #[allow(unsafe_code)]
@@ -36,5 +37,6 @@ mod container;
 pub use container::{ConsoleMode, Container, CreateOptions, Runtime};
 
 pub mod features;
+pub mod seal;
 pub mod signal;
 pub mod spec;

@@ -73,6 +73,9 @@ pub struct Internal {
     pub init_start_time: u64,
     /// Cgroup directory per controller ("" for the unified hierarchy), absolute host paths.
     pub cgroup_paths: BTreeMap<String, PathBuf>,
+    /// The top-most cgroup directory hull created per hierarchy (removed on delete).
+    #[serde(default)]
+    pub cgroup_created: BTreeMap<String, PathBuf>,
     /// Whether the container has its own pid namespace (kill --all and delete depend on it).
     pub own_pid_ns: bool,
     /// Namespace paths of the init, by OCI namespace type, for exec.
@@ -186,10 +189,6 @@ impl ContainerDir {
         Ok(ContainerDir { path, _lock: lock })
     }
 
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
     pub(crate) fn fifo_path(&self) -> PathBuf {
         self.path.join(EXEC_FIFO)
     }
@@ -275,5 +274,38 @@ mod tests {
         d.remove().unwrap();
         assert!(store.ids().unwrap().is_empty());
         fs::remove_dir_all(tmp).unwrap();
+    }
+}
+
+/// The current time in RFC 3339 (UTC, nanoseconds), as runc writes `created`.
+pub(crate) fn now_rfc3339() -> String {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    format_rfc3339(d.as_secs() as i64, d.subsec_nanos())
+}
+
+/// Formats seconds since the epoch (proleptic Gregorian calendar, UTC).
+pub(crate) fn format_rfc3339(secs: i64, nanos: u32) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{nanos:09}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn rfc3339() {
+        assert_eq!(super::format_rfc3339(0, 0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(super::format_rfc3339(1_795_632_276, 5), "2026-11-25T18:44:36.000000005Z");
+        assert_eq!(super::format_rfc3339(951_782_400, 0), "2000-02-29T00:00:00.000000000Z");
     }
 }

@@ -51,6 +51,7 @@ impl DeviceState {
     }
 
     /// Whether access `acc` (bits) to a device is granted: the reference the program must match.
+    #[cfg(test)]
     pub(crate) fn allows(&self, kind: char, major: i64, minor: i64, acc: u32) -> bool {
         let hit = self.exceptions.iter().any(|e| {
             let bits = access_bits(&e.access);

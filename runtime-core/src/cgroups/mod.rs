@@ -7,9 +7,6 @@
 //! [`CgroupPlan`] of directories and [`Write`]s (table-tested for both versions); [`Cgroup`]
 //! executes a plan through directory fds and manages the result for the container's lifetime.
 
-// Until the launch and container code call in, only the tests use this module.
-#![allow(dead_code)]
-
 mod bpf;
 mod devices;
 mod freezer;

@@ -1,9 +1,8 @@
 //! Creating the container process: the parent side, the child's step lists, and the protocol between them.
 
-use crate::container::{Container, CreateOptions};
-use crate::error::{Error, Result};
-use crate::state::StateStore;
+mod console;
+mod init;
+mod parent;
+pub(crate) mod protocol;
 
-pub(crate) fn create(_store: &StateStore, _id: &str, _opts: CreateOptions) -> Result<Container> {
-    Err(Error::NotSupported("create (under construction)".into()))
-}
+pub(crate) use parent::{create, parse_stat, start_time};

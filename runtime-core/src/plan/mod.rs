@@ -1,1 +1,130 @@
-//! placeholder
+//! PURE: turns a bundle, the create options and the host facts into a resolved [`Plan`]: every
+//! default applied, every string parsed, every unsupported field refused. No syscalls, no writes:
+//! once a plan exists, every later failure is an environment failure, never a spec-parsing one.
+
+mod devices;
+mod mounts;
+mod namespaces;
+mod process;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub(crate) use devices::{DeviceNode, DEV_SYMLINKS};
+pub(crate) use mounts::{MountKind, MountStep};
+pub(crate) use namespaces::NamespacePlan;
+pub(crate) use process::ProcessPlan;
+
+use crate::bundle::Bundle;
+use crate::cgroups::{self, CgroupPlan};
+use crate::error::{Error, Result};
+use crate::host::HostInfo;
+use crate::seccomp;
+
+/// Options of `create` that shape the plan (the rest are handled by the launcher).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct PlanOptions {
+    pub(crate) no_pivot: bool,
+    pub(crate) no_new_keyring: bool,
+    pub(crate) console: bool,
+    pub(crate) preserve_fds: u32,
+    pub(crate) listen_fds: u32,
+}
+
+/// The root filesystem part of the plan.
+#[derive(Debug)]
+pub(crate) struct RootfsPlan {
+    /// Host path of the rootfs.
+    pub(crate) path: PathBuf,
+    pub(crate) readonly: bool,
+    /// Propagation of "/" inside the container's mount namespace (MS_* flags).
+    pub(crate) propagation: u64,
+    pub(crate) no_pivot: bool,
+    pub(crate) mounts: Vec<MountStep>,
+    /// Whether /dev is a fresh mount that hull populates (devices and symlinks).
+    pub(crate) populate_dev: bool,
+    pub(crate) devices: Vec<DeviceNode>,
+    pub(crate) masked: Vec<String>,
+    pub(crate) readonly_paths: Vec<String>,
+    /// The process's cwd relative to the rootfs, created when missing (runc does).
+    pub(crate) cwd: Option<String>,
+}
+
+/// Everything the launcher needs, resolved.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub(crate) id: String,
+    pub(crate) oci_version: String,
+    pub(crate) annotations: BTreeMap<String, String>,
+    pub(crate) namespaces: NamespacePlan,
+    pub(crate) rootfs: RootfsPlan,
+    pub(crate) hostname: Option<String>,
+    pub(crate) domainname: Option<String>,
+    pub(crate) process: ProcessPlan,
+    pub(crate) cgroup: CgroupPlan,
+    pub(crate) seccomp: Option<seccomp::Program>,
+    pub(crate) new_keyring: bool,
+}
+
+impl Plan {
+    /// Builds the plan. Pure: reads nothing but its arguments.
+    pub(crate) fn build(id: &str, bundle: &Bundle, opts: &PlanOptions, host: &HostInfo) -> Result<Plan> {
+        let spec = &bundle.spec;
+        validate::check(spec)?;
+        let linux = spec.linux().as_ref().ok_or_else(|| Error::InvalidConfig("linux: missing".into()))?;
+        let process = spec.process().as_ref().ok_or_else(|| Error::InvalidConfig("process: missing".into()))?;
+
+        let namespaces = namespaces::plan(linux.namespaces().as_deref().unwrap_or(&[]), host)?;
+        validate::identity(spec, &namespaces)?;
+        let process = process::plan(process, opts)?;
+        if process.terminal && !opts.console {
+            return Err(Error::InvalidConfig(
+                "cannot allocate tty if runc will detach without setting console socket".into(),
+            ));
+        }
+        let cgroup = cgroups::plan(linux.cgroups_path().as_deref(), id, linux.resources().as_ref(), &host.cgroups)?;
+        let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
+        let rootfs = rootfs_plan(bundle, opts, &namespaces, host)?;
+        Ok(Plan {
+            id: id.to_owned(),
+            oci_version: spec.version().clone(),
+            annotations: spec.annotations().clone().unwrap_or_default().into_iter().collect(),
+            namespaces,
+            rootfs,
+            hostname: spec.hostname().clone(),
+            domainname: spec.domainname().clone(),
+            process,
+            cgroup,
+            seccomp,
+            new_keyring: !opts.no_new_keyring,
+        })
+    }
+}
+
+fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &HostInfo) -> Result<RootfsPlan> {
+    let spec = &bundle.spec;
+    let linux = spec.linux().as_ref().expect("checked by Plan::build");
+    let readonly = spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
+    let propagation = mounts::root_propagation(linux.rootfs_propagation().as_deref())?;
+    let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), &bundle.dir, ns, host)?;
+    let populate_dev = mounts.iter().any(|m| m.dest == "dev" && !matches!(m.kind, MountKind::Bind { .. }));
+    let devices = devices::plan(linux.devices().as_deref().unwrap_or(&[]))?;
+    let masked = mounts::clean_paths(linux.masked_paths().as_deref().unwrap_or(&[]), "linux.maskedPaths")?;
+    let readonly_paths = mounts::clean_paths(linux.readonly_paths().as_deref().unwrap_or(&[]), "linux.readonlyPaths")?;
+    Ok(RootfsPlan {
+        path: bundle.rootfs.clone(),
+        readonly,
+        propagation,
+        no_pivot: opts.no_pivot,
+        mounts,
+        populate_dev,
+        devices,
+        masked,
+        readonly_paths,
+        cwd: spec.process().as_ref().and_then(|p| mounts::clean_dest(p.cwd(), "process.cwd").ok()),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

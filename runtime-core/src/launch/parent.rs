@@ -1,0 +1,276 @@
+//! The runtime side of `create`: state directory, exec fifo, cgroup, clone, serving the child's
+//! messages, and writing state.json and the pid file once the child is ready. Any failure undoes
+//! everything made so far.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+
+use super::console;
+use super::init::{self, ChildContext};
+use super::protocol::{self, ChildMsg};
+use crate::bundle::Bundle;
+use crate::cgroups::Cgroup;
+use crate::container::{ConsoleMode, Container, CreateOptions};
+use crate::error::{Error, Result, Step, StepExt, SysError};
+use crate::host::HostInfo;
+use crate::plan::{Plan, PlanOptions};
+use crate::state::{self, ContainerDir, Internal, State, StateStore, Status};
+use crate::sys;
+use crate::sys::process::Forked;
+
+/// Creates a container: returns when its process is blocked before the user's program.
+pub(crate) fn create(store: &StateStore, id: &str, opts: CreateOptions) -> Result<Container> {
+    state::validate_id(id)?;
+    // Everything that can be wrong with the input is found before anything is made.
+    let bundle = Bundle::load(&opts.bundle)?;
+    let host = HostInfo::detect()?;
+    let popts = PlanOptions {
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        console: !matches!(opts.console, ConsoleMode::None),
+        preserve_fds: opts.preserve_fds,
+        listen_fds: opts.listen_fds,
+    };
+    let plan = Plan::build(id, &bundle, &popts, &host)?;
+    for fd in 3..3 + opts.preserve_fds + opts.listen_fds {
+        // Passing an fd we do not hold would hand the container whatever we open there (runc#5474).
+        if !sys::process::fd_is_open(fd as i32) {
+            return Err(Error::InvalidArgument(format!("--preserve-fds: file descriptor {fd} is not open")));
+        }
+    }
+    let dir = store.create_dir(id)?;
+    let mut made = Made { dir: Some(dir), cgroup: None, child: None };
+    let (state, console) = launch(&plan, &bundle, &opts, &mut made)?;
+    made.dir.as_ref().expect("state dir").write(&state)?;
+    if let Some(p) = &opts.pid_file {
+        state::write_atomic(p, state.pid.to_string().as_bytes())?;
+    }
+    made.disarm();
+    Ok(Container {
+        store: store.clone(),
+        state,
+        console,
+        child: !plan.namespaces.second_fork,
+        warnings: plan.process.warnings.clone(),
+    })
+}
+
+/// What `create` has made so far; dropping it undoes all of it (the failure path).
+struct Made {
+    dir: Option<ContainerDir>,
+    cgroup: Option<Cgroup>,
+    child: Option<i32>,
+}
+
+impl Made {
+    /// Success: keep everything (the state dir lock is released by dropping it).
+    fn disarm(&mut self) {
+        self.child = None;
+        self.cgroup = None;
+        self.dir = None;
+    }
+}
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.take() {
+            let _ = sys::process::kill_child(pid, libc::SIGKILL);
+            let _ = sys::process::wait_child(pid);
+        }
+        if let Some(cg) = self.cgroup.take() {
+            let _ = cg.destroy();
+        }
+        if let Some(dir) = self.dir.take() {
+            let _ = dir.remove();
+        }
+    }
+}
+
+fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -> Result<(State, Option<OwnedFd>)> {
+    let dir = made.dir.as_ref().expect("state dir");
+    let fifo_path = dir.fifo_path();
+    sys::fs::mkfifo(&fifo_path.to_string_lossy(), 0o622).step(Step::State)?;
+    // mkfifo's mode went through our umask; the init may run as any user and must open it.
+    std::fs::set_permissions(&fifo_path, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+        .map_err(|e| Error::sys(Step::State, SysError::io("chmod", Some(&fifo_path.to_string_lossy()), &e)))?;
+    let fifo = open_path(&fifo_path).step(Step::State)?;
+    let ns_fds = plan
+        .namespaces
+        .join
+        .iter()
+        .map(|j| Ok((j.nstype, j.kind, open_path_ro(&j.path).step(Step::Namespaces)?)))
+        .collect::<Result<Vec<_>>>()?;
+    made.cgroup = Some(Cgroup::create(&plan.cgroup)?);
+    let cgroup = made.cgroup.as_ref().expect("just set");
+    let cgroup_paths = v1_mount_dirs(cgroup);
+    let (parent_sock, child_sock) = sys::socket::seqpacket_pair().step(Step::Spawn)?;
+    sys::socket::enable_passcred(parent_sock.as_fd()).step(Step::Spawn)?;
+
+    match sys::process::clone3(plan.namespaces.clone_flags, cgroup.unified_dir_fd()).step(Step::Spawn)? {
+        Forked::Child => {
+            drop(parent_sock);
+            init::run(ChildContext {
+                plan,
+                sock: child_sock,
+                fifo,
+                ns_fds,
+                cgroup_procs: cgroup.procs_fds(),
+                cgroup_paths,
+            })
+        }
+        Forked::Parent(pid) => {
+            made.child = Some(pid);
+            drop(child_sock);
+            drop(ns_fds);
+            let (init_pid, console) = serve(plan, &bundle.dir, &parent_sock, opts, pid)?;
+            if plan.namespaces.second_fork {
+                // The intermediate process exits as soon as it has forked the init.
+                sys::process::wait_child(pid).step(Step::Spawn)?;
+                made.child = None;
+            }
+            let start_time = start_time(init_pid).step(Step::Spawn)?;
+            let state = State {
+                oci_version: plan.oci_version.clone(),
+                id: plan.id.clone(),
+                pid: init_pid,
+                status: Status::Created,
+                bundle: bundle.dir.clone(),
+                rootfs: bundle.rootfs.clone(),
+                created: state::now_rfc3339(),
+                owner: String::new(),
+                annotations: plan.annotations.clone(),
+                internal: Internal {
+                    init_start_time: start_time,
+                    cgroup_paths: cgroup.paths(),
+                    cgroup_created: cgroup.created(),
+                    own_pid_ns: plan.namespaces.own_pid_ns,
+                    namespaces: Default::default(),
+                },
+            };
+            Ok((state, console))
+        }
+    }
+}
+
+/// The container's v1 cgroup directories as they appear under its /sys/fs/cgroup: one per
+/// hierarchy, named after the controller (`name=systemd` -> `systemd`); the unified one is not
+/// shown on hybrid hosts, as with runc.
+fn v1_mount_dirs(cgroup: &Cgroup) -> Vec<(String, PathBuf)> {
+    let mut out: Vec<(String, PathBuf)> = Vec::new();
+    for (key, path) in cgroup.paths() {
+        if key.is_empty() || out.iter().any(|(_, p)| *p == path) {
+            continue;
+        }
+        out.push((key.trim_start_matches("name=").to_owned(), path));
+    }
+    out
+}
+
+/// Serves the child until `Ready`; returns the init's pid (as seen here) and a kept console.
+fn serve(
+    plan: &Plan,
+    bundle: &std::path::Path,
+    sock: &OwnedFd,
+    opts: &CreateOptions,
+    child: i32,
+) -> Result<(i32, Option<OwnedFd>)> {
+    let mut console = None;
+    let mut expect_console = plan.process.terminal;
+    let mut expect_listener = plan.seccomp.as_ref().is_some_and(|s| s.needs_listener());
+    loop {
+        let m = protocol::recv(sock.as_fd()).step(Step::Spawn)?;
+        match m.msg {
+            Some(ChildMsg::Console { name }) if expect_console => {
+                expect_console = false;
+                let master = m.fds.into_iter().next().ok_or_else(|| {
+                    Error::sys(Step::Console, SysError::check("receive console", None, "no fd in the message"))
+                })?;
+                match &opts.console {
+                    ConsoleMode::Socket(path) => console::send_to_socket(path, &name, &master).step(Step::Console)?,
+                    ConsoleMode::Return => console = Some(master),
+                    ConsoleMode::None => unreachable!("the plan refuses a terminal without a console"),
+                }
+            }
+            Some(ChildMsg::SeccompListener) if expect_listener && !expect_console => {
+                expect_listener = false;
+                let (Some(fd), Some(pid), Some(prog)) = (m.fds.first(), m.pid, plan.seccomp.as_ref()) else {
+                    return Err(Error::sys(Step::Seccomp, SysError::check("receive listener", None, "no fd")));
+                };
+                let state = serde_json::json!({
+                    "ociVersion": plan.oci_version, "id": plan.id, "status": "creating", "pid": pid,
+                    "bundle": bundle, "annotations": plan.annotations,
+                });
+                sys::seccomp::send_to_agent(prog, state.to_string().as_bytes(), fd.as_fd()).step(Step::Seccomp)?;
+            }
+            Some(ChildMsg::Ready) if !expect_console && !expect_listener => {
+                let pid = m
+                    .pid
+                    .ok_or_else(|| Error::sys(Step::Spawn, SysError::check("receive ready", None, "no credentials")))?;
+                return Ok((pid, console));
+            }
+            Some(ChildMsg::Failed(e)) => return Err(Error::Child(e)),
+            Some(other) => {
+                return Err(Error::sys(
+                    Step::Spawn,
+                    SysError::check("protocol", None, format!("unexpected message {other:?}")),
+                ))
+            }
+            None => {
+                let status = sys::process::wait_child(child).unwrap_or(-1);
+                return Err(Error::sys(
+                    Step::Spawn,
+                    SysError::check("container process", None, format!("exited before it was ready (status {status})")),
+                ));
+            }
+        }
+    }
+}
+
+fn open_path(p: &std::path::Path) -> Result<OwnedFd, SysError> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+        .open(p)
+        .map(OwnedFd::from)
+        .map_err(|e| SysError::io("open", Some(&p.to_string_lossy()), &e))
+}
+
+fn open_path_ro(p: &std::path::Path) -> Result<OwnedFd, SysError> {
+    std::fs::File::open(p).map(OwnedFd::from).map_err(|e| SysError::io("open", Some(&p.to_string_lossy()), &e))
+}
+
+/// Start time of a process (field 22 of /proc/PID/stat), read through a private procfs handle.
+pub(crate) fn start_time(pid: i32) -> Result<u64, SysError> {
+    let procfs = pathrs::procfs::ProcfsHandle::new().map_err(|e| crate::rootfs::path_err("open", "procfs", e))?;
+    let sub = format!("{pid}/stat");
+    let mut f = procfs
+        .open(pathrs::procfs::ProcfsBase::ProcRoot, &sub, pathrs::flags::OpenFlags::O_RDONLY)
+        .map_err(|e| crate::rootfs::path_err("open", &format!("/proc/{sub}"), e))?;
+    let mut s = String::new();
+    std::io::Read::read_to_string(&mut f, &mut s).map_err(|e| SysError::io("read", Some(&sub), &e))?;
+    parse_start_time(&s).ok_or_else(|| SysError::check("parse", Some(&format!("/proc/{sub}")), "no start time"))
+}
+
+/// Parses field 22 (and the state, field 3) of a /proc/PID/stat line; the comm may hold spaces.
+pub(crate) fn parse_stat(s: &str) -> Option<(char, u64)> {
+    let rest = &s[s.rfind(')')? + 2..];
+    let mut f = rest.split(' ');
+    let state = f.next()?.chars().next()?;
+    let start = f.nth(18)?.parse().ok()?;
+    Some((state, start))
+}
+
+fn parse_start_time(s: &str) -> Option<u64> {
+    parse_stat(s).map(|(_, t)| t)
+}
+
+use std::os::unix::fs::OpenOptionsExt;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stat_with_spaces_in_comm() {
+        let line = "123 (a b) c) S 1 123 123 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1000 10";
+        assert_eq!(super::parse_stat(line), Some(('S', 98765)));
+    }
+}

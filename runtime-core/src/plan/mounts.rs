@@ -1,0 +1,205 @@
+//! Mount entries: option strings to mount attributes, filesystem data, propagation and recursive
+//! attributes; destinations normalised to paths relative to the rootfs.
+
+use std::path::{Component, Path, PathBuf};
+
+use oci_spec::runtime::Mount;
+
+use super::namespaces::NamespacePlan;
+use crate::error::{Error, Result};
+use crate::host::HostInfo;
+use crate::sys::mount::MountAttr;
+
+const ATTR_RDONLY: u64 = 0x1;
+const ATTR_NOSUID: u64 = 0x2;
+const ATTR_NODEV: u64 = 0x4;
+const ATTR_NOEXEC: u64 = 0x8;
+const ATTR_ATIME_MASK: u64 = 0x70;
+const ATTR_RELATIME: u64 = 0x0;
+const ATTR_NOATIME: u64 = 0x10;
+const ATTR_STRICTATIME: u64 = 0x20;
+const ATTR_NODIRATIME: u64 = 0x80;
+const ATTR_NOSYMFOLLOW: u64 = 0x20_0000;
+
+/// What kind of mount a step makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MountKind {
+    /// A bind mount of a host path (relative sources are relative to the bundle).
+    Bind { source: PathBuf, recursive: bool },
+    /// A new filesystem instance.
+    Fs {
+        fstype: String,
+        source: String,
+        /// fsconfig parameters: key and optional value (a flag when `None`).
+        data: Vec<(String, Option<String>)>,
+    },
+    /// cgroup v1: a tmpfs with one cgroup hierarchy per controller under it.
+    CgroupV1Tree,
+}
+
+/// One resolved mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MountStep {
+    /// Destination relative to the rootfs, without leading "/" ("" never: "/" is refused).
+    pub(crate) dest: String,
+    pub(crate) kind: MountKind,
+    /// Attributes of the mount itself.
+    pub(crate) attr: MountAttr,
+    /// Attributes applied recursively (rro, rnosuid...), via mount_setattr(AT_RECURSIVE).
+    pub(crate) rattr: MountAttr,
+    /// Propagation after attaching (MS_* flag) and whether recursive.
+    pub(crate) propagation: Option<(u64, bool)>,
+}
+
+fn attr_opt(o: &str) -> Option<(u64, u64)> {
+    // (set, clear)
+    Some(match o {
+        "ro" => (ATTR_RDONLY, 0),
+        "rw" => (0, ATTR_RDONLY),
+        "nosuid" => (ATTR_NOSUID, 0),
+        "suid" => (0, ATTR_NOSUID),
+        "nodev" => (ATTR_NODEV, 0),
+        "dev" => (0, ATTR_NODEV),
+        "noexec" => (ATTR_NOEXEC, 0),
+        "exec" => (0, ATTR_NOEXEC),
+        "noatime" => (ATTR_NOATIME, ATTR_ATIME_MASK),
+        "atime" | "relatime" | "norelatime" | "nostrictatime" => (ATTR_RELATIME, ATTR_ATIME_MASK),
+        "strictatime" => (ATTR_STRICTATIME, ATTR_ATIME_MASK),
+        "nodiratime" => (ATTR_NODIRATIME, 0),
+        "diratime" => (0, ATTR_NODIRATIME),
+        "nosymfollow" => (ATTR_NOSYMFOLLOW, 0),
+        "symfollow" => (0, ATTR_NOSYMFOLLOW),
+        _ => return None,
+    })
+}
+
+fn propagation_opt(o: &str) -> Option<(u64, bool)> {
+    Some(match o {
+        "private" => (libc::MS_PRIVATE, false),
+        "rprivate" => (libc::MS_PRIVATE, true),
+        "shared" => (libc::MS_SHARED, false),
+        "rshared" => (libc::MS_SHARED, true),
+        "slave" => (libc::MS_SLAVE, false),
+        "rslave" => (libc::MS_SLAVE, true),
+        "unbindable" => (libc::MS_UNBINDABLE, false),
+        "runbindable" => (libc::MS_UNBINDABLE, true),
+        _ => return None,
+    })
+}
+
+/// Superblock flags, passed to fsconfig as flags on new filesystems.
+fn sb_flag(o: &str) -> bool {
+    matches!(o, "sync" | "async" | "dirsync" | "mand" | "nomand" | "lazytime" | "nolazytime")
+}
+
+fn set(a: &mut MountAttr, (s, c): (u64, u64)) {
+    a.set = (a.set & !c) | s;
+    a.clr = (a.clr & !s) | c;
+}
+
+/// Normalises a destination to a clean path relative to the rootfs, refusing NULs and "/".
+pub(crate) fn clean_dest(dest: &Path, field: &str) -> Result<String> {
+    let s = dest.to_str().ok_or_else(|| Error::InvalidConfig(format!("{field}: not UTF-8")))?;
+    if s.contains('\0') {
+        return Err(Error::InvalidConfig(format!("{field}: {s:?} contains a NUL byte")));
+    }
+    if !dest.is_absolute() {
+        return Err(Error::InvalidConfig(format!("{field}: {s:?} must be an absolute path")));
+    }
+    // Lexical cleaning only: ".." is resolved inside the root later, where it cannot escape.
+    let mut parts: Vec<&str> = Vec::new();
+    for c in dest.components() {
+        match c {
+            Component::Normal(p) => parts.push(p.to_str().unwrap_or_default()),
+            Component::ParentDir => {
+                parts.pop();
+            }
+            _ => {}
+        }
+    }
+    if parts.is_empty() {
+        return Err(Error::InvalidConfig(format!("{field}: cannot mount over the root {s:?}")));
+    }
+    Ok(parts.join("/"))
+}
+
+pub(crate) fn clean_paths(paths: &[String], field: &str) -> Result<Vec<String>> {
+    paths.iter().map(|p| clean_dest(Path::new(p), field)).collect()
+}
+
+/// Propagation of "/" in the container (rootfsPropagation); runc's default is rslave.
+pub(crate) fn root_propagation(v: Option<&str>) -> Result<u64> {
+    match v {
+        None | Some("") => Ok(libc::MS_SLAVE | libc::MS_REC),
+        Some(o) => match propagation_opt(o) {
+            Some((f, rec)) => Ok(if rec { f | libc::MS_REC } else { f }),
+            None => Err(Error::InvalidConfig(format!("linux.rootfsPropagation: unknown value {o:?}"))),
+        },
+    }
+}
+
+/// Resolves every mount of the spec.
+pub(crate) fn plan(mounts: &[Mount], bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<Vec<MountStep>> {
+    mounts.iter().map(|m| one(m, bundle, ns, host)).collect()
+}
+
+fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<MountStep> {
+    let field = format!("mounts[{}]", m.destination().display());
+    let dest = clean_dest(m.destination(), &field)?;
+    let mut attr = MountAttr::default();
+    let mut rattr = MountAttr::default();
+    let mut propagation = None;
+    let mut data = Vec::new();
+    let mut bind = None;
+    for o in m.options().as_deref().unwrap_or(&[]) {
+        let o = o.as_str();
+        if o.contains('\0') {
+            return Err(Error::InvalidConfig(format!("{field}: option {o:?} contains a NUL byte")));
+        }
+        if let Some(a) = attr_opt(o) {
+            set(&mut attr, a);
+        } else if let Some(a) = o.strip_prefix('r').and_then(attr_opt) {
+            set(&mut rattr, a);
+        } else if let Some(p) = propagation_opt(o) {
+            propagation = Some(p);
+        } else if o == "bind" || o == "rbind" {
+            bind = Some(o == "rbind");
+        } else if o == "remount" || o == "defaults" {
+            // "defaults" means nothing; "remount" on a fresh mount is what we do anyway.
+        } else if matches!(o, "idmap" | "ridmap" | "tmpcopyup" | "copy-symlink" | "src-nofollow") {
+            return Err(Error::NotSupported(format!("{field}: option {o}")));
+        } else if sb_flag(o) {
+            data.push((o.to_owned(), None));
+        } else {
+            match o.split_once('=') {
+                Some((k, v)) => data.push((k.to_owned(), Some(v.to_owned()))),
+                None => data.push((o.to_owned(), None)),
+            }
+        }
+    }
+    let typ = m.typ().as_deref().unwrap_or("");
+    let source = m.source().as_ref().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    if source.contains('\0') || typ.contains('\0') {
+        return Err(Error::InvalidConfig(format!("{field}: source or type contains a NUL byte")));
+    }
+    let kind = if let Some(recursive) = bind.or((typ == "bind").then_some(false)) {
+        if !data.is_empty() {
+            return Err(Error::NotSupported(format!("{field}: filesystem options on a bind mount: {data:?}")));
+        }
+        if source.is_empty() {
+            return Err(Error::InvalidConfig(format!("{field}: bind mount without a source")));
+        }
+        MountKind::Bind { source: bundle.join(&source), recursive }
+    } else if typ == "sysfs" && !ns.new_net {
+        // A sysfs instance belongs to a network namespace the container does not own: bind the host's.
+        MountKind::Bind { source: "/sys".into(), recursive: true }
+    } else if typ == "cgroup" && host.cgroups.version() == crate::cgroups::Version::V1 {
+        MountKind::CgroupV1Tree
+    } else if typ.is_empty() {
+        return Err(Error::InvalidConfig(format!("{field}: no type and no bind option")));
+    } else {
+        let fstype = if typ == "cgroup" { "cgroup2" } else { typ };
+        MountKind::Fs { fstype: fstype.to_owned(), source, data }
+    };
+    Ok(MountStep { dest, kind, attr, rattr, propagation })
+}

@@ -1,0 +1,198 @@
+//! Spec -> plan tests: defaults, namespaces, mount options, devices, process and refusals.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::sys::mount::MountAttr;
+
+fn rootfs() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("hull-plan-test-{}", std::process::id()));
+    std::fs::create_dir_all(d.join("rootfs")).unwrap();
+    d
+}
+
+/// A config like `runc spec` writes, minus the terminal.
+pub(crate) fn base() -> Value {
+    json!({
+        "ociVersion": "1.0.2",
+        "root": {"path": "rootfs", "readonly": true},
+        "hostname": "h",
+        "process": {
+            "terminal": false, "user": {"uid": 0, "gid": 0}, "args": ["sh"], "cwd": "/",
+            "env": ["PATH=/bin:/usr/bin", "TERM=xterm"],
+            "capabilities": {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]},
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            "noNewPrivileges": true
+        },
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}
+        ],
+        "linux": {
+            "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}],
+            "maskedPaths": ["/proc/kcore"], "readonlyPaths": ["/proc/sys"]
+        }
+    })
+}
+
+fn build_with(v: Value, opts: PlanOptions) -> Result<Plan> {
+    let spec = serde_json::from_value(v).map_err(|e| Error::InvalidConfig(e.to_string()))?;
+    let bundle = Bundle::from_spec(rootfs(), spec)?;
+    Plan::build("t", &bundle, &opts, &HostInfo::detect()?)
+}
+
+fn build(v: Value) -> Result<Plan> {
+    build_with(v, PlanOptions::default())
+}
+
+fn with(mut v: Value, f: impl FnOnce(&mut Value)) -> Value {
+    f(&mut v);
+    v
+}
+
+#[test]
+fn defaults_of_a_runc_like_spec() {
+    let p = build(base()).unwrap();
+    let ns = &p.namespaces;
+    let want =
+        (libc::CLONE_NEWPID | libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_NEWNS) as u64;
+    assert_eq!(ns.clone_flags, want);
+    assert!(ns.join.is_empty() && !ns.second_fork && ns.own_pid_ns);
+    assert!(p.rootfs.readonly && p.rootfs.populate_dev);
+    assert_eq!(p.rootfs.propagation, libc::MS_SLAVE | libc::MS_REC);
+    assert_eq!(p.rootfs.masked, vec!["proc/kcore"]);
+    assert_eq!(p.process.umask, 0o022);
+    assert_eq!(p.process.caps.bounding, 1 << 5);
+    assert_eq!(p.process.path_env, "/bin:/usr/bin");
+    assert_eq!(p.process.rlimits[0].resource, libc::RLIMIT_NOFILE as i32);
+    assert_eq!(p.rootfs.devices.len(), 6);
+    assert!(p.new_keyring);
+}
+
+#[test]
+fn mount_options_become_attributes_and_data() {
+    let p = build(base()).unwrap();
+    let dev = &p.rootfs.mounts[1];
+    assert_eq!(dev.dest, "dev");
+    assert_eq!(dev.attr, MountAttr { set: 0x2 | 0x20, clr: 0x70, propagation: 0 });
+    match &dev.kind {
+        MountKind::Fs { fstype, data, .. } => {
+            assert_eq!(fstype, "tmpfs");
+            assert_eq!(data, &vec![("mode".into(), Some("755".into())), ("size".into(), Some("65536k".into()))]);
+        }
+        k => panic!("{k:?}"),
+    }
+    assert_eq!(p.rootfs.mounts[2].attr.set, 0x1 | 0x2 | 0x4 | 0x8);
+}
+
+#[test]
+fn bind_recursive_attrs_and_propagation() {
+    let v = with(base(), |v| {
+        v["mounts"] =
+            json!([{"destination": "/data/../x", "source": "/tmp", "options": ["rbind", "rro", "rprivate", "nosuid"]}]);
+    });
+    let m = &build(v).unwrap().rootfs.mounts[0];
+    assert_eq!(m.dest, "x");
+    assert_eq!(m.kind, MountKind::Bind { source: "/tmp".into(), recursive: true });
+    assert_eq!(m.rattr.set, 0x1);
+    assert_eq!(m.attr.set, 0x2);
+    assert_eq!(m.propagation, Some((libc::MS_PRIVATE, true)));
+}
+
+#[test]
+fn sysfs_without_netns_is_a_bind_of_the_hosts() {
+    let v = with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "pid"}]));
+    let v = with(v, |v| v.as_object_mut().unwrap().remove("hostname").map(drop).unwrap_or(()));
+    let p = build(v).unwrap();
+    assert_eq!(p.rootfs.mounts[2].kind, MountKind::Bind { source: "/sys".into(), recursive: true });
+}
+
+#[test]
+fn refusals_name_the_field() {
+    let cases: Vec<(Value, &str)> = vec![
+        (with(base(), |v| v["hooks"] = json!({"prestart": [{"path": "/bin/true"}]})), "not supported: hooks"),
+        (with(base(), |v| v["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"})), "not supported: linux.sysctl"),
+        (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "user"}])), "user"),
+        (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "mount"}])), "listed twice"),
+        (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "pid"}])), "mount namespace is required"),
+        (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "mount"}])), "private UTS namespace"),
+        (with(base(), |v| v["process"]["args"] = json!([])), "process.args"),
+        (with(base(), |v| v["process"]["cwd"] = json!("rel")), "absolute"),
+        (with(base(), |v| v["process"]["terminal"] = json!(true)), "console socket"),
+        (with(base(), |v| v["mounts"] = json!([{"destination": "/", "type": "tmpfs"}])), "cannot mount over the root"),
+        (with(base(), |v| v["mounts"] = json!([{"destination": "/x", "type": "bind"}])), "without a source"),
+        (
+            with(base(), |v| v["mounts"] = json!([{"destination": "/x", "type": "tmpfs", "options": ["idmap"]}])),
+            "idmap",
+        ),
+        (with(base(), |v| v["linux"]["rootfsPropagation"] = json!("sideways")), "rootfsPropagation"),
+        (
+            with(
+                base(),
+                |v| v["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "hard": 1, "soft": 1}, {"type": "RLIMIT_NOFILE", "hard": 2, "soft": 2}]),
+            ),
+            "duplicate",
+        ),
+        (
+            with(base(), |v| v["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "hard": 1, "soft": 2}])),
+            "soft limit above hard",
+        ),
+        (
+            with(base(), |v| v["linux"]["devices"] = json!([{"path": "/dev/x", "type": "c", "major": -1, "minor": 0}])),
+            "out of range",
+        ),
+    ];
+    for (v, want) in cases {
+        let e = build(v).expect_err(want).to_string();
+        assert!(e.contains(want), "{e:?} should contain {want:?}");
+    }
+}
+
+#[test]
+fn joined_namespaces_are_ordered_and_pid_needs_a_second_fork() {
+    let v = with(base(), |v| {
+        v["linux"]["namespaces"] = json!([
+            {"type": "mount", "path": "/proc/1/ns/mnt"}, {"type": "pid", "path": "/proc/1/ns/pid"},
+            {"type": "uts"}, {"type": "network", "path": "/proc/1/ns/net"}
+        ]);
+    });
+    let ns = build(v).unwrap().namespaces;
+    let kinds: Vec<_> = ns.join.iter().map(|j| j.kind).collect();
+    assert_eq!(kinds, ["network", "pid", "mount"]);
+    assert!(ns.second_fork && ns.own_pid_ns);
+    assert_eq!(ns.clone_flags, libc::CLONE_NEWUTS as u64);
+}
+
+#[test]
+fn ambient_without_inheritable_is_dropped_with_a_warning() {
+    let v = with(base(), |v| v["process"]["capabilities"]["ambient"] = json!(["CAP_KILL"]));
+    let p = build(v).unwrap();
+    assert_eq!(p.process.caps.ambient, 0);
+    assert_eq!(p.process.warnings.len(), 1);
+    let v = with(base(), |v| {
+        v["process"]["capabilities"]["ambient"] = json!(["CAP_KILL"]);
+        v["process"]["capabilities"]["inheritable"] = json!(["CAP_KILL"]);
+    });
+    assert_eq!(build(v).unwrap().process.caps.ambient, 1 << 5);
+}
+
+#[test]
+fn listen_fds_are_preserved_and_announced() {
+    let p = build_with(base(), PlanOptions { preserve_fds: 1, listen_fds: 2, ..Default::default() }).unwrap();
+    assert_eq!(p.process.preserve_fds, 3);
+    let env: Vec<String> = p.process.env.iter().map(|c| c.to_string_lossy().into_owned()).collect();
+    assert!(env.contains(&"LISTEN_FDS=2".to_string()) && env.contains(&"LISTEN_PID=1".to_string()));
+}
+
+#[test]
+fn configured_device_replaces_default() {
+    let v = with(base(), |v| {
+        v["linux"]["devices"] = json!([{"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o600}, {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]);
+    });
+    let d = build(v).unwrap().rootfs.devices;
+    assert_eq!(d.len(), 7);
+    assert_eq!(d.iter().find(|d| d.path == "dev/null").unwrap().mode, 0o600);
+}

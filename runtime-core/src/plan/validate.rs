@@ -1,0 +1,70 @@
+//! The table of checks that refuse a spec: fields hull does not implement yet, and semantic errors
+//! that the kernel would otherwise report late and vaguely.
+
+use oci_spec::runtime::Spec;
+
+use super::namespaces::NamespacePlan;
+use crate::error::{Error, Result};
+
+fn unsupported(field: &str) -> Error {
+    Error::NotSupported(field.to_owned())
+}
+
+/// Fields that must be absent (or empty) because hull does not implement them yet.
+pub(super) fn check(spec: &Spec) -> Result<()> {
+    if spec.root().is_none() {
+        return Err(Error::InvalidConfig("root: missing".into()));
+    }
+    if spec.hooks().as_ref().is_some_and(|h| {
+        [h.prestart(), h.create_runtime(), h.create_container(), h.start_container(), h.poststart(), h.poststop()]
+            .iter()
+            .any(|v| v.as_ref().is_some_and(|v| !v.is_empty()))
+    }) {
+        return Err(unsupported("hooks"));
+    }
+    if let Some(p) = spec.process() {
+        let checks: [(&str, bool); 6] = [
+            ("process.apparmorProfile", p.apparmor_profile().as_ref().is_some_and(|s| !s.is_empty())),
+            ("process.selinuxLabel", p.selinux_label().as_ref().is_some_and(|s| !s.is_empty())),
+            ("process.ioPriority", p.io_priority().is_some()),
+            ("process.scheduler", p.scheduler().is_some()),
+            ("process.execCPUAffinity", p.exec_cpu_affinity().is_some()),
+            ("process.oomScoreAdj", p.oom_score_adj().is_some()),
+        ];
+        first_set(&checks)?;
+    }
+    let Some(l) = spec.linux() else { return Err(Error::InvalidConfig("linux: missing".into())) };
+    let checks: [(&str, bool); 9] = [
+        ("linux.uidMappings", l.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())),
+        ("linux.gidMappings", l.gid_mappings().as_ref().is_some_and(|v| !v.is_empty())),
+        ("linux.sysctl", l.sysctl().as_ref().is_some_and(|v| !v.is_empty())),
+        ("linux.intelRdt", l.intel_rdt().is_some()),
+        ("linux.personality", l.personality().is_some()),
+        ("linux.timeOffsets", l.time_offsets().as_ref().is_some_and(|v| !v.is_empty())),
+        ("linux.mountLabel", l.mount_label().as_ref().is_some_and(|s| !s.is_empty())),
+        ("linux.netDevices", l.net_devices().as_ref().is_some_and(|v| !v.is_empty())),
+        ("linux.memoryPolicy", l.memory_policy().is_some()),
+    ];
+    first_set(&checks)
+}
+
+fn first_set(checks: &[(&str, bool)]) -> Result<()> {
+    match checks.iter().find(|(_, set)| *set) {
+        Some((name, _)) => Err(unsupported(name)),
+        None => Ok(()),
+    }
+}
+
+/// hostname and domainname need a private UTS namespace (runc refuses them otherwise).
+pub(super) fn identity(spec: &Spec, ns: &NamespacePlan) -> Result<()> {
+    let set = |v: &Option<String>| v.as_ref().is_some_and(|s| !s.is_empty());
+    if (set(spec.hostname()) || set(spec.domainname())) && !ns.new_uts {
+        return Err(Error::InvalidConfig("unable to set hostname without a private UTS namespace".into()));
+    }
+    for (field, v) in [("hostname", spec.hostname()), ("domainname", spec.domainname())] {
+        if v.as_ref().is_some_and(|s| s.len() > 64 || s.contains('\0')) {
+            return Err(Error::InvalidConfig(format!("{field}: longer than 64 bytes or contains NUL")));
+        }
+    }
+    Ok(())
+}

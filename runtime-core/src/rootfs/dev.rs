@@ -1,0 +1,51 @@
+//! /dev: device nodes (created with mknodat in a directory fd, then verified) and the standard
+//! symlinks.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use super::RootDir;
+use crate::error::SysError;
+use crate::plan::{DeviceNode, DEV_SYMLINKS};
+use crate::sys;
+
+/// Creates every device node, then the /dev symlinks (a fresh /dev mount).
+pub(super) fn populate(root: &RootDir, devices: &[DeviceNode]) -> Result<(), SysError> {
+    create_nodes(root, devices)?;
+    let dev = root.resolve("dev")?;
+    for (name, target) in DEV_SYMLINKS {
+        sys::fs::symlinkat(target, dev.as_fd(), name)?;
+    }
+    Ok(())
+}
+
+/// Creates the device nodes of the plan.
+pub(super) fn create_nodes(root: &RootDir, devices: &[DeviceNode]) -> Result<(), SysError> {
+    for d in devices {
+        let path = Path::new(&d.path);
+        let parent = path.parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let dir = root.mkdir_all(&parent)?;
+        let shown = format!("/{}", d.path);
+        sys::fs::mknodat(dir.as_fd(), &name, d.kind | d.mode, d.major, d.minor)
+            .map_err(|e| e.with_detail(shown.clone()))?;
+        // mknod's mode went through the umask; the spec's fileMode is exact.
+        sys::fs::fchmodat(dir.as_fd(), &name, d.mode)?;
+        sys::fs::fchownat(dir.as_fd(), &name, d.uid, d.gid)?;
+        verify(&dir, &name, d, &shown)?;
+    }
+    Ok(())
+}
+
+/// Checks that what now sits at the path is the node we made (nothing swapped it meanwhile).
+fn verify(dir: &OwnedFd, name: &str, d: &DeviceNode, shown: &str) -> Result<(), SysError> {
+    let fd = sys::fs::openat(dir.as_fd(), name, libc::O_PATH, shown)?;
+    let st = sys::fs::fstat(fd.as_fd(), shown)?;
+    let ok =
+        st.mode & libc::S_IFMT == d.kind && (d.kind == libc::S_IFIFO || (st.major == d.major && st.minor == d.minor));
+    if ok {
+        Ok(())
+    } else {
+        Err(SysError::check("mknod", Some(shown), "the created node does not match"))
+    }
+}

@@ -1,0 +1,126 @@
+//! One mount step: create or resolve the destination inside the root, build the mount detached
+//! (fsopen/fsmount or open_tree), set its attributes, then attach it onto the destination fd.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::PathBuf;
+
+use super::RootDir;
+use crate::error::SysError;
+use crate::plan::{MountKind, MountStep};
+use crate::sys;
+use crate::sys::mount::MountAttr;
+
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+/// Resolves `dest` inside the root, creating a directory (or an empty file for a file bind).
+pub(super) fn destination(root: &RootDir, dest: &str, file: bool) -> Result<OwnedFd, SysError> {
+    match root.resolve(dest) {
+        Err(e) if e.errno == libc::ENOENT => {}
+        other => return other,
+    }
+    if file {
+        root.create_file(dest)
+    } else {
+        root.mkdir_all(dest)
+    }
+}
+
+fn apply_attrs(mnt: BorrowedFd<'_>, m: &MountStep, what: &str) -> Result<(), SysError> {
+    if m.attr != MountAttr::default() {
+        sys::mount::mount_setattr(mnt, false, m.attr, what)?;
+    }
+    if m.rattr != MountAttr::default() {
+        sys::mount::mount_setattr(mnt, true, m.rattr, what)?;
+    }
+    Ok(())
+}
+
+fn attach(mnt: &OwnedFd, target: &OwnedFd, m: &MountStep) -> Result<(), SysError> {
+    let what = format!("/{}", m.dest);
+    sys::mount::move_mount(mnt.as_fd(), target.as_fd(), &what)?;
+    if let Some((prop, recursive)) = m.propagation {
+        sys::mount::mount_setattr(
+            mnt.as_fd(),
+            recursive,
+            MountAttr { propagation: prop, ..Default::default() },
+            &what,
+        )?;
+    }
+    Ok(())
+}
+
+/// A new filesystem instance, detached, with the mount attributes of the step.
+pub(super) fn new_fs(
+    fstype: &str,
+    source: &str,
+    data: &[(String, Option<String>)],
+    attrs: u64,
+) -> Result<OwnedFd, SysError> {
+    let ctx = sys::mount::fsopen(fstype)?;
+    if !source.is_empty() {
+        sys::mount::fsconfig(ctx.as_fd(), "source", Some(source))?;
+    }
+    for (k, v) in data {
+        sys::mount::fsconfig(ctx.as_fd(), k, v.as_deref())?;
+    }
+    sys::mount::fsmount(ctx.as_fd(), attrs, fstype)
+}
+
+pub(super) fn mount(root: &RootDir, m: &MountStep, cgroup_paths: &[(String, PathBuf)]) -> Result<(), SysError> {
+    let what = format!("/{}", m.dest);
+    match &m.kind {
+        MountKind::Bind { source, recursive } => {
+            let src = source.to_string_lossy();
+            let is_file = std::fs::metadata(source).map_err(|e| SysError::io("stat", Some(&src), &e))?.is_file();
+            let target = destination(root, &m.dest, is_file)?;
+            let tree = sys::mount::open_tree(None, &src, *recursive)?;
+            apply_attrs(tree.as_fd(), m, &what)?;
+            attach(&tree, &target, m)
+        }
+        MountKind::Fs { fstype, source, data } => {
+            let target = destination(root, &m.dest, false)?;
+            if fstype == "proc" || fstype == "sysfs" {
+                check_plain_dir(root, &m.dest)?;
+            }
+            let mnt = new_fs(fstype, source, data, m.attr.set)?;
+            if fstype == "proc" && sys::fs::fs_magic(mnt.as_fd(), &what)? != PROC_SUPER_MAGIC {
+                return Err(SysError::check("mount proc", Some(&what), "not a procfs"));
+            }
+            if m.rattr != MountAttr::default() {
+                sys::mount::mount_setattr(mnt.as_fd(), true, m.rattr, &what)?;
+            }
+            attach(&mnt, &target, m)
+        }
+        MountKind::CgroupV1Tree => cgroup_v1_tree(root, m, cgroup_paths),
+    }
+}
+
+/// /proc and /sys must be real directories, never symlinks (CVE-2019-19921 and friends).
+fn check_plain_dir(root: &RootDir, dest: &str) -> Result<(), SysError> {
+    let h = root.resolve_nofollow(dest)?;
+    let st = sys::fs::fstat(h.as_fd(), dest)?;
+    if st.mode & libc::S_IFMT != libc::S_IFDIR {
+        return Err(SysError::check("mount", Some(dest), "destination must be a directory, not a symlink"));
+    }
+    Ok(())
+}
+
+/// cgroup v1: a tmpfs at the destination, then the container's own cgroup directory of each
+/// hierarchy bound read-only under it (what runc shows without a cgroup namespace).
+fn cgroup_v1_tree(root: &RootDir, m: &MountStep, cgroup_paths: &[(String, PathBuf)]) -> Result<(), SysError> {
+    let what = format!("/{}", m.dest);
+    let target = destination(root, &m.dest, false)?;
+    let tmpfs = new_fs("tmpfs", "tmpfs", &[("mode".into(), Some("755".into()))], m.attr.set & !0x1)?;
+    sys::mount::move_mount(tmpfs.as_fd(), target.as_fd(), &what)?;
+    for (name, host) in cgroup_paths {
+        let dest = format!("{}/{name}", m.dest);
+        let sub = destination(root, &dest, false)?;
+        let tree = sys::mount::open_tree(None, &host.to_string_lossy(), false)?;
+        sys::mount::mount_setattr(tree.as_fd(), false, m.attr, &dest)?;
+        sys::mount::move_mount(tree.as_fd(), sub.as_fd(), &dest)?;
+    }
+    if m.attr.set & 0x1 != 0 {
+        sys::mount::mount_setattr(tmpfs.as_fd(), false, m.attr, &what)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! File syscalls on fds: device nodes, ownership, stat checks, fifos, symlinks and small writes.
+
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use super::{check, cstr};
+use crate::error::SysError;
+
+/// What `fstat` says of an fd, reduced to what the checks need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stat {
+    /// st_mode (type and permission bits).
+    pub(crate) mode: u32,
+    /// st_rdev major.
+    pub(crate) major: u32,
+    /// st_rdev minor.
+    pub(crate) minor: u32,
+    /// st_dev of the filesystem holding it.
+    pub(crate) dev: u64,
+    /// Inode number.
+    pub(crate) ino: u64,
+}
+
+/// `fstat` of an fd (O_PATH fds included).
+pub(crate) fn fstat(fd: BorrowedFd<'_>, what: &str) -> Result<Stat, SysError> {
+    // SAFETY: a zeroed stat is a valid out-buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd and out-pointer; empty path with AT_EMPTY_PATH.
+    let r = unsafe { libc::fstatat(fd.as_raw_fd(), c"".as_ptr(), &mut st, libc::AT_EMPTY_PATH) };
+    check(r as _, "fstat", Some(what))?;
+    Ok(Stat {
+        mode: st.st_mode,
+        major: libc::major(st.st_rdev),
+        minor: libc::minor(st.st_rdev),
+        dev: st.st_dev,
+        ino: st.st_ino,
+    })
+}
+
+/// The filesystem magic of the filesystem holding `fd`.
+pub(crate) fn fs_magic(fd: BorrowedFd<'_>, what: &str) -> Result<i64, SysError> {
+    // SAFETY: a zeroed statfs is a valid out-buffer.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd and out-pointer.
+    let r = unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) };
+    check(r as _, "fstatfs", Some(what))?;
+    Ok(st.f_type)
+}
+
+/// Creates a device node, fifo or regular file `name` in the directory `dir`.
+pub(crate) fn mknodat(dir: BorrowedFd<'_>, name: &str, mode: u32, major: u32, minor: u32) -> Result<(), SysError> {
+    let n = cstr(name, "mknodat")?;
+    // SAFETY: valid fd and C string.
+    let r = unsafe { libc::mknodat(dir.as_raw_fd(), n.as_ptr(), mode, libc::makedev(major, minor)) };
+    check(r as _, "mknodat", Some(name)).map(drop)
+}
+
+/// Sets owner of `name` in `dir` without following a symlink.
+pub(crate) fn fchownat(dir: BorrowedFd<'_>, name: &str, uid: u32, gid: u32) -> Result<(), SysError> {
+    let n = cstr(name, "fchownat")?;
+    // SAFETY: valid fd and C string.
+    let r = unsafe { libc::fchownat(dir.as_raw_fd(), n.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) };
+    check(r as _, "fchownat", Some(name)).map(drop)
+}
+
+/// Sets permission bits of `name` in `dir` (mknod's mode is filtered by the umask).
+pub(crate) fn fchmodat(dir: BorrowedFd<'_>, name: &str, mode: u32) -> Result<(), SysError> {
+    let n = cstr(name, "fchmodat")?;
+    // SAFETY: valid fd and C string.
+    let r = unsafe { libc::fchmodat(dir.as_raw_fd(), n.as_ptr(), mode, 0) };
+    check(r as _, "fchmodat", Some(name)).map(drop)
+}
+
+/// Creates a symlink `name` -> `target` in `dir`; an existing entry is left alone.
+pub(crate) fn symlinkat(target: &str, dir: BorrowedFd<'_>, name: &str) -> Result<(), SysError> {
+    let t = cstr(target, "symlinkat")?;
+    let n = cstr(name, "symlinkat")?;
+    // SAFETY: valid fd and C strings.
+    let r = unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), n.as_ptr()) };
+    match check(r as _, "symlinkat", Some(name)) {
+        Err(e) if e.errno == libc::EEXIST => Ok(()),
+        other => other.map(drop),
+    }
+}
+
+/// Opens `name` relative to `dir` without following symlinks in the last component.
+pub(crate) fn openat(dir: BorrowedFd<'_>, name: &str, flags: i32, what: &str) -> Result<OwnedFd, SysError> {
+    let n = cstr(name, "openat")?;
+    // SAFETY: valid fd and C string; the result is a new fd we own.
+    let r = unsafe { libc::openat(dir.as_raw_fd(), n.as_ptr(), flags | libc::O_CLOEXEC | libc::O_NOFOLLOW, 0o644) };
+    check(r as _, "openat", Some(what)).map(|fd| {
+        // SAFETY: fresh fd from the kernel.
+        unsafe { OwnedFd::from_raw_fd(fd as RawFd) }
+    })
+}
+
+/// Creates a fifo at a host path (the exec fifo in the state directory).
+pub(crate) fn mkfifo(path: &str, mode: u32) -> Result<(), SysError> {
+    let p = cstr(path, "mkfifo")?;
+    // SAFETY: valid C string.
+    let r = unsafe { libc::mkfifo(p.as_ptr(), mode) };
+    check(r as _, "mkfifo", Some(path)).map(drop)
+}
+
+/// Writes all of `data` to `fd`.
+pub(crate) fn write_all(fd: BorrowedFd<'_>, data: &[u8], what: &str) -> Result<(), SysError> {
+    let mut off = 0;
+    while off < data.len() {
+        // SAFETY: the pointer and length describe the unwritten rest of `data`.
+        let r = unsafe { libc::write(fd.as_raw_fd(), data[off..].as_ptr().cast(), data.len() - off) };
+        if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        off += check(r as _, "write", Some(what))? as usize;
+    }
+    Ok(())
+}
+
+/// Reads once from `fd` into `buf`.
+pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8], what: &str) -> Result<usize, SysError> {
+    loop {
+        // SAFETY: the buffer is writable for its length.
+        let r = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        return check(r as _, "read", Some(what)).map(|n| n as usize);
+    }
+}
+
+/// Waits until `fd` is readable or `timeout_ms` passes; true if readable.
+pub(crate) fn poll_readable(fd: BorrowedFd<'_>, timeout_ms: i32) -> Result<bool, SysError> {
+    let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    loop {
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut p, 1, timeout_ms) };
+        if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        return check(r as _, "poll", None).map(|n| n > 0);
+    }
+}
+
+/// Whether the mount holding `fd` is read-only.
+pub(crate) fn on_readonly_mount(fd: BorrowedFd<'_>, what: &str) -> Result<bool, SysError> {
+    // SAFETY: a zeroed statvfs is a valid out-buffer.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd and out-pointer.
+    let r = unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) };
+    check(r as _, "fstatvfs", Some(what))?;
+    Ok(st.f_flag & libc::ST_RDONLY != 0)
+}
+
+/// RESOLVE_* flags of openat2.
+pub(crate) const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub(crate) const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub(crate) const RESOLVE_IN_ROOT: u64 = 0x10;
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// openat2: opens `path` relative to `dir` with the kernel's path-resolution restrictions.
+pub(crate) fn openat2(
+    dir: BorrowedFd<'_>,
+    path: &str,
+    flags: i32,
+    mode: u32,
+    resolve: u64,
+) -> Result<OwnedFd, SysError> {
+    let p = cstr(path, "openat2")?;
+    let how = OpenHow { flags: (flags | libc::O_CLOEXEC) as u64, mode: u64::from(mode), resolve };
+    loop {
+        // SAFETY: valid fd, C string and open_how of the size passed.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dir.as_raw_fd(),
+                p.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN) {
+            // A rename raced the lookup; the kernel asks us to retry.
+            continue;
+        }
+        let fd = check(r, "openat2", Some(path))?;
+        // SAFETY: fresh fd from the kernel.
+        return Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+    }
+}
+
+/// mkdirat: creates directory `name` in `dir`.
+pub(crate) fn mkdirat(dir: BorrowedFd<'_>, name: &str, mode: u32) -> Result<(), SysError> {
+    let n = cstr(name, "mkdirat")?;
+    // SAFETY: valid fd and C string.
+    let r = unsafe { libc::mkdirat(dir.as_raw_fd(), n.as_ptr(), mode) };
+    check(r as _, "mkdirat", Some(name)).map(drop)
+}
