@@ -40,12 +40,31 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        // Grandchildren too (a shell's forks), in any sub-cgroup, thawed so SIGKILL takes effect.
+        for m in &self.mounts {
+            kill_tree(&m.join(&self.top));
+        }
         for c in &mut self.children {
             let _ = c.kill();
             let _ = c.wait();
         }
         for m in &self.mounts {
             let _ = remove_tree(&m.join(&self.top));
+        }
+    }
+}
+
+fn kill_tree(dir: &Path) {
+    let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
+    let _ = std::fs::write(dir.join("cgroup.freeze"), "0");
+    for pid in std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default().lines() {
+        if let Ok(pid) = pid.trim().parse() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            kill_tree(&entry.path());
         }
     }
 }
