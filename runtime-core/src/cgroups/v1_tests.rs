@@ -138,8 +138,8 @@ fn pids_blkio_hugetlb_network_rdma_table() {
             ],
         ),
         (
-            r#"{"rdma":{"mlx5_1":{"hcaHandles":3},"mlx4_0":{"hcaHandles":2,"hcaObjects":100}}}"#,
-            &["rdma rdma.max=mlx4_0 hca_handle=2 hca_object=100", "rdma rdma.max=mlx5_1 hca_handle=3 hca_object=max"],
+            r#"{"rdma":{"mlx5_1":{"hcaHandles":3},"mlx4_0":{"hcaHandles":2,"hcaObjects":100},"none":{}}}"#,
+            &["rdma rdma.max=mlx4_0 hca_handle=2 hca_object=100", "rdma rdma.max=mlx5_1 hca_handle=3"],
         ),
     ];
     for (json, want) in cases {

@@ -131,7 +131,7 @@ fn io_pids_hugetlb_rdma_unified_table() {
             r#"{"hugepageLimits":[{"pageSize":"1GB","limit":0}]}"#,
             &["hugetlb.1GB.max=0", "hugetlb.1GB.rsvd.max=0 if-exists"],
         ),
-        (r#"{"rdma":{"mlx5_0":{"hcaObjects":7}}}"#, &["rdma.max=mlx5_0 hca_handle=max hca_object=7"]),
+        (r#"{"rdma":{"mlx5_0":{"hcaObjects":7}}}"#, &["rdma.max=mlx5_0 hca_object=7"]),
         (
             r#"{"memory":{"limit":1000},"unified":{"memory.high":"900","cgroup.max.depth":"2","misc.max":"x 1"}}"#,
             &["memory.max=1000", "cgroup.max.depth=2", "memory.high=900", "misc.max=x 1"],
