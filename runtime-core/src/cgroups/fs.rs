@@ -217,11 +217,24 @@ impl Cgroup {
             Version::V2 => {
                 let dir = self.paths.get("").ok_or_else(|| super::not_supported("cgroup v2 without a path"))?;
                 let ctrls = read_file(dir, "cgroup.controllers")?;
-                v2::writes(resources, &ctrls.split_whitespace().map(str::to_owned).collect::<Vec<_>>(), false)?
+                v2::writes(resources, &ctrls.split_whitespace().map(str::to_owned).collect::<Vec<_>>())?
             }
         };
         self.check_before_update(resources)?;
-        self.apply(&writes)
+        self.apply(&writes)?;
+        match (self.version, resources.devices()) {
+            (Version::V2, Some(rules)) => self.replace_device_program(rules),
+            _ => Ok(()),
+        }
+    }
+
+    /// New device rules on v2: the container's program is swapped for one built from `rules`.
+    fn replace_device_program(&self, rules: &[oci_spec::runtime::LinuxDeviceCgroup]) -> crate::Result<()> {
+        let program = super::devices::v2_program(rules)?;
+        let path = self.paths.get("").ok_or_else(|| super::not_supported("cgroup v2 without a path"))?;
+        let dir = open_dir(path)?;
+        crate::sys::cgroup::replace_device_program(dir.as_fd(), &program, &path.display().to_string())
+            .map_err(|e| crate::Error::sys(Step::Cgroup, e))
     }
 
     fn check_before_update(&self, resources: &LinuxResources) -> crate::Result<()> {

@@ -323,7 +323,8 @@ fn check_before_update_refuses_a_limit_below_usage() {
 }
 
 /// Exit 0: /dev/null opens and /dev/kmsg (c 1:11, not allowed) does not; exit 2: kmsg opened.
-const DEVICE_PROBE: &str = "sleep 1; : < /dev/null || exit 1; ( : < /dev/kmsg ) 2>/dev/null && exit 2; exit 0";
+pub(super) const DEVICE_PROBE: &str =
+    "sleep 1; : < /dev/null || exit 1; ( : < /dev/kmsg ) 2>/dev/null && exit 2; exit 0";
 
 /// Runs [`DEVICE_PROBE`] outside (as a control) and inside a deny-all cgroup.
 pub(super) fn check_device_rules(layout: &Layout, guard: &mut Guard) {

@@ -128,3 +128,28 @@ fn v2_oom_kills_are_counted() {
     super::kernel_tests::check_oom(&layout, &mut guard);
     assert!(guard.leftovers().is_empty());
 }
+
+#[test]
+fn v2_update_swaps_the_device_program() {
+    let Some(layout) = v2_host("v2_update_swaps_the_device_program") else { return };
+    let mut guard = Guard::new("v2devupd", &layout);
+    let cg = Cgroup::create(&plan(Some(&guard.path("c")), "c", None, &layout).unwrap()).unwrap();
+    let dir = super::fs::open_dir(&cg.paths()[""]).unwrap();
+    let ids = || crate::sys::cgroup::device_program_ids(std::os::fd::AsFd::as_fd(&dir), "test").unwrap();
+    let first = ids();
+    assert_eq!(first.len(), 1, "one program after create");
+    let probe = |guard: &mut Guard| {
+        spawn_into(&cg, guard, super::kernel_tests::DEVICE_PROBE);
+        guard.children.last_mut().unwrap().wait().unwrap().code()
+    };
+    assert_eq!(probe(&mut guard), Some(0), "/dev/kmsg denied by default");
+    cg.update(&res(r#"{"devices": [{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rw"}]}"#)).unwrap();
+    let second = ids();
+    assert_eq!(second.len(), 1, "the old program was detached");
+    assert_ne!(first, second);
+    assert_eq!(probe(&mut guard), Some(2), "/dev/kmsg readable after the update");
+    cg.update(&res(r#"{"devices": []}"#)).unwrap();
+    assert_eq!(probe(&mut guard), Some(0), "denied again");
+    cg.destroy().unwrap();
+    assert!(guard.leftovers().is_empty());
+}

@@ -131,7 +131,7 @@ pub(crate) fn plan(
         Version::V1 => (v1::writes(resources, &layout.v1_keys(), true)?, None),
         Version::V2 => {
             let program = devices::v2_program(resources.devices().as_deref().unwrap_or_default())?;
-            (v2::writes(resources, &layout.unified_controllers(), true)?, Some(program))
+            (v2::writes(resources, &layout.unified_controllers())?, Some(program))
         }
     };
     Ok(CgroupPlan { version: layout.version(), dirs, writes, device_program })

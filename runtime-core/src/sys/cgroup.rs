@@ -99,3 +99,90 @@ pub(crate) fn attach_device_program(cgroup: BorrowedFd<'_>, insns: &[[u8; 8]], p
     }
     Ok(())
 }
+
+const BPF_PROG_DETACH: libc::c_long = 9;
+const BPF_PROG_GET_FD_BY_ID: libc::c_long = 13;
+const BPF_PROG_QUERY: libc::c_long = 16;
+
+/// The BPF_PROG_QUERY part of `union bpf_attr` (32 bytes, no padding).
+#[repr(C)]
+struct ProgQueryAttr {
+    target_fd: u32,
+    attach_type: u32,
+    query_flags: u32,
+    attach_flags: u32,
+    prog_ids: u64,
+    prog_cnt: u32,
+    pad: u32,
+}
+
+/// The BPF_PROG_GET_FD_BY_ID part of `union bpf_attr`.
+#[repr(C)]
+struct GetFdByIdAttr {
+    prog_id: u32,
+    next_id: u32,
+    open_flags: u32,
+}
+
+/// Ids of the device programs attached to this cgroup itself (not inherited ones).
+pub(crate) fn device_program_ids(cgroup: BorrowedFd<'_>, path: &str) -> Result<Vec<u32>, SysError> {
+    let mut ids = [0u32; 64];
+    let mut attr = ProgQueryAttr {
+        target_fd: cgroup.as_raw_fd() as u32,
+        attach_type: BPF_CGROUP_DEVICE,
+        query_flags: 0,
+        attach_flags: 0,
+        prog_ids: ids.as_mut_ptr() as u64,
+        prog_cnt: ids.len() as u32,
+        pad: 0,
+    };
+    // SAFETY: `attr` is a fully initialised BPF_PROG_QUERY attr; the kernel writes at most
+    // `prog_cnt` ids into `ids`, which outlives the call, and updates `attr.prog_cnt`.
+    let rc = unsafe {
+        libc::syscall(libc::SYS_bpf, BPF_PROG_QUERY, &mut attr as *mut ProgQueryAttr, size_of::<ProgQueryAttr>())
+    };
+    if rc < 0 {
+        return Err(SysError::last("bpf(BPF_PROG_QUERY, BPF_CGROUP_DEVICE) on", Some(path)));
+    }
+    Ok(ids[..(attr.prog_cnt as usize).min(ids.len())].to_vec())
+}
+
+fn prog_fd_by_id(id: u32, path: &str) -> Result<OwnedFd, SysError> {
+    let attr = GetFdByIdAttr { prog_id: id, next_id: 0, open_flags: 0 };
+    // SAFETY: `attr` is a fully initialised BPF_PROG_GET_FD_BY_ID attr.
+    let fd = unsafe {
+        libc::syscall(libc::SYS_bpf, BPF_PROG_GET_FD_BY_ID, &attr as *const GetFdByIdAttr, size_of::<GetFdByIdAttr>())
+    };
+    if fd < 0 {
+        return Err(SysError::last(format!("bpf(BPF_PROG_GET_FD_BY_ID, {id}) for"), Some(path)));
+    }
+    // SAFETY: the kernel returned a new file descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Replaces the device programs attached to the cgroup by a new one. The new program is
+/// attached before the old ones are detached: in between both apply (a request must pass
+/// both), so there is never a moment without device control.
+pub(crate) fn replace_device_program(cgroup: BorrowedFd<'_>, insns: &[[u8; 8]], path: &str) -> Result<(), SysError> {
+    let old: Vec<OwnedFd> =
+        device_program_ids(cgroup, path)?.into_iter().map(|id| prog_fd_by_id(id, path)).collect::<Result<_, _>>()?;
+    attach_device_program(cgroup, insns, path)?;
+    for prog in old {
+        let attr = ProgAttachAttr {
+            target_fd: cgroup.as_raw_fd() as u32,
+            attach_bpf_fd: prog.as_raw_fd() as u32,
+            attach_type: BPF_CGROUP_DEVICE,
+            attach_flags: 0,
+            replace_bpf_fd: 0,
+            relative_fd: 0,
+        };
+        // SAFETY: `attr` is a fully initialised BPF_PROG_DETACH attr; both fds are open.
+        let rc = unsafe {
+            libc::syscall(libc::SYS_bpf, BPF_PROG_DETACH, &attr as *const ProgAttachAttr, size_of::<ProgAttachAttr>())
+        };
+        if rc < 0 {
+            return Err(SysError::last("bpf(BPF_PROG_DETACH, BPF_CGROUP_DEVICE) from", Some(path)));
+        }
+    }
+    Ok(())
+}
