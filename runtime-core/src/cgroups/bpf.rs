@@ -79,7 +79,7 @@ pub(crate) fn access_bits(access: &str) -> u32 {
         .fold(0, |a, b| a | b)
 }
 
-fn access_string(bits: u32) -> String {
+pub(crate) fn access_string(bits: u32) -> String {
     [(2, 'r'), (4, 'w'), (1, 'm')].iter().filter(|(b, _)| bits & b != 0).map(|(_, c)| *c).collect()
 }
 

@@ -213,7 +213,16 @@ impl Cgroup {
     /// written. `memory.checkBeforeUpdate` refuses a limit below the current usage.
     pub(crate) fn update(&self, resources: &LinuxResources) -> crate::Result<()> {
         let writes = match self.version {
-            Version::V1 => v1::writes(resources, &self.paths.keys().cloned().collect::<Vec<_>>(), false)?,
+            Version::V1 => {
+                // Device rules move by difference, not by reset: see `devices::v1_update_writes`.
+                let mut rest = resources.clone();
+                rest.set_devices(None);
+                let mut writes = v1::writes(&rest, &self.paths.keys().cloned().collect::<Vec<_>>(), false)?;
+                if let (Some(rules), Some(dir)) = (resources.devices(), self.paths.get("devices")) {
+                    writes.splice(0..0, super::devices::v1_update_writes(&read_file(dir, "devices.list")?, rules)?);
+                }
+                writes
+            }
             Version::V2 => {
                 let dir = self.paths.get("").ok_or_else(|| super::not_supported("cgroup v2 without a path"))?;
                 let ctrls = read_file(dir, "cgroup.controllers")?;

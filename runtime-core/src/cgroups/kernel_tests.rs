@@ -373,3 +373,31 @@ fn oom_kills_are_counted() {
     check_oom(&layout, &mut guard);
     assert!(guard.leftovers().is_empty());
 }
+
+#[test]
+fn device_update_changes_access_of_a_running_container() {
+    let Some(layout) = v1_host("device_update_changes_access_of_a_running_container") else { return };
+    let mut guard = Guard::new("devupd", &layout);
+    let cg = Cgroup::create(&plan(Some(&guard.path("c")), "c", None, &layout).unwrap()).unwrap();
+    let probe = |guard: &mut Guard| {
+        spawn_into(&cg, guard, DEVICE_PROBE);
+        guard.children.last_mut().unwrap().wait().unwrap().code()
+    };
+    assert_eq!(probe(&mut guard), Some(0), "/dev/kmsg denied by default");
+    let kmsg = r#"{"devices": [{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rw"}]}"#;
+    cg.update(&res(kmsg)).unwrap();
+    assert_eq!(probe(&mut guard), Some(2), "/dev/kmsg readable after the update");
+    // The same rules at create time give the same list.
+    let fresh = Cgroup::create(&plan(Some(&guard.path("fresh")), "f", Some(&res(kmsg)), &layout).unwrap()).unwrap();
+    let sorted = |cg: &Cgroup| {
+        let mut l: Vec<String> = read(cg, "devices", "devices.list").lines().map(str::to_owned).collect();
+        l.sort();
+        l
+    };
+    assert_eq!(sorted(&cg), sorted(&fresh));
+    cg.update(&res(r#"{"devices": []}"#)).unwrap();
+    assert_eq!(probe(&mut guard), Some(0), "denied again");
+    fresh.destroy().unwrap();
+    cg.destroy().unwrap();
+    assert!(guard.leftovers().is_empty());
+}
