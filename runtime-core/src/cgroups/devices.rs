@@ -78,7 +78,7 @@ pub(crate) fn configured_rules(devices: &[LinuxDeviceCgroup]) -> crate::Result<V
 ///
 /// Like runc, the container starts from deny-all even when its rules do not begin with it (a
 /// new cgroup would otherwise inherit its parent's allow-all), so the first write resets.
-/// On update this leaves a short window in which a running container is denied devices.
+/// Updates of a running container use [`v1_update_writes`] instead.
 pub(crate) fn v1_writes(devices: &[LinuxDeviceCgroup]) -> crate::Result<Vec<Write>> {
     let mut rules = vec![Rule { allow: false, kind: 'a', major: None, minor: None, access: "rwm".into() }];
     rules.extend(configured_rules(devices)?);
