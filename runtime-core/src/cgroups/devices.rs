@@ -1,10 +1,10 @@
 //! Device access rules: the configured `linux.resources.devices` followed by runc's default
-//! allow-list, as v1 `devices.allow`/`devices.deny` writes; on v2 only the default policy is
-//! accepted until an eBPF device program exists.
+//! allow-list, as v1 `devices.allow`/`devices.deny` writes or as the v2 eBPF program of `bpf`.
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
-use super::{invalid, not_supported, Write};
+use super::bpf::{access_bits, access_string, compile, DeviceState};
+use super::{invalid, Write};
 
 /// One cgroup device rule in the kernel's v1 syntax.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,8 +75,13 @@ pub(crate) fn configured_rules(devices: &[LinuxDeviceCgroup]) -> crate::Result<V
 }
 
 /// The v1 writes: each rule, in order, to devices.allow or devices.deny.
+///
+/// Like runc, the container starts from deny-all even when its rules do not begin with it (a
+/// new cgroup would otherwise inherit its parent's allow-all), so the first write resets.
+/// Updates of a running container use [`v1_update_writes`] instead.
 pub(crate) fn v1_writes(devices: &[LinuxDeviceCgroup]) -> crate::Result<Vec<Write>> {
-    let mut rules = configured_rules(devices)?;
+    let mut rules = vec![Rule { allow: false, kind: 'a', major: None, minor: None, access: "rwm".into() }];
+    rules.extend(configured_rules(devices)?);
     rules.extend(default_rules());
     Ok(rules
         .iter()
@@ -84,18 +89,58 @@ pub(crate) fn v1_writes(devices: &[LinuxDeviceCgroup]) -> crate::Result<Vec<Writ
         .collect())
 }
 
-/// On v2 device access needs an eBPF program, which hull does not build yet: the configured
-/// rules must be empty or runc's usual deny-all, which with the default allow-list is the
-/// policy containers get anyway from their minimal /dev.
-pub(crate) fn v2_check(devices: &[LinuxDeviceCgroup]) -> crate::Result<()> {
-    let rules = configured_rules(devices)?;
-    let deny_all = Rule { allow: false, kind: 'a', major: None, minor: None, access: "rwm".into() };
-    let default_policy = rules.iter().all(|r| *r == deny_all);
-    if default_policy {
-        Ok(())
-    } else {
-        Err(not_supported("linux.resources.devices on cgroup v2"))
+/// On v2 the same rules become an eBPF device program, encoded for BPF_PROG_LOAD.
+pub(crate) fn v2_program(devices: &[LinuxDeviceCgroup]) -> crate::Result<Vec<[u8; 8]>> {
+    let mut rules = configured_rules(devices)?;
+    rules.extend(default_rules());
+    let state = DeviceState::from_rules(&rules);
+    Ok(compile(&state).into_iter().map(|i| i.encode()).collect())
+}
+
+/// The v1 writes that move a running container from its current rules (the text of
+/// `devices.list`) to the configured ones without the deny-all reset of [`v1_writes`], so that
+/// the container never loses access to a device it keeps. The kernel lists no exceptions for
+/// an allow-all cgroup, so from that state (or to it) the full sequence is written, as runc does.
+pub(crate) fn v1_update_writes(current_list: &str, devices: &[LinuxDeviceCgroup]) -> crate::Result<Vec<Write>> {
+    let target = DeviceState::from_rules(&[configured_rules(devices)?, default_rules()].concat());
+    let current: Vec<Rule> = current_list.lines().filter_map(parse_list_line).collect();
+    let allow_all = current.iter().any(|r| r.kind == 'a' && r.major.is_none() && r.minor.is_none());
+    if allow_all || target.default_allow {
+        return v1_writes(devices);
     }
+    let write = |allow: bool, r: &Rule, bits: u32| {
+        let rule = Rule { allow, access: access_string(bits), ..r.clone() };
+        Write::new("devices", if allow { "devices.allow" } else { "devices.deny" }, rule.line())
+    };
+    let bits_in = |list: &[Rule], r: &Rule| {
+        list.iter()
+            .filter(|e| e.kind == r.kind && e.major == r.major && e.minor == r.minor)
+            .map(|e| access_bits(&e.access))
+            .fold(0, |a, b| a | b)
+    };
+    let mut out = Vec::new();
+    for r in &target.exceptions {
+        let missing = access_bits(&r.access) & !bits_in(&current, r);
+        if missing != 0 {
+            out.push(write(true, r, missing));
+        }
+    }
+    for r in &current {
+        let extra = access_bits(&r.access) & !bits_in(&target.exceptions, r);
+        if extra != 0 {
+            out.push(write(false, r, extra));
+        }
+    }
+    Ok(out)
+}
+
+/// One line of v1 `devices.list`: `c 1:3 rwm`, `b *:* m`, `a *:* rwm`.
+fn parse_list_line(line: &str) -> Option<Rule> {
+    let mut f = line.split_whitespace();
+    let kind = f.next()?.chars().next()?;
+    let (major, minor) = f.next()?.split_once(':')?;
+    let num = |s: &str| if s == "*" { Some(None) } else { s.parse().ok().map(Some) };
+    Some(Rule { allow: true, kind, major: num(major)?, minor: num(minor)?, access: f.next()?.to_owned() })
 }
 
 #[cfg(test)]
@@ -130,10 +175,16 @@ mod tests {
         let w = v1_writes(&cfg).unwrap();
         let lines: Vec<_> = w.iter().map(|w| format!("{} {}", w.file, w.value)).collect();
         assert_eq!(
-            lines[..4],
-            ["devices.deny a *:* rwm", "devices.allow c 10:* rw", "devices.deny b 8:0 r", "devices.allow c *:* m"]
+            lines[..5],
+            [
+                "devices.deny a *:* rwm",
+                "devices.deny a *:* rwm",
+                "devices.allow c 10:* rw",
+                "devices.deny b 8:0 r",
+                "devices.allow c *:* m"
+            ]
         );
-        assert_eq!(lines.len(), 3 + default_rules().len());
+        assert_eq!(lines.len(), 4 + default_rules().len());
         assert_eq!(lines.last().unwrap(), "devices.allow c 10:200 rwm");
         assert!(w.iter().all(|w| w.key == "devices"));
     }
@@ -153,10 +204,31 @@ mod tests {
     }
 
     #[test]
-    fn v2_accepts_only_the_default_policy() {
-        assert!(v2_check(&[]).is_ok());
-        assert!(v2_check(&[rule(false, LinuxDeviceType::A, None, None, "rwm")]).is_ok());
-        let e = v2_check(&[rule(true, LinuxDeviceType::C, Some(1), Some(3), "rwm")]).unwrap_err();
-        assert_eq!(e.to_string(), "not supported: linux.resources.devices on cgroup v2");
+    fn v2_program_has_one_block_per_exception() {
+        let deny_all = rule(false, LinuxDeviceType::A, None, None, "rwm");
+        let prog = v2_program(std::slice::from_ref(&deny_all)).unwrap();
+        // Prologue (6), 11 default allow exceptions, `return 0`.
+        assert_eq!(prog.last().unwrap()[0], 0x95);
+        assert_eq!(prog[prog.len() - 2], [0xb4, 0, 0, 0, 0, 0, 0, 0]);
+        let more = v2_program(&[deny_all, rule(true, LinuxDeviceType::C, Some(4), Some(1), "rwm")]).unwrap();
+        assert_eq!(more.len(), prog.len() + 5, "type, major, minor checks, verdict, exit");
+        assert!(v2_program(&[rule(true, LinuxDeviceType::U, None, None, "r")]).is_err());
+    }
+
+    #[test]
+    fn v1_update_moves_between_rule_sets_without_a_reset() {
+        let list = "c *:* m\nb *:* m\nc 1:3 rwm\nc 1:5 rwm\nc 1:7 rwm\nc 1:8 rwm\nc 1:9 rwm\nc 5:0 rwm\nc 5:2 rwm\nc 10:200 rwm\nc 136:* rwm\nc 4:1 rw\n";
+        let target = [
+            rule(false, LinuxDeviceType::A, None, None, "rwm"),
+            rule(true, LinuxDeviceType::C, Some(1), Some(11), "r"),
+            rule(true, LinuxDeviceType::C, Some(4), Some(1), "r"),
+        ];
+        let w = v1_update_writes(list, &target).unwrap();
+        let lines: Vec<_> = w.iter().map(|w| format!("{} {}", w.file, w.value)).collect();
+        assert_eq!(lines, ["devices.allow c 1:11 r", "devices.deny c 4:1 w"]);
+        assert!(v1_update_writes(list, &target[..1]).unwrap().iter().all(|w| w.file == "devices.deny"));
+        let from_allow_all = v1_update_writes("a *:* rwm\n", &target).unwrap();
+        assert_eq!(from_allow_all[0].value, "a *:* rwm", "from allow-all: the full sequence");
+        assert_eq!(from_allow_all.len(), v1_writes(&target).unwrap().len());
     }
 }

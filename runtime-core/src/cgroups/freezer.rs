@@ -70,6 +70,7 @@ impl Cgroup {
                 Err(e) => return Err(sys("write \"1\" to", &dir.join("cgroup.kill"), e)),
             }
         }
+        let was_frozen = self.is_frozen().unwrap_or(false);
         let frozen = self.freeze().is_ok();
         let result = self.pids().map(|pids| {
             for pid in pids {
@@ -77,7 +78,9 @@ impl Cgroup {
                 let _ = kill(Pid::from_raw(pid), sig);
             }
         });
-        if frozen {
+        // A paused container stays paused (its processes see the signal on resume), except for
+        // SIGKILL, which v1 frozen processes only act on once thawed.
+        if frozen && (!was_frozen || sig == Signal::SIGKILL) {
             self.thaw()?;
         }
         result

@@ -108,7 +108,16 @@ impl Cgroup {
                 .map_err(|e| sys("open", &d.path.join("cgroup.procs"), e))?;
             self.opened.push(Opened { path: d.path.clone(), dir, procs });
         }
-        self.apply(&plan.writes)
+        self.apply(&plan.writes)?;
+        if let Some(program) = &plan.device_program {
+            let path =
+                self.paths.get("").ok_or_else(|| super::not_supported("device program without a cgroup2 path"))?;
+            let dir = self.opened.iter().find(|o| &o.path == path).map(|o| o.dir.as_fd());
+            let dir = dir.ok_or_else(|| super::not_supported("device program without a cgroup2 directory"))?;
+            crate::sys::cgroup::attach_device_program(dir, program, &path.display().to_string())
+                .map_err(|e| crate::Error::sys(Step::Cgroup, e))?;
+        }
+        Ok(())
     }
 
     /// The cgroup of a container created earlier, from the paths stored in its state. Only
@@ -186,9 +195,11 @@ impl Cgroup {
         }
         let mut retry = Vec::new();
         for w in writes {
-            match write_one(dirs[w.key.as_str()].as_fd(), w) {
+            let dir = dirs[w.key.as_str()].as_fd();
+            match write_one(dir, w) {
                 Err(Errno::EINVAL) if w.mode == WriteMode::RetryOnEinval => retry.push(w),
                 Err(e) => return Err(write_error(&self.paths[&w.key], w, e)),
+                Ok(()) if w.mode == WriteMode::Verify => verify(dir, &self.paths[&w.key], w)?,
                 Ok(()) => {}
             }
         }
@@ -202,15 +213,37 @@ impl Cgroup {
     /// written. `memory.checkBeforeUpdate` refuses a limit below the current usage.
     pub(crate) fn update(&self, resources: &LinuxResources) -> crate::Result<()> {
         let writes = match self.version {
-            Version::V1 => v1::writes(resources, &self.paths.keys().cloned().collect::<Vec<_>>(), false)?,
+            Version::V1 => {
+                // Device rules move by difference, not by reset: see `devices::v1_update_writes`.
+                let mut rest = resources.clone();
+                rest.set_devices(None);
+                let mut writes = v1::writes(&rest, &self.paths.keys().cloned().collect::<Vec<_>>(), false)?;
+                if let (Some(rules), Some(dir)) = (resources.devices(), self.paths.get("devices")) {
+                    writes.splice(0..0, super::devices::v1_update_writes(&read_file(dir, "devices.list")?, rules)?);
+                }
+                writes
+            }
             Version::V2 => {
                 let dir = self.paths.get("").ok_or_else(|| super::not_supported("cgroup v2 without a path"))?;
                 let ctrls = read_file(dir, "cgroup.controllers")?;
-                v2::writes(resources, &ctrls.split_whitespace().map(str::to_owned).collect::<Vec<_>>(), false)?
+                v2::writes(resources, &ctrls.split_whitespace().map(str::to_owned).collect::<Vec<_>>())?
             }
         };
         self.check_before_update(resources)?;
-        self.apply(&writes)
+        self.apply(&writes)?;
+        match (self.version, resources.devices()) {
+            (Version::V2, Some(rules)) => self.replace_device_program(rules),
+            _ => Ok(()),
+        }
+    }
+
+    /// New device rules on v2: the container's program is swapped for one built from `rules`.
+    fn replace_device_program(&self, rules: &[oci_spec::runtime::LinuxDeviceCgroup]) -> crate::Result<()> {
+        let program = super::devices::v2_program(rules)?;
+        let path = self.paths.get("").ok_or_else(|| super::not_supported("cgroup v2 without a path"))?;
+        let dir = open_dir(path)?;
+        crate::sys::cgroup::replace_device_program(dir.as_fd(), &program, &path.display().to_string())
+            .map_err(|e| crate::Error::sys(Step::Cgroup, e))
     }
 
     fn check_before_update(&self, resources: &LinuxResources) -> crate::Result<()> {
@@ -246,7 +279,7 @@ impl Cgroup {
                 first_error.get_or_insert(e);
                 continue;
             }
-            if let Some(top) = self.created.get(key) {
+            if let Some(top) = self.created.get(key).filter(|t| below_hierarchy_root(t)) {
                 let mut dir = path.parent();
                 while let Some(d) = dir.filter(|d| d.starts_with(top)) {
                     // ENOTEMPTY or EBUSY: another cgroup or process lives there now; keep it.
@@ -261,6 +294,14 @@ impl Cgroup {
     }
 }
 
+/// A hierarchy's root is a mount point: its parent lies on another filesystem. Everything
+/// strictly below it shares the root's device.
+fn below_hierarchy_root(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let dev = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).ok();
+    matches!((dev(dir), dir.parent().and_then(dev)), (Some(a), Some(b)) if a == b)
+}
+
 /// Writes `w` (or its preferred alternative when that file exists).
 fn write_one(dir: BorrowedFd<'_>, w: &Write) -> nix::Result<()> {
     if let Some((file, value)) = &w.prefer {
@@ -273,6 +314,21 @@ fn write_one(dir: BorrowedFd<'_>, w: &Write) -> nix::Result<()> {
         Err(Errno::ENOENT) if w.mode == WriteMode::IfExists => Ok(()),
         other => other,
     }
+}
+
+/// Fails when the kernel kept another value than the one written.
+fn verify(dir: BorrowedFd<'_>, path: &Path, w: &Write) -> crate::Result<()> {
+    let file = path.join(&w.file);
+    let kept = read_at(dir, &w.file).map_err(|e| sys("read", &file, e))?;
+    if kept.trim() == w.value {
+        return Ok(());
+    }
+    // runc's wording: "the maximum allowed cpu-shares is 262144".
+    let (asked, kept) = (w.value.parse::<i64>().unwrap_or(0), kept.trim());
+    let bound = if asked > kept.parse().unwrap_or(0) { "maximum" } else { "minimum" };
+    let detail = format!("the {bound} allowed {} is {kept}", w.file.replace('.', "-"));
+    let op = format!("write {:?} to", w.value);
+    Err(crate::Error::sys(Step::Cgroup, SysError::check(op, Some(&file.display().to_string()), detail)))
 }
 
 fn write_error(dir: &Path, w: &Write, e: Errno) -> crate::Error {

@@ -99,6 +99,11 @@ impl Layout {
                 v1.insert(key.to_owned(), h);
             }
         }
+        if unified.as_ref().is_some_and(|u| u.mount_point == Path::new("/sys/fs/cgroup")) {
+            // runc's test for v2 (statfs of /sys/fs/cgroup): leftover v1 mounts elsewhere,
+            // such as a named systemd hierarchy, do not make a v2 host hybrid.
+            v1.clear();
+        }
         let mode = match (v1.is_empty(), unified.is_some()) {
             (true, true) => Mode::Unified,
             (false, true) => Mode::Hybrid,
@@ -229,6 +234,14 @@ mod tests {
         assert_eq!(l.version(), Version::V2);
         assert_eq!(l.unified.unwrap().own, Path::new("/pod1"));
         assert_eq!(l.controllers, ["cpu", "io", "memory", "pids"]);
+    }
+
+    #[test]
+    fn cgroup2_on_sys_fs_cgroup_is_pure_v2_even_with_a_named_v1_mount() {
+        let mounts = "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n\
+                      40 30 0:37 / /run/systemd-v1 rw - cgroup cgroup rw,name=systemd\n";
+        let l = Layout::parse(mounts, "1:name=systemd:/\n0::/a\n", "memory").unwrap();
+        assert_eq!((l.mode, l.v1.len()), (Mode::Unified, 0));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! [`CgroupPlan`] of directories and [`Write`]s (table-tested for both versions); [`Cgroup`]
 //! executes a plan through directory fds and manages the result for the container's lifetime.
 
+mod bpf;
 mod devices;
 mod freezer;
 mod fs;
@@ -18,12 +19,15 @@ mod v2;
 
 #[cfg(test)]
 mod kernel_tests;
+#[cfg(test)]
+mod kernel_tests_v2;
 
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
 pub(crate) use fs::Cgroup;
+#[allow(unused_imports)] // detect is called by the host detection once wired
 pub(crate) use layout::{detect, Layout};
 
 /// Which cgroup interface the container's limits are written to.
@@ -46,6 +50,9 @@ pub(crate) enum WriteMode {
     /// memory+swap, cfs period and quota) are only accepted by the kernel in one order, which
     /// depends on the values currently set.
     RetryOnEinval,
+    /// Read back after writing: the kernel silently clamps some values (cpu.shares to
+    /// 2..262144), which runc reports as an error instead of running with another limit.
+    Verify,
 }
 
 /// One value written to one cgroup file.
@@ -100,6 +107,8 @@ pub(crate) struct CgroupPlan {
     pub(crate) dirs: Vec<PlannedDir>,
     /// The writes, in order.
     pub(crate) writes: Vec<Write>,
+    /// On v2: the eBPF device program (encoded `struct bpf_insn`s) attached to the cgroup.
+    pub(crate) device_program: Option<Vec<[u8; 8]>>,
 }
 
 /// Computes the container's cgroup directories and limit writes. Pure: nothing is read or written.
@@ -118,11 +127,14 @@ pub(crate) fn plan(
     let dirs = path::dirs(&inner, layout)?;
     let empty = LinuxResources::default();
     let resources = resources.unwrap_or(&empty);
-    let writes = match layout.version() {
-        Version::V1 => v1::writes(resources, &layout.v1_keys(), true)?,
-        Version::V2 => v2::writes(resources, &layout.unified_controllers(), true)?,
+    let (writes, device_program) = match layout.version() {
+        Version::V1 => (v1::writes(resources, &layout.v1_keys(), true)?, None),
+        Version::V2 => {
+            let program = devices::v2_program(resources.devices().as_deref().unwrap_or_default())?;
+            (v2::writes(resources, &layout.unified_controllers())?, Some(program))
+        }
     };
-    Ok(CgroupPlan { version: layout.version(), dirs, writes })
+    Ok(CgroupPlan { version: layout.version(), dirs, writes, device_program })
 }
 
 fn not_supported(what: impl Into<String>) -> crate::Error {
@@ -131,4 +143,42 @@ fn not_supported(what: impl Into<String>) -> crate::Error {
 
 fn invalid(what: impl Into<String>) -> crate::Error {
     crate::Error::InvalidConfig(what.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str = "\
+36 31 0:33 / /sys/fs/cgroup/devices rw - cgroup cgroup rw,devices
+35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+";
+
+    #[test]
+    fn v1_plan_joins_every_hierarchy_and_writes_device_rules() {
+        let layout = Layout::parse(HYBRID, "4:memory:/m\n5:devices:/d\n0::/u\n", "hugetlb").unwrap();
+        let r: LinuxResources = serde_json::from_str(r#"{"memory":{"limit":1024}}"#).unwrap();
+        let p = plan(None, "c1", Some(&r), &layout).unwrap();
+        assert_eq!(p.version, Version::V1);
+        let dirs: Vec<_> = p.dirs.iter().map(|d| d.path.to_str().unwrap()).collect();
+        assert_eq!(dirs, ["/sys/fs/cgroup/devices/d/c1", "/sys/fs/cgroup/memory/m/c1", "/sys/fs/cgroup/unified/u/c1"]);
+        assert!(p.device_program.is_none());
+        assert_eq!(p.writes.iter().filter(|w| w.key == "devices").count(), 1 + devices::default_rules().len());
+        assert_eq!(p.writes.last().unwrap().file, "memory.limit_in_bytes");
+    }
+
+    #[test]
+    fn v2_plan_carries_a_device_program() {
+        let layout = Layout::parse("1 0 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "0::/a/b\n", "pids").unwrap();
+        let r: LinuxResources = serde_json::from_str(r#"{"pids":{"limit":5}}"#).unwrap();
+        let p = plan(Some(Path::new("x/y")), "id", Some(&r), &layout).unwrap();
+        assert_eq!((p.version, p.dirs[0].path.to_str().unwrap()), (Version::V2, "/sys/fs/cgroup/a/x/y"));
+        assert_eq!(p.writes.len(), 1);
+        // No configured rules: like runc, deny-all plus the default allow-list.
+        let prog = p.device_program.unwrap();
+        assert_eq!(prog[prog.len() - 2], [0xb4, 0, 0, 0, 0, 0, 0, 0], "the last verdict denies");
+        assert!(prog.len() > 8 + devices::default_rules().len() * 2);
+        assert!(plan(Some(Path::new("../escape")), "id", None, &layout).is_err());
+    }
 }

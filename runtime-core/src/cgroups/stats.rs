@@ -6,7 +6,10 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use super::{Cgroup, Version};
+use nix::errno::Errno;
+
+use super::fs::{read_file, sys};
+use super::{not_supported, Cgroup, Version};
 
 /// USER_HZ: cpuacct.stat counts in clock ticks of 1/100 s on every Linux architecture.
 const NANOS_PER_TICK: u64 = 10_000_000;
@@ -14,6 +17,10 @@ const NANOS_PER_TICK: u64 = 10_000_000;
 impl Cgroup {
     /// Current usage, shaped as runc's `events --stats` `data` object.
     pub(crate) fn stats(&self) -> crate::Result<Value> {
+        let main = self.main_path().ok_or_else(|| not_supported("stats without a cgroup"))?;
+        if !main.exists() {
+            return Err(sys("stat", main, Errno::ENOENT));
+        }
         let dir = |key: &str| self.paths.get(key).map(|p| p.as_path());
         let (cpu, cpuset, memory, pids, blkio, hugetlb) = match self.version {
             Version::V1 => (
@@ -33,6 +40,20 @@ impl Cgroup {
             "cpu": cpu, "cpuset": cpuset, "memory": memory, "pids": pids, "blkio": blkio,
             "hugetlb": hugetlb, "intel_rdt": {}, "network_interfaces": null,
         }))
+    }
+}
+
+impl Cgroup {
+    /// Processes killed by the OOM killer in this cgroup so far; `events` reports an `oom`
+    /// event whenever it grows.
+    #[allow(dead_code)] // for `hull events`, which does not exist yet
+    pub(crate) fn oom_kills(&self) -> crate::Result<u64> {
+        let (key, file) = match self.version {
+            Version::V1 => ("memory", "memory.oom_control"),
+            Version::V2 => ("", "memory.events"),
+        };
+        let dir = self.paths.get(key).ok_or_else(|| not_supported("OOM events without a memory cgroup"))?;
+        Ok(flat_keyed(&read_file(dir, file)?).get("oom_kill").copied().unwrap_or(0))
     }
 }
 

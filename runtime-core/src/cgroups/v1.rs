@@ -86,7 +86,7 @@ fn cpu_writes(c: &LinuxCpu) -> Vec<Write> {
         put("cpu.rt_runtime_us", r.to_string());
     }
     if let Some(s) = c.shares().filter(|s| *s != 0) {
-        put("cpu.shares", s.to_string());
+        out.push(Write::new("cpu", "cpu.shares", s.to_string()).mode(WriteMode::Verify));
     }
     let quota = c.quota().unwrap_or(0);
     if let Some(p) = c.period().filter(|p| *p != 0) {
@@ -202,14 +202,19 @@ pub(super) fn hugetlb(
     Ok(out)
 }
 
-/// `rdma.max` lines, the same on both versions, sorted by device for a stable order.
+/// `rdma.max` lines, the same on both versions, sorted by device for a stable order. Like runc,
+/// a limit that is not given is left as it is (not reset to max).
 pub(super) fn rdma_lines(r: &LinuxResources) -> Vec<String> {
     let Some(map) = r.rdma() else { return Vec::new() };
     let mut devs: Vec<_> = map.iter().collect();
     devs.sort_by(|a, b| a.0.cmp(b.0));
-    let num = |n: Option<u32>| n.map_or("max".to_owned(), |n| n.to_string());
     devs.into_iter()
-        .map(|(dev, l)| format!("{dev} hca_handle={} hca_object={}", num(l.hca_handles()), num(l.hca_objects())))
+        .filter_map(|(dev, l)| {
+            let handles = l.hca_handles().map(|n| format!(" hca_handle={n}"));
+            let objects = l.hca_objects().map(|n| format!(" hca_object={n}"));
+            (handles.is_some() || objects.is_some())
+                .then(|| format!("{dev}{}{}", handles.unwrap_or_default(), objects.unwrap_or_default()))
+        })
         .collect()
 }
 

@@ -28,6 +28,7 @@ fn show(w: &Write) -> String {
         WriteMode::Required => {}
         WriteMode::IfExists => s += " if-exists",
         WriteMode::RetryOnEinval => s += " retry",
+        WriteMode::Verify => s += " verify",
     }
     s
 }
@@ -72,7 +73,7 @@ fn swappiness_over_100_is_refused() {
 #[test]
 fn cpu_table() {
     let cases: &[(&str, &[&str])] = &[
-        (r#"{"cpu":{"shares":1024}}"#, &["cpu cpu.shares=1024"]),
+        (r#"{"cpu":{"shares":1024}}"#, &["cpu cpu.shares=1024 verify"]),
         (r#"{"cpu":{"shares":0,"quota":0,"period":0}}"#, &[]),
         (
             r#"{"cpu":{"quota":50000,"period":100000}}"#,
@@ -91,7 +92,7 @@ fn cpu_table() {
         ),
         (
             r#"{"cpu":{"cpus":"0-1","mems":"0","shares":2}}"#,
-            &["cpuset cpuset.cpus=0-1", "cpuset cpuset.mems=0", "cpu cpu.shares=2"],
+            &["cpuset cpuset.cpus=0-1", "cpuset cpuset.mems=0", "cpu cpu.shares=2 verify"],
         ),
         (r#"{"cpu":{"cpus":""}}"#, &[]),
     ];
@@ -137,8 +138,8 @@ fn pids_blkio_hugetlb_network_rdma_table() {
             ],
         ),
         (
-            r#"{"rdma":{"mlx5_1":{"hcaHandles":3},"mlx4_0":{"hcaHandles":2,"hcaObjects":100}}}"#,
-            &["rdma rdma.max=mlx4_0 hca_handle=2 hca_object=100", "rdma rdma.max=mlx5_1 hca_handle=3 hca_object=max"],
+            r#"{"rdma":{"mlx5_1":{"hcaHandles":3},"mlx4_0":{"hcaHandles":2,"hcaObjects":100},"none":{}}}"#,
+            &["rdma rdma.max=mlx4_0 hca_handle=2 hca_object=100", "rdma rdma.max=mlx5_1 hca_handle=3"],
         ),
     ];
     for (json, want) in cases {
@@ -150,10 +151,11 @@ fn pids_blkio_hugetlb_network_rdma_table() {
 fn create_always_writes_device_rules_first_after_cpuset() {
     let w = writes(&res(r#"{"cpu":{"cpus":"0","shares":10}}"#), &all_keys(), true).unwrap();
     assert_eq!(show(&w[0]), "cpuset cpuset.cpus=0");
-    assert_eq!(show(&w[1]), "devices devices.allow=c *:* m");
-    assert_eq!(show(w.last().unwrap()), "cpu cpu.shares=10");
+    assert_eq!(show(&w[1]), "devices devices.deny=a *:* rwm");
+    assert_eq!(show(&w[2]), "devices devices.allow=c *:* m");
+    assert_eq!(show(w.last().unwrap()), "cpu cpu.shares=10 verify");
     let none = writes(&LinuxResources::default(), &all_keys(), true).unwrap();
-    assert_eq!(none.len(), devices::default_rules().len());
+    assert_eq!(none.len(), 1 + devices::default_rules().len());
 }
 
 #[test]

@@ -4,16 +4,14 @@
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources, LinuxThrottleDevice};
 
 use super::v1::{cpuset, hugetlb, pids_max, rdma_lines};
-use super::{devices, invalid, not_supported, Write, WriteMode};
+use super::{invalid, not_supported, Write, WriteMode};
 
-/// All writes for `r` into a v2 cgroup whose available controllers are `controllers`.
-pub(crate) fn writes(r: &LinuxResources, controllers: &[String], create: bool) -> crate::Result<Vec<Write>> {
+/// All writes for `r` into a v2 cgroup whose available controllers are `controllers`. Device
+/// rules are not writes on v2: see `devices::v2_program`.
+pub(crate) fn writes(r: &LinuxResources, controllers: &[String]) -> crate::Result<Vec<Write>> {
     let mut out = Vec::new();
     let cpu = r.cpu().clone().unwrap_or_default();
     push(&mut out, controllers, "cpuset", cpuset(&cpu, ""))?;
-    if create || r.devices().is_some() {
-        devices::v2_check(r.devices().as_deref().unwrap_or_default())?;
-    }
     if let Some(m) = r.memory() {
         push(&mut out, controllers, "memory", memory(m)?)?;
     }

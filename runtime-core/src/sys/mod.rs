@@ -3,6 +3,7 @@
 //!
 //! Wrappers take and return `OwnedFd`/`BorrowedFd`, never raw fds stored in structs.
 
+pub(crate) mod cgroup;
 pub(crate) mod fs;
 pub(crate) mod mount;
 pub(crate) mod process;

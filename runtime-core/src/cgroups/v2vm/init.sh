@@ -1,0 +1,28 @@
+#!/bin/busybox sh
+# /init of the cgroup v2 test VM. Stage 1 runs from the initramfs and copies it to a tmpfs:
+# pivot_root cannot leave an initramfs, so the tests get a real root after switch_root.
+# Stage 2 mounts a pure cgroup2 hierarchy and runs the test binary.
+/bin/busybox --install -s /bin
+export PATH=/bin
+if [ ! -e /stage2 ]; then
+    mount -t proc proc /proc
+    mkdir -p /newroot
+    mount -t tmpfs -o size=900m tmpfs /newroot
+    for d in bin lib lib64 usr hull-tests init; do
+        [ -e "/$d" ] && cp -a "/$d" /newroot/
+    done
+    mkdir -p /newroot/proc /newroot/sys /newroot/dev /newroot/tmp
+    touch /newroot/stage2
+    umount /proc
+    exec switch_root /newroot /init
+fi
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+echo "HULL-V2: kernel $(uname -r), controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+filter=$(cat /proc/cmdline | sed -n 's/.*hull.filter=\([^ ]*\).*/\1/p')
+/hull-tests --test-threads=1 --nocapture "${filter:-cgroups::}"
+echo "HULL-V2-RESULT rc=$?"
+poweroff -f

@@ -1,0 +1,52 @@
+#!/bin/sh
+# Runs runtime-core's cgroup tests on a pure cgroup v2 kernel: Debian's kernel under
+# qemu (TCG, no KVM needed) with a busybox initramfs holding the unit-test binary.
+#
+#   runtime-core/src/cgroups/v2vm/run.sh [test-name-filter]     (default filter: cgroups::)
+#
+# Needs: qemu-system-x86 and busybox-static (apt-get install), and either a
+# linux-image-*-amd64 .deb in $HULL_VM_CACHE or network access to `apt-get download` one.
+# Exit status 0 only when the VM printed a passing test result.
+set -eu
+repo=$(cd "$(dirname "$0")/../../../.." && pwd)
+cache=${HULL_VM_CACHE:-$repo/target/v2vm}
+filter=${1:-cgroups::}
+mkdir -p "$cache"
+
+kernel=$(ls "$cache"/boot/vmlinuz-* 2>/dev/null | head -n1 || true)
+if [ -z "$kernel" ]; then
+    deb=$(ls "$cache"/linux-image-*-amd64_*.deb 2>/dev/null | head -n1 || true)
+    if [ -z "$deb" ]; then
+        pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/.*Depends: \(linux-image-[^ ]*\)/\1/p' | head -n1)
+        (cd "$cache" && apt-get download "$pkg")
+        deb=$(ls "$cache"/linux-image-*-amd64_*.deb | head -n1)
+    fi
+    dpkg-deb -x "$deb" "$cache"
+    kernel=$(ls "$cache"/boot/vmlinuz-* | head -n1)
+fi
+
+# The unit-test binary of runtime-core, built for this host.
+bin=$(cd "$repo" && cargo test -p runtime-core --lib --no-run --message-format=json 2>/dev/null |
+    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n1)
+[ -x "$bin" ] || { echo "v2vm: could not build the runtime-core test binary" >&2; exit 1; }
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root/bin" "$root/proc"
+cp /bin/busybox "$root/bin/busybox"
+file /bin/busybox | grep -q 'statically linked' || { echo "v2vm: needs busybox-static" >&2; exit 1; }
+cp "$bin" "$root/hull-tests"
+cp "$(dirname "$0")/init.sh" "$root/init"
+chmod +x "$root/init"
+# The test binary's shared libraries, at the paths its loader expects.
+for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+done
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$cache/initramfs.gz"
+
+log="$cache/console.log"
+timeout "${HULL_VM_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -m 1536 -smp 2 -nographic -no-reboot \
+    -kernel "$kernel" -initrd "$cache/initramfs.gz" \
+    -append "console=ttyS0 panic=-1 rdinit=/init quiet hull.filter=$filter" </dev/null | tee "$log"
+grep -q 'HULL-V2-RESULT rc=0' "$log" && grep -q 'test result: ok' "$log"
