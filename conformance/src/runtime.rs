@@ -94,9 +94,10 @@ impl RuntimeUnderTest {
         RuntimeUnderTest { binary, root, timeout: DEFAULT_TIMEOUT, out_dir, seq: AtomicU32::new(0) }
     }
 
-    /// `$RUNTIME`, else the workspace's `target/release/hull`, else `target/debug/hull`.
+    /// `$RUNTIME` (or `$HULL`, as scripts/test.sh sets), else the workspace's `target/release/hull`, else
+    /// `target/debug/hull`.
     pub fn binary_from_env() -> PathBuf {
-        if let Some(p) = std::env::var_os("RUNTIME") {
+        if let Some(p) = std::env::var_os("RUNTIME").or_else(|| std::env::var_os("HULL")) {
             return PathBuf::from(p);
         }
         let target = crate::workspace_dir().join("target");
