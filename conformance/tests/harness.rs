@@ -114,3 +114,18 @@ fn mkbundle_writes_a_runnable_bundle() {
     let again = Command::new(env!("CARGO_BIN_EXE_mkbundle")).arg(&dir).output().unwrap();
     assert!(!again.status.success(), "mkbundle must refuse to overwrite an existing rootfs");
 }
+
+#[test]
+fn leftover_checker_finds_mount_in_bundle_and_clean_detaches_it() {
+    requires!(root);
+    let c = Case::new();
+    let b = c.build(c.bundle());
+    let target = b.join("rootfs/tmp");
+    nix::mount::mount(Some("tmpfs"), &target, Some("tmpfs"), nix::mount::MsFlags::empty(), None::<&str>).unwrap();
+    std::fs::write(target.join("inside-mount"), "x").unwrap();
+    let f = c.footprint();
+    assert_eq!(f.mounts().len(), 1, "{:?}", f.mounts());
+    f.clean();
+    assert!(f.mounts().is_empty());
+    assert!(!c.dir.exists(), "dir not removed after detaching the mount");
+}
