@@ -288,3 +288,18 @@ fn kill_all_signals_every_process() {
     assert_eq!(c.wait_status("stopped", WAIT).as_deref(), Some("stopped"));
     assert!(c.footprint().processes().is_empty(), "{:?}", c.footprint().processes());
 }
+
+#[test]
+fn pause_and_resume() {
+    requires!(root, runtime);
+    let c = Case::new();
+    running(&c);
+    c.exec(&["pause", &c.id]).ok();
+    assert_eq!(c.status().as_deref(), Some("paused"));
+    let pid = c.state_json().unwrap()["pid"].as_i64().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let state = stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().next()).unwrap_or("").to_owned();
+    assert!(state == "D" || state == "S", "frozen task state {state}");
+    c.exec(&["resume", &c.id]).ok();
+    assert_eq!(c.status().as_deref(), Some("running"));
+}
