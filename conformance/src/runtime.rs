@@ -192,3 +192,16 @@ impl RuntimeUnderTest {
         Path::new(&self.binary).is_file()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_json;
+
+    #[test]
+    fn parse_json_whole_text_or_last_line() {
+        assert_eq!(parse_json("{\"a\": 1}\n").unwrap()["a"], 1);
+        assert_eq!(parse_json("ready\n{\"b\": 2}\n\n").unwrap()["b"], 2);
+        assert!(parse_json("no json here\n").is_none());
+        assert!(parse_json("").is_none());
+    }
+}

@@ -303,3 +303,16 @@ fn describe(path: &Path, md: &fs::Metadata) -> Value {
         "link": fs::read_link(path).ok().map(|p| p.to_string_lossy().into_owned()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::unescape;
+
+    #[test]
+    fn mountinfo_octal_escapes() {
+        assert_eq!(unescape("/a\\040b"), "/a b");
+        assert_eq!(unescape("/tab\\011x\\134y"), "/tab\tx\\y");
+        assert_eq!(unescape("/plain"), "/plain");
+        assert_eq!(unescape("/trailing\\"), "/trailing\\");
+    }
+}
