@@ -25,7 +25,7 @@ pub fn workspace_dir() -> PathBuf {
 }
 
 /// The static probe: `$PROBE`, else built (or found fresh) once per process with `+crt-static`, in the same
-/// target dir as `scripts/build-probe.sh` so both share one build cache.
+/// target dir as `scripts/demo.sh` so both share one build cache.
 pub fn probe_path() -> PathBuf {
     static PROBE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     PROBE.get_or_init(locate_or_build_probe).clone().unwrap_or_else(|e| panic!("static probe unavailable: {e}"))
@@ -36,7 +36,7 @@ fn locate_or_build_probe() -> Result<PathBuf, String> {
         return Ok(PathBuf::from(p));
     }
     let target = "x86_64-unknown-linux-gnu";
-    let target_dir = workspace_dir().join("target/static");
+    let target_dir = workspace_dir().join("target/probe");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     // A separate target dir keeps this nested build off the lock of the outer `cargo test`.
     let out = Command::new(cargo)
