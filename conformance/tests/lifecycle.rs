@@ -303,3 +303,15 @@ fn pause_and_resume() {
     c.exec(&["resume", &c.id]).ok();
     assert_eq!(c.status().as_deref(), Some("running"));
 }
+
+#[test]
+fn init_killed_from_host_shows_stopped_and_deletes() {
+    requires!(root, runtime);
+    let c = Case::new();
+    running(&c);
+    let pid = c.state_json().unwrap()["pid"].as_i64().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+    assert_eq!(c.wait_status("stopped", WAIT).as_deref(), Some("stopped"));
+    c.delete(false).ok();
+    c.assert_clean();
+}
