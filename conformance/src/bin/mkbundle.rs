@@ -3,6 +3,7 @@
 //!
 //! Used by the README's end-to-end demo (`hull run -b DIR demo`). The static probe is taken from `--probe`,
 //! else from `probe` next to this executable.
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

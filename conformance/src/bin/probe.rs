@@ -5,6 +5,7 @@
 //! `report` | `exit N` | `sleep SECS` | `cat PATH` | `write PATH TEXT` | `stat PATH` | `ls DIR`
 //! | `signal-self N` | `wait-signal`.
 //! Failures of `cat`/`write`/`stat`/`ls` print the errno name (e.g. `EROFS`) and exit 1.
+#![forbid(unsafe_code)]
 
 use std::fs;
 use std::io::{IsTerminal, Write};
