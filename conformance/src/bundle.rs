@@ -198,3 +198,31 @@ fn busybox_applets() -> io::Result<Vec<String>> {
     });
     list.clone().map_err(io::Error::other)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_spec_is_detached_with_own_cgroup_and_marker() {
+        let s = default_spec("x1", &["/probe", "report"]);
+        assert_eq!(s["process"]["terminal"], false);
+        assert_eq!(s["linux"]["cgroupsPath"], "/hull-conformance-x1");
+        assert!(s["process"]["env"].as_array().unwrap().iter().any(|e| e == "HULL_CONFORMANCE_ID=x1"));
+        let ns: Vec<&str> =
+            s["linux"]["namespaces"].as_array().unwrap().iter().filter_map(|n| n["type"].as_str()).collect();
+        assert_eq!(ns, ["pid", "network", "ipc", "uts", "mount"]);
+    }
+
+    #[test]
+    fn builder_mutations_and_raw_config() {
+        let b = BundleBuilder::new("/nonexistent", "/probe", "x2")
+            .args(&["/bin/true"])
+            .with(|s| s["hostname"] = json!("h"));
+        let spec = b.spec().unwrap();
+        assert_eq!(spec["process"]["args"], json!(["/bin/true"]));
+        assert_eq!(spec["hostname"], "h");
+        let raw = b.raw_config("{").with(|s| s["hostname"] = json!("ignored"));
+        assert!(raw.spec().is_none(), "a raw config is written verbatim");
+    }
+}

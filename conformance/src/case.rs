@@ -157,6 +157,8 @@ impl Case {
         self.build(b);
         let out = self.run(&[]);
         assert!(out.success(), "run failed: {out}");
+        // `run` deletes the container when its process exits, so nothing may be left.
+        self.assert_clean();
         out.json()
     }
 
@@ -182,11 +184,25 @@ impl Drop for Case {
         // Short timeout: a hung runtime must not stall the guard; the footprint sweep follows anyway.
         self.rt.timeout = Duration::from_secs(5);
         let _ = self.delete(true);
-        self.footprint().clean();
-        let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-        *live -= 1;
-        if *live == 0 {
-            let _ = std::fs::remove_dir(process_dir());
+        let footprint = self.footprint();
+        footprint.clean();
+        let left = footprint.leftovers();
+        let leaked = !left.is_empty() || self.dir.exists();
+        {
+            let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+            *live -= 1;
+            if *live == 0 {
+                let _ = std::fs::remove_dir(process_dir());
+            }
+        }
+        if leaked {
+            let msg = format!("LEAK {}: cleanup left {left:?} (dir exists: {})", self.name, self.dir.exists());
+            // Failing the test is the honest outcome, but a second panic during unwinding would abort.
+            if std::thread::panicking() {
+                eprintln!("{msg}");
+            } else {
+                panic!("{msg}");
+            }
         }
     }
 }

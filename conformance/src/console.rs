@@ -34,6 +34,8 @@ impl ConsoleSocket {
     }
 
     /// Waits up to `timeout` for the runtime to connect and send the master.
+    // std has no stable SCM_RIGHTS receive and nix hands out raw fds, so adopting them needs one unsafe call.
+    #[allow(unsafe_code)]
     pub fn receive(&self, timeout: Duration) -> io::Result<Console> {
         let deadline = Instant::now() + timeout;
         let stream = loop {

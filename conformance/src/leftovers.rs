@@ -72,11 +72,12 @@ impl Footprint {
             .collect()
     }
 
-    /// Mount points in our mount namespace that lie under (or name) the test dir.
+    /// Mountinfo lines in our mount namespace that mention the bundle or the state root. (Other paths under
+    /// the test dir may hold mounts the test made itself, e.g. bind sources.)
     pub fn mounts(&self) -> Vec<String> {
-        let dir = self.dir.to_string_lossy().into_owned();
+        let watched = [self.dir.join("bundle"), self.dir.join("root")].map(|p| p.to_string_lossy().into_owned());
         let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        info.lines().filter(|l| l.contains(&dir)).map(str::to_owned).collect()
+        info.lines().filter(|l| watched.iter().any(|w| l.contains(w.as_str()))).map(str::to_owned).collect()
     }
 
     /// `/sys/fs/cgroup/<hierarchy>/hull-conformance-<id>` for every hierarchy where it exists.
@@ -88,7 +89,8 @@ impl Footprint {
 
     /// Best-effort removal of everything `leftovers` can report. Safe to call repeatedly.
     pub fn clean(&self) {
-        for _ in 0..50 {
+        // Up to 5 s: a dying pid-namespace init first waits for every other process of its namespace.
+        for _ in 0..250 {
             let procs = self.processes();
             let cgroup_pids = self.cgroup_dirs().iter().flat_map(|d| cgroup_pids(d)).collect::<Vec<_>>();
             if procs.is_empty() && cgroup_pids.is_empty() {
@@ -113,8 +115,13 @@ impl Footprint {
                 let _ = umount2(p.as_path(), MntFlags::MNT_DETACH);
             }
         }
-        if self.mount_points().is_empty() {
+        // Retry: a runtime helper that outlived its parent may still be creating mount points in the rootfs.
+        for _ in 0..20 {
+            if !self.mount_points().is_empty() || !self.dir.exists() {
+                break;
+            }
             let _ = fs::remove_dir_all(&self.dir);
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 

@@ -2,6 +2,8 @@
 //! and checks what a static probe observes inside the container.
 //!
 //! Entry points: [`Case`] (one test's container, with a cleanup guard), [`BundleBuilder`], [`requires!`].
+//! No `unsafe` except the one audited spot that adopts an fd received with SCM_RIGHTS (console.rs).
+#![deny(unsafe_code)]
 
 pub mod bundle;
 pub mod case;
@@ -24,7 +26,8 @@ pub fn workspace_dir() -> PathBuf {
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
-/// The static probe: `$PROBE`, else built once per process into `target/probe` with `+crt-static`.
+/// The static probe: `$PROBE`, else built (or found fresh) once per process with `+crt-static`, in the same
+/// target dir as `scripts/demo.sh` so both share one build cache.
 pub fn probe_path() -> PathBuf {
     static PROBE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     PROBE.get_or_init(locate_or_build_probe).clone().unwrap_or_else(|e| panic!("static probe unavailable: {e}"))

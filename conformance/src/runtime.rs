@@ -84,6 +84,8 @@ pub struct RuntimeUnderTest {
     pub binary: PathBuf,
     pub root: PathBuf,
     pub timeout: Duration,
+    /// Working directory for the runtime process (default: the test's own).
+    pub cwd: Option<PathBuf>,
     out_dir: PathBuf,
     seq: AtomicU32,
 }
@@ -91,12 +93,13 @@ pub struct RuntimeUnderTest {
 impl RuntimeUnderTest {
     /// `root` is passed as `--root`; each invocation's stdout/stderr files go in `out_dir`.
     pub fn new(binary: PathBuf, root: PathBuf, out_dir: PathBuf) -> Self {
-        RuntimeUnderTest { binary, root, timeout: DEFAULT_TIMEOUT, out_dir, seq: AtomicU32::new(0) }
+        RuntimeUnderTest { binary, root, timeout: DEFAULT_TIMEOUT, cwd: None, out_dir, seq: AtomicU32::new(0) }
     }
 
-    /// `$RUNTIME`, else the workspace's `target/release/hull`, else `target/debug/hull`.
+    /// `$RUNTIME` (or `$HULL`, as scripts/test.sh sets), else the workspace's `target/release/hull`, else
+    /// `target/debug/hull`.
     pub fn binary_from_env() -> PathBuf {
-        if let Some(p) = std::env::var_os("RUNTIME") {
+        if let Some(p) = std::env::var_os("RUNTIME").or_else(|| std::env::var_os("HULL")) {
             return PathBuf::from(p);
         }
         let target = crate::workspace_dir().join("target");
@@ -135,7 +138,11 @@ impl RuntimeUnderTest {
         let spawned =
             File::create(&out_path).and_then(|o| File::create(&err_path).map(|e| (o, e))).and_then(|(o, e)| {
                 // Own process group, so a timeout can kill the runtime together with any helper it forked.
-                Command::new(&self.binary).args(args).stdin(stdin).stdout(o).stderr(e).process_group(0).spawn()
+                let mut cmd = Command::new(&self.binary);
+                if let Some(dir) = &self.cwd {
+                    cmd.current_dir(dir);
+                }
+                cmd.args(args).stdin(stdin).stdout(o).stderr(e).process_group(0).spawn()
             });
         let mut child = match spawned {
             Ok(c) => c,
@@ -183,5 +190,18 @@ impl RuntimeUnderTest {
 
     pub fn exists(&self) -> bool {
         Path::new(&self.binary).is_file()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_json;
+
+    #[test]
+    fn parse_json_whole_text_or_last_line() {
+        assert_eq!(parse_json("{\"a\": 1}\n").unwrap()["a"], 1);
+        assert_eq!(parse_json("ready\n{\"b\": 2}\n\n").unwrap()["b"], 2);
+        assert!(parse_json("no json here\n").is_none());
+        assert!(parse_json("").is_none());
     }
 }

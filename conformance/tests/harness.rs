@@ -93,3 +93,39 @@ fn timeout_kills_a_hung_runtime() {
     let o = c.rt.exec_raw(&["30".to_owned()], std::process::Stdio::null());
     assert!(o.timed_out && o.signal == Some(9), "{o}");
 }
+
+#[test]
+fn mkbundle_writes_a_runnable_bundle() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let dir = c.bundle_dir();
+    let out = Command::new(env!("CARGO_BIN_EXE_mkbundle"))
+        .arg(&dir)
+        .arg("--probe")
+        .arg(conformance::probe_path())
+        .args(["--id", &c.id, "--", "/bin/echo", "demo ok"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "mkbundle: {}", String::from_utf8_lossy(&out.stderr));
+    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["process"]["terminal"], false);
+    assert_eq!(cfg["linux"]["cgroupsPath"], cgroup_path(&c.id));
+    assert_eq!(c.run(&[]).ok().stdout, "demo ok\n");
+    let again = Command::new(env!("CARGO_BIN_EXE_mkbundle")).arg(&dir).output().unwrap();
+    assert!(!again.status.success(), "mkbundle must refuse to overwrite an existing rootfs");
+}
+
+#[test]
+fn leftover_checker_finds_mount_in_bundle_and_clean_detaches_it() {
+    requires!(root);
+    let c = Case::new();
+    let b = c.build(c.bundle());
+    let target = b.join("rootfs/tmp");
+    nix::mount::mount(Some("tmpfs"), &target, Some("tmpfs"), nix::mount::MsFlags::empty(), None::<&str>).unwrap();
+    std::fs::write(target.join("inside-mount"), "x").unwrap();
+    let f = c.footprint();
+    assert_eq!(f.mounts().len(), 1, "{:?}", f.mounts());
+    f.clean();
+    assert!(f.mounts().is_empty());
+    assert!(!c.dir.exists(), "dir not removed after detaching the mount");
+}

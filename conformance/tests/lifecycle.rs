@@ -235,3 +235,83 @@ fn list_of_empty_root() {
     let v = json.json();
     assert!(v.is_null() || v.as_array().is_some_and(|a| a.is_empty()), "{json}");
 }
+
+#[test]
+fn run_detach_returns_while_container_runs() {
+    requires!(root, runtime);
+    let c = Case::new();
+    c.build(c.bundle().args(&["/probe", "sleep", "30"]));
+    c.run(&["--detach"]).ok();
+    assert_eq!(c.status().as_deref(), Some("running"));
+    c.kill(Some("KILL")).ok();
+    assert_eq!(c.wait_status("stopped", WAIT).as_deref(), Some("stopped"));
+    c.delete(false).ok();
+    c.assert_clean();
+}
+
+#[test]
+fn relative_pid_file_is_resolved_against_caller_cwd() {
+    requires!(root, runtime);
+    let mut c = Case::new();
+    c.build(c.bundle().args(&["/probe", "sleep", "30"]));
+    // Run the runtime from the test dir with a relative --pid-file: it must land there, not in the bundle.
+    c.rt.cwd = Some(c.dir.clone());
+    c.create(&["--pid-file", "rel.pid"]).ok();
+    let pid = std::fs::read_to_string(c.dir.join("rel.pid")).expect("pid file relative to the caller's cwd");
+    assert_eq!(c.state_json().unwrap()["pid"].as_i64(), pid.parse().ok());
+    assert!(!c.bundle_dir().join("rel.pid").exists());
+}
+
+#[test]
+fn state_reports_stopped_after_exit() {
+    requires!(root, runtime);
+    let c = Case::new();
+    c.build(c.bundle().args(&["/probe", "exit", "3"]));
+    c.create_start_wait(&[]);
+    let st = c.state_json().unwrap();
+    assert_eq!(st["status"], "stopped");
+    assert_eq!(st["id"], c.id.as_str());
+}
+
+#[test]
+fn kill_all_signals_every_process() {
+    requires!(root, runtime);
+    let c = Case::new();
+    // Without a pid namespace the runtime must find the processes through the cgroup.
+    c.build(c.bundle().args(&["/bin/sh", "-c", "sleep 30 & sleep 30 & wait"]).with(|s| {
+        s["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "pid");
+    }));
+    c.create(&[]).ok();
+    c.start().ok();
+    std::thread::sleep(Duration::from_millis(200));
+    c.exec(&["kill", "--all", &c.id, "KILL"]).ok();
+    assert_eq!(c.wait_status("stopped", WAIT).as_deref(), Some("stopped"));
+    assert!(c.footprint().processes().is_empty(), "{:?}", c.footprint().processes());
+}
+
+#[test]
+fn pause_and_resume() {
+    requires!(root, runtime);
+    let c = Case::new();
+    running(&c);
+    c.exec(&["pause", &c.id]).ok();
+    assert_eq!(c.status().as_deref(), Some("paused"));
+    let pid = c.state_json().unwrap()["pid"].as_i64().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let state = stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().next()).unwrap_or("").to_owned();
+    assert!(state == "D" || state == "S", "frozen task state {state}");
+    c.exec(&["resume", &c.id]).ok();
+    assert_eq!(c.status().as_deref(), Some("running"));
+}
+
+#[test]
+fn init_killed_from_host_shows_stopped_and_deletes() {
+    requires!(root, runtime);
+    let c = Case::new();
+    running(&c);
+    let pid = c.state_json().unwrap()["pid"].as_i64().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+    assert_eq!(c.wait_status("stopped", WAIT).as_deref(), Some("stopped"));
+    c.delete(false).ok();
+    c.assert_clean();
+}

@@ -23,6 +23,7 @@ fn probe(c: &Case, args: &[&str], f: impl FnOnce(&mut Value)) -> (Option<i32>, S
     c.build(c.bundle().args(args).with(f));
     let o = c.run(&[]);
     assert!(o.code.is_some() && !o.timed_out, "{o}");
+    c.assert_clean();
     (o.code, o.stdout.trim().to_owned())
 }
 

@@ -272,3 +272,31 @@ fn terminal_via_console_socket() {
     assert!(r["dev"]["console"].is_object(), "no /dev/console: {}", r["dev"]);
     assert_eq!(r["sid"].as_u64(), Some(1));
 }
+
+#[test]
+fn seccomp_errno_rule_applies() {
+    requires!(root, runtime);
+    let c = Case::new();
+    c.build(c.bundle().args(&["/bin/sh", "-c", "mkdir /blocked; echo rc=$?; grep Seccomp: /proc/self/status"]).with(
+        |s| {
+            s["linux"]["seccomp"] = json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "architectures": ["SCMP_ARCH_X86_64"],
+                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+            })
+        },
+    ));
+    let o = c.run(&[]).ok();
+    assert!(o.stdout.contains("rc=1"), "mkdir was not blocked: {o}");
+    assert!(o.stdout.contains("Seccomp:\t2"), "no filter installed: {o}");
+    assert!(o.stderr.contains("Operation not permitted"), "errnoRet 1 is EPERM: {o}");
+    assert!(!c.bundle_dir().join("rootfs/blocked").exists());
+}
+
+#[test]
+fn no_seccomp_by_default() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle());
+    assert_eq!(r["seccomp"].as_u64(), Some(0));
+}

@@ -5,6 +5,7 @@
 //! `report` | `exit N` | `sleep SECS` | `cat PATH` | `write PATH TEXT` | `stat PATH` | `ls DIR`
 //! | `signal-self N` | `wait-signal`.
 //! Failures of `cat`/`write`/`stat`/`ls` print the errno name (e.g. `EROFS`) and exit 1.
+#![forbid(unsafe_code)]
 
 use std::fs;
 use std::io::{IsTerminal, Write};
@@ -302,4 +303,17 @@ fn describe(path: &Path, md: &fs::Metadata) -> Value {
         "size": md.size(),
         "link": fs::read_link(path).ok().map(|p| p.to_string_lossy().into_owned()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape;
+
+    #[test]
+    fn mountinfo_octal_escapes() {
+        assert_eq!(unescape("/a\\040b"), "/a b");
+        assert_eq!(unescape("/tab\\011x\\134y"), "/tab\tx\\y");
+        assert_eq!(unescape("/plain"), "/plain");
+        assert_eq!(unescape("/trailing\\"), "/trailing\\");
+    }
 }
