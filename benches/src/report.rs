@@ -1,0 +1,243 @@
+//! The benchmark's result: medians per runtime, ratios to crun and runc, as markdown and JSON.
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use crate::host::Host;
+use crate::measure::{Mode, Sample};
+use crate::runtimes::{Runtime, Skipped};
+use crate::stats::{ratio, Summary};
+
+/// Wall, CPU and peak RSS over the measured samples of one mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metrics {
+    pub wall_ms: Summary,
+    pub cpu_ms: Summary,
+    pub rss_mib: Summary,
+    /// Wall time of each step, in the mode's step order.
+    pub steps_ms: Vec<(String, Summary)>,
+}
+
+impl Metrics {
+    pub fn of(mode: Mode, samples: &[Sample]) -> Option<Metrics> {
+        let ms = |f: &dyn Fn(&Sample) -> f64| Summary::of(&samples.iter().map(f).collect::<Vec<_>>());
+        let step = |name: &str| {
+            let walls: Vec<f64> = samples
+                .iter()
+                .filter_map(|s| s.steps.iter().find(|(n, _)| n == name).map(|(_, d)| d.as_secs_f64() * 1e3))
+                .collect();
+            Summary::of(&walls).map(|s| (name.to_string(), s))
+        };
+        Some(Metrics {
+            wall_ms: ms(&|s| s.wall.as_secs_f64() * 1e3)?,
+            cpu_ms: ms(&|s| s.cpu.as_secs_f64() * 1e3)?,
+            rss_mib: ms(&|s| s.maxrss_kb as f64 / 1024.0)?,
+            steps_ms: mode.steps().iter().filter_map(|n| step(n)).collect(),
+        })
+    }
+
+    fn medians(&self) -> [f64; 3] {
+        [self.wall_ms.median, self.cpu_ms.median, self.rss_mib.median]
+    }
+
+    fn to_json(&self) -> Value {
+        let steps: serde_json::Map<String, Value> =
+            self.steps_ms.iter().map(|(n, s)| (n.clone(), s.to_json())).collect();
+        json!({"wall_ms": self.wall_ms.to_json(), "cpu_ms": self.cpu_ms.to_json(),
+               "peak_rss_mib": self.rss_mib.to_json(), "steps_wall_ms": steps})
+    }
+}
+
+/// One runtime that was measured all the way through.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    pub runtime: Runtime,
+    pub run: Metrics,
+    pub sequence: Metrics,
+    /// Container cgroups (by id) the runtime left behind after delete; the benchmark removed them.
+    pub leaked_cgroups: Vec<String>,
+    /// Container state entries the runtime left in its --root; force-deleted by the benchmark.
+    pub leaked_states: Vec<String>,
+}
+
+impl Measured {
+    /// Run wall, CPU, RSS then sequence wall, CPU, RSS medians.
+    fn medians(&self) -> [f64; 6] {
+        let (r, s) = (self.run.medians(), self.sequence.medians());
+        [r[0], r[1], r[2], s[0], s[1], s[2]]
+    }
+}
+
+/// Everything one invocation found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub host: Host,
+    pub runs: usize,
+    pub warmup: usize,
+    pub measured: Vec<Measured>,
+    pub skipped: Vec<Skipped>,
+}
+
+const NOTES: &str = "Each runtime is a separate process per command, timed from spawn to reap; runtimes are interleaved \
+run by run, all inside one `unshare -m` with /sys/fs/cgroup/unified unmounted (crun needs it hidden). CPU = user+sys \
+of the runtime and every process it reaped, including the container's init (the runtime itself before execve of \
+/bin/true). Peak RSS = ru_maxrss over that same process tree (what GNU time reports), taken per container. The \
+sequence is create, start, wait for the init to exit (we are its subreaper, like containerd's shim), state until \
+stopped, delete; its wall is the sum of those steps.";
+
+impl Report {
+    fn reference(&self, name: &str) -> Option<[f64; 6]> {
+        self.measured.iter().find(|m| m.runtime.name == name).map(Measured::medians)
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let h = &self.host;
+        let _ = writeln!(out, "## Container lifecycle: whole-process medians\n");
+        let _ = writeln!(
+            out,
+            "{} | kernel {} | {} CPUs ({}) | {} MiB memory | {} runs after {} warmup per runtime and mode\n",
+            h.date, h.kernel, h.cpus, h.cpu_model, h.mem_mib, self.runs, self.warmup
+        );
+        let _ = writeln!(out, "| runtime | version | run wall ms | run CPU ms | run peak RSS MiB | sequence wall ms | sequence CPU ms | sequence peak RSS MiB |");
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+        for m in &self.measured {
+            let cells: Vec<String> = m.medians().iter().map(|v| format!("{v:.1}")).collect();
+            let _ = writeln!(out, "| {} | {} | {} |", m.runtime.name, m.runtime.version, cells.join(" | "));
+        }
+        for reference in ["crun", "runc"] {
+            self.ratio_table(&mut out, reference);
+        }
+        self.steps_table(&mut out);
+        self.problems(&mut out);
+        let _ = writeln!(out, "\n{NOTES}");
+        out
+    }
+
+    fn ratio_table(&self, out: &mut String, reference: &str) {
+        let Some(base) = self.reference(reference) else {
+            let _ = writeln!(out, "\nNo ratios to {reference}: it was not measured.");
+            return;
+        };
+        let _ = writeln!(out, "\n### Ratio to {reference} (median / {reference}'s median; below 1 is better)\n");
+        let _ = writeln!(out, "| runtime | run wall | run CPU | run RSS | sequence wall | sequence CPU | sequence RSS |");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+        for m in &self.measured {
+            let cells: Vec<String> = m
+                .medians()
+                .iter()
+                .zip(base)
+                .map(|(v, b)| ratio(*v, Some(b)).map_or("-".to_string(), |r| format!("{r:.2}")))
+                .collect();
+            let _ = writeln!(out, "| {} | {} |", m.runtime.name, cells.join(" | "));
+        }
+    }
+
+    fn steps_table(&self, out: &mut String) {
+        let steps = Mode::Sequence.steps();
+        let _ = writeln!(out, "\n### Sequence steps (median wall ms)\n");
+        let _ = writeln!(out, "| runtime | {} |", steps.join(" | "));
+        let _ = writeln!(out, "|---|{}", "---:|".repeat(steps.len()));
+        for m in &self.measured {
+            let cells: Vec<String> = steps
+                .iter()
+                .map(|n| m.sequence.steps_ms.iter().find(|(s, _)| s == n).map_or("-".into(), |(_, s)| format!("{:.1}", s.median)))
+                .collect();
+            let _ = writeln!(out, "| {} | {} |", m.runtime.name, cells.join(" | "));
+        }
+    }
+
+    fn problems(&self, out: &mut String) {
+        for s in &self.skipped {
+            let _ = writeln!(out, "\n- {} not measured: {}", s.name, s.reason);
+        }
+        for m in &self.measured {
+            if !m.leaked_cgroups.is_empty() {
+                let _ = writeln!(out, "\n- {} left {} container cgroups after delete (removed by the benchmark)", m.runtime.name, m.leaked_cgroups.len());
+            }
+            if !m.leaked_states.is_empty() {
+                let _ = writeln!(out, "\n- {} left state for {:?} after delete (force-deleted)", m.runtime.name, m.leaked_states);
+            }
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let ratios = |m: &Measured, reference: &str| {
+            self.reference(reference).map(|base| {
+                let keys = ["run_wall", "run_cpu", "run_rss", "sequence_wall", "sequence_cpu", "sequence_rss"];
+                let pairs = keys.iter().zip(m.medians()).zip(base).map(|((k, v), b)| (k.to_string(), json!(ratio(v, Some(b)))));
+                Value::Object(pairs.collect())
+            })
+        };
+        let measured: Vec<Value> = self
+            .measured
+            .iter()
+            .map(|m| {
+                json!({"name": m.runtime.name, "path": m.runtime.path, "version": m.runtime.version,
+                       "run": m.run.to_json(), "sequence": m.sequence.to_json(),
+                       "ratio_to_crun": ratios(m, "crun"), "ratio_to_runc": ratios(m, "runc"),
+                       "leaked_cgroups": m.leaked_cgroups, "leaked_states": m.leaked_states})
+            })
+            .collect();
+        let skipped: Vec<Value> = self.skipped.iter().map(|s| json!({"name": s.name, "reason": s.reason})).collect();
+        json!({"host": self.host.to_json(), "runs": self.runs, "warmup": self.warmup,
+               "runtimes": measured, "skipped": skipped, "notes": NOTES})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn sample(wall_ms: u64, cpu_ms: u64, rss_kb: u64) -> Sample {
+        let wall = Duration::from_millis(wall_ms);
+        Sample { wall, cpu: Duration::from_millis(cpu_ms), maxrss_kb: rss_kb, steps: vec![("run".into(), wall)] }
+    }
+
+    fn measured(name: &str, wall: u64, cpu: u64, rss_kb: u64) -> Measured {
+        let samples = [sample(wall, cpu, rss_kb), sample(wall + 100, cpu + 100, rss_kb * 2), sample(wall - 1, cpu - 1, rss_kb)];
+        let metrics = Metrics::of(Mode::Run, &samples).expect("samples");
+        let runtime = Runtime { name: name.into(), path: PathBuf::from("/bin/x"), version: format!("{name} 1") };
+        Measured { runtime, run: metrics.clone(), sequence: metrics, leaked_cgroups: vec![], leaked_states: vec![] }
+    }
+
+    fn report(measured: Vec<Measured>) -> Report {
+        let host = Host { date: "d".into(), kernel: "6.18".into(), cpus: 2, cpu_model: "cpu".into(), mem_mib: 1024 };
+        let skipped = vec![Skipped { name: "hull".into(), reason: "not built".into() }];
+        Report { host, runs: 3, warmup: 0, measured, skipped }
+    }
+
+    #[test]
+    fn metrics_take_medians_not_means() {
+        let m = measured("crun", 10, 8, 2048);
+        assert_eq!(m.run.wall_ms.median, 10.0);
+        assert_eq!(m.run.cpu_ms.median, 8.0);
+        assert_eq!(m.run.rss_mib.median, 2.0);
+        assert_eq!(m.run.steps_ms[0].1.median, 10.0);
+    }
+
+    #[test]
+    fn markdown_has_medians_ratios_and_skip_reasons() {
+        let text = report(vec![measured("runc", 20, 22, 10240), measured("crun", 10, 11, 2048)]).markdown();
+        assert!(text.contains("| runc | runc 1 | 20.0 | 22.0 | 10.0 | 20.0 | 22.0 | 10.0 |"), "{text}");
+        assert!(text.contains("### Ratio to crun"), "{text}");
+        assert!(text.contains("| runc | 2.00 | 2.00 | 5.00 | 2.00 | 2.00 | 5.00 |"), "{text}");
+        assert!(text.contains("| crun | 0.50 | 0.50 | 0.20 |"), "{text}");
+        assert!(text.contains("hull not measured: not built"), "{text}");
+        assert!(text.contains("kernel 6.18 | 2 CPUs"), "{text}");
+    }
+
+    #[test]
+    fn missing_reference_is_said_not_invented() {
+        let r = report(vec![measured("runc", 20, 22, 10240)]);
+        assert!(r.markdown().contains("No ratios to crun: it was not measured."));
+        let json = r.to_json();
+        assert_eq!(json["runtimes"][0]["ratio_to_crun"], Value::Null);
+        assert_eq!(json["runtimes"][0]["ratio_to_runc"]["run_wall"], 1.0);
+        assert_eq!(json["skipped"][0]["reason"], "not built");
+        assert_eq!(json["runtimes"][0]["run"]["wall_ms"]["median"], 20.0);
+    }
+}
