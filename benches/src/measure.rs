@@ -151,7 +151,8 @@ fn state_until_stopped(t: &Target) -> Result<Duration> {
     loop {
         let out = invoke(t, &["state", &t.id])?.check("state")?;
         spent += out.wall;
-        let state: Value = serde_json::from_str(&out.stdout).with_context(|| format!("state output {:?}", out.stdout))?;
+        let state: Value =
+            serde_json::from_str(&out.stdout).with_context(|| format!("state output {:?}", out.stdout))?;
         match state["status"].as_str() {
             Some("stopped") => return Ok(spent),
             Some(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_micros(500)),
@@ -190,7 +191,10 @@ mod tests {
             wall: Duration::from_micros(12_345),
             cpu: Duration::from_micros(6_789),
             maxrss_kb: 3_100,
-            steps: vec![("create".into(), Duration::from_micros(5_000)), ("delete".into(), Duration::from_micros(7_345))],
+            steps: vec![
+                ("create".into(), Duration::from_micros(5_000)),
+                ("delete".into(), Duration::from_micros(7_345)),
+            ],
         };
         let back = Sample::from_json(&sample.to_json()).expect("parses");
         assert_eq!(back.wall, sample.wall);

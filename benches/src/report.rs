@@ -79,7 +79,8 @@ pub struct Report {
     pub skipped: Vec<Skipped>,
 }
 
-const NOTES: &str = "Each runtime is a separate process per command, timed from spawn to reap; runtimes are interleaved \
+const NOTES: &str =
+    "Each runtime is a separate process per command, timed from spawn to reap; runtimes are interleaved \
 run by run, all inside one `unshare -m` with /sys/fs/cgroup/unified unmounted (crun needs it hidden). CPU = user+sys \
 of the runtime and every process it reaped, including the container's init (the runtime itself before execve of \
 /bin/true). Peak RSS = ru_maxrss over that same process tree (what GNU time reports), taken per container. The \
@@ -100,6 +101,11 @@ impl Report {
             "{} | kernel {} | {} CPUs ({}) | {} MiB memory | {} runs after {} warmup per runtime and mode\n",
             h.date, h.kernel, h.cpus, h.cpu_model, h.mem_mib, self.runs, self.warmup
         );
+        if self.measured.is_empty() {
+            let _ = writeln!(out, "No runtime was measured.");
+            self.problems(&mut out);
+            return out;
+        }
         let _ = writeln!(out, "| runtime | version | run wall ms | run CPU ms | run peak RSS MiB | sequence wall ms | sequence CPU ms | sequence peak RSS MiB |");
         let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
         for m in &self.measured {
@@ -121,7 +127,8 @@ impl Report {
             return;
         };
         let _ = writeln!(out, "\n### Ratio to {reference} (median / {reference}'s median; below 1 is better)\n");
-        let _ = writeln!(out, "| runtime | run wall | run CPU | run RSS | sequence wall | sequence CPU | sequence RSS |");
+        let _ =
+            writeln!(out, "| runtime | run wall | run CPU | run RSS | sequence wall | sequence CPU | sequence RSS |");
         let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
         for m in &self.measured {
             let cells: Vec<String> = m
@@ -142,7 +149,13 @@ impl Report {
         for m in &self.measured {
             let cells: Vec<String> = steps
                 .iter()
-                .map(|n| m.sequence.steps_ms.iter().find(|(s, _)| s == n).map_or("-".into(), |(_, s)| format!("{:.1}", s.median)))
+                .map(|n| {
+                    m.sequence
+                        .steps_ms
+                        .iter()
+                        .find(|(s, _)| s == n)
+                        .map_or("-".into(), |(_, s)| format!("{:.1}", s.median))
+                })
                 .collect();
             let _ = writeln!(out, "| {} | {} |", m.runtime.name, cells.join(" | "));
         }
@@ -154,10 +167,19 @@ impl Report {
         }
         for m in &self.measured {
             if !m.leaked_cgroups.is_empty() {
-                let _ = writeln!(out, "\n- {} left {} container cgroups after delete (removed by the benchmark)", m.runtime.name, m.leaked_cgroups.len());
+                let _ = writeln!(
+                    out,
+                    "\n- {} left {} container cgroups after delete (removed by the benchmark)",
+                    m.runtime.name,
+                    m.leaked_cgroups.len()
+                );
             }
             if !m.leaked_states.is_empty() {
-                let _ = writeln!(out, "\n- {} left state for {:?} after delete (force-deleted)", m.runtime.name, m.leaked_states);
+                let _ = writeln!(
+                    out,
+                    "\n- {} left state for {:?} after delete (force-deleted)",
+                    m.runtime.name, m.leaked_states
+                );
             }
         }
     }
@@ -166,7 +188,8 @@ impl Report {
         let ratios = |m: &Measured, reference: &str| {
             self.reference(reference).map(|base| {
                 let keys = ["run_wall", "run_cpu", "run_rss", "sequence_wall", "sequence_cpu", "sequence_rss"];
-                let pairs = keys.iter().zip(m.medians()).zip(base).map(|((k, v), b)| (k.to_string(), json!(ratio(v, Some(b)))));
+                let pairs =
+                    keys.iter().zip(m.medians()).zip(base).map(|((k, v), b)| (k.to_string(), json!(ratio(v, Some(b)))));
                 Value::Object(pairs.collect())
             })
         };
@@ -198,7 +221,8 @@ mod tests {
     }
 
     fn measured(name: &str, wall: u64, cpu: u64, rss_kb: u64) -> Measured {
-        let samples = [sample(wall, cpu, rss_kb), sample(wall + 100, cpu + 100, rss_kb * 2), sample(wall - 1, cpu - 1, rss_kb)];
+        let samples =
+            [sample(wall, cpu, rss_kb), sample(wall + 100, cpu + 100, rss_kb * 2), sample(wall - 1, cpu - 1, rss_kb)];
         let metrics = Metrics::of(Mode::Run, &samples).expect("samples");
         let runtime = Runtime { name: name.into(), path: PathBuf::from("/bin/x"), version: format!("{name} 1") };
         Measured { runtime, run: metrics.clone(), sequence: metrics, leaked_cgroups: vec![], leaked_states: vec![] }
@@ -232,6 +256,7 @@ mod tests {
 
     #[test]
     fn missing_reference_is_said_not_invented() {
+        assert!(report(vec![]).markdown().contains("No runtime was measured.\n\n- hull not measured: not built"));
         let r = report(vec![measured("runc", 20, 22, 10240)]);
         assert!(r.markdown().contains("No ratios to crun: it was not measured."));
         let json = r.to_json();

@@ -49,7 +49,8 @@ pub fn locate(spec: &str, hull: &Path) -> Result<(String, PathBuf)> {
 
 /// Checks that `path` is an executable file and reads its version; the error is the skip reason.
 pub fn probe(name: &str, path: &Path, scratch: &Path) -> Result<Runtime, String> {
-    let hint = if name == "hull" { " (build it: cargo build --release -p runtime-cli, or pass --hull PATH)" } else { "" };
+    let hint =
+        if name == "hull" { " (build it: cargo build --release -p runtime-cli, or pass --hull PATH)" } else { "" };
     let meta = std::fs::metadata(path).map_err(|e| format!("{} not usable: {e}{hint}", path.display()))?;
     if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
         return Err(format!("{} is not an executable file{hint}", path.display()));
@@ -85,7 +86,11 @@ mod tests {
 
     #[test]
     fn probe_rejects_a_non_executable_file() {
-        let reason = probe("x", Path::new("/etc/hostname"), &std::env::temp_dir()).expect_err("not executable");
+        let file = std::env::temp_dir().join(format!("hull-bench-noexec-{}", std::process::id()));
+        std::fs::write(&file, "#!/bin/sh\n").expect("fixture");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let reason = probe("x", &file, &std::env::temp_dir()).expect_err("not executable");
         assert!(reason.contains("not an executable"), "{reason}");
+        std::fs::remove_file(file).expect("cleanup");
     }
 }

@@ -120,7 +120,8 @@ where
         let watchdog = s.spawn(|| {
             let (lock, cv) = &done;
             let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-            let (guard, _) = cv.wait_timeout_while(guard, timeout, |finished| !*finished).unwrap_or_else(|e| e.into_inner());
+            let (guard, _) =
+                cv.wait_timeout_while(guard, timeout, |finished| !*finished).unwrap_or_else(|e| e.into_inner());
             let fire = !*guard;
             if fire {
                 // ESRCH is fine: it exited between the timeout and now, and stays unreaped until we return.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 
 use crate::bundle::{Bundle, HOST_BUSYBOX};
@@ -84,7 +84,8 @@ fn preflight(plan: &Plan, bundle: &Bundle, contestants: &mut Vec<Contestant>, sk
         match worker(plan, bundle, Mode::Run, c, &id) {
             Ok(_) => true,
             Err(e) => {
-                skipped.push(Skipped { name: c.runtime.name.clone(), reason: format!("preflight `run` failed: {e:#}") });
+                skipped
+                    .push(Skipped { name: c.runtime.name.clone(), reason: format!("preflight `run` failed: {e:#}") });
                 false
             }
         }
@@ -128,8 +129,12 @@ fn worker(plan: &Plan, bundle: &Bundle, mode: Mode, c: &Contestant, id: &str) ->
     cmd.arg("--timeout-ms").arg(plan.timeout.as_millis().to_string());
     // Five runtime commands plus the wait, each with its own deadline, bound the worker.
     let out = spawn::run(&mut cmd, plan.timeout * 7 + Duration::from_secs(5), &plan.workdir.join("scratch"))?;
-    let out = out.check("measurement")?;
-    let value: Value = serde_json::from_str(&out.stdout).map_err(|e| anyhow!("worker printed {:?}: {e}", out.stdout))?;
+    if !out.status.success() {
+        // The worker's own error line already says what failed; its program name adds nothing.
+        bail!("{}", out.stderr.strip_prefix("lifecycle: ").unwrap_or(&out.stderr));
+    }
+    let value: Value =
+        serde_json::from_str(&out.stdout).map_err(|e| anyhow!("worker printed {:?}: {e}", out.stdout))?;
     Sample::from_json(&value)
 }
 

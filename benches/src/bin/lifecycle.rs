@@ -62,7 +62,8 @@ fn parse(argv: &[String]) -> Result<Args> {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
             _ => (flag.as_str(), None),
         };
-        let mut value = || inline.clone().or_else(|| it.next().cloned()).with_context(|| format!("{flag} needs a value"));
+        let mut value =
+            || inline.clone().or_else(|| it.next().cloned()).with_context(|| format!("{flag} needs a value"));
         match flag {
             "--runs" => args.runs = number(flag, &value()?)?,
             "--warmup" => args.warmup = number(flag, &value()?)?,
@@ -73,7 +74,7 @@ fn parse(argv: &[String]) -> Result<Args> {
             "--inner-workdir" => workdir = Some(PathBuf::from(value()?)),
             "--inner-cgroup-parent" => parent = Some(value()?),
             "-h" | "--help" => bail!("{USAGE}"),
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
+            other => bail!("unknown argument {other:?} (see --help)"),
         }
     }
     if args.runs == 0 || args.runtimes.is_empty() || args.timeout.is_zero() {

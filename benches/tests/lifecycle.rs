@@ -1,0 +1,138 @@
+//! The `lifecycle` binary end to end: real runtimes as root, the report it prints and writes, and
+//! that nothing (cgroups, scratch dir, processes) survives it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const RUNC: &str = "/usr/sbin/runc";
+const CRUN: &str = "/usr/bin/crun";
+
+/// Why this machine cannot run the test, if it cannot.
+fn unmet(needs: &[&str]) -> Option<String> {
+    if !nix::unistd::Uid::effective().is_root() {
+        return Some("needs root".into());
+    }
+    needs.iter().find(|p| !Path::new(p).exists()).map(|p| format!("needs {p}"))
+}
+
+macro_rules! require {
+    ($($need:expr),*) => {
+        if let Some(reason) = unmet(&[$($need),*]) {
+            eprintln!("skipped: {reason}");
+            return;
+        }
+    };
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hull-bench-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    dir
+}
+
+/// Runs the benchmark and returns its output and pid (which names its cgroup and scratch dir).
+fn lifecycle(args: &[&str]) -> (Output, u32) {
+    let child = Command::new(env!("CARGO_BIN_EXE_lifecycle"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn lifecycle");
+    let pid = child.id();
+    (child.wait_with_output().expect("lifecycle output"), pid)
+}
+
+fn assert_nothing_left(pid: u32) {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    for hierarchy in benches::cgroups::mount_points(&mountinfo) {
+        let dir = hierarchy.join(format!("hull-bench-{pid}"));
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+    let workdir = std::env::temp_dir().join(format!("hull-bench-{pid}"));
+    assert!(!workdir.exists(), "{} left behind", workdir.display());
+}
+
+#[test]
+fn compares_runc_and_crun_per_container_and_leaves_nothing_behind() {
+    require!(RUNC, CRUN);
+    let dir = scratch("compare");
+    let json_path = dir.join("report.json");
+    let args = ["--runs", "3", "--warmup", "1", "--runtimes", "runc,crun,hull", "--hull", "/nonexistent/hull"];
+    let (out, pid) = lifecycle(&[&args[..], &["--json", json_path.to_str().expect("utf-8")]].concat());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("### Ratio to crun") && stdout.contains("| runc | runc version"), "{stdout}");
+    assert_nothing_left(pid);
+
+    let report: Value = serde_json::from_slice(&std::fs::read(&json_path).expect("json written")).expect("json");
+    let names: Vec<&str> =
+        report["runtimes"].as_array().expect("list").iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["runc", "crun"]);
+    assert!(report["skipped"][0]["reason"].as_str().unwrap().contains("/nonexistent/hull"), "{report}");
+    let median = |rt: usize, mode: &str, metric: &str| report["runtimes"][rt][mode][metric]["median"].as_f64().unwrap();
+    for rt in 0..2 {
+        for mode in ["run", "sequence"] {
+            assert_eq!(report["runtimes"][rt][mode]["wall_ms"]["n"], 3, "{report}");
+            assert!(median(rt, mode, "wall_ms") > 0.5 && median(rt, mode, "cpu_ms") > 0.1, "{report}");
+        }
+        let steps = report["runtimes"][rt]["sequence"]["steps_wall_ms"].as_object().expect("steps");
+        assert_eq!(steps.len(), 5, "{report}");
+        assert_eq!(report["runtimes"][rt]["leaked_states"], serde_json::json!([]), "{report}");
+    }
+    // Peak RSS is per container, not the worst child so far: Go runc is several times crun's size.
+    assert!(median(0, "run", "peak_rss_mib") > 1.5 * median(1, "run", "peak_rss_mib"), "{report}");
+    assert_eq!(report["runtimes"][1]["ratio_to_crun"]["run_wall"], 1.0);
+    std::fs::remove_dir_all(dir).expect("cleanup");
+}
+
+#[test]
+fn broken_and_hanging_runtimes_are_skipped_with_their_reasons_in_bounded_time() {
+    require!();
+    let dir = scratch("fakes");
+    let pids = dir.join("hung.pid");
+    let hang = dir.join("hang");
+    let broken = dir.join("broken");
+    let script = |path: &Path, body: &str| {
+        let text = format!("#!/bin/sh\ncase \"$1\" in --version) echo fake 0; exit 0;; esac\n{body}\n");
+        std::fs::write(path, text).expect("script");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    };
+    script(&hang, &format!("echo $$ >> {}\nexec sleep 30", pids.display()));
+    script(&broken, "echo 'broken: no such thing' >&2; exit 1");
+    let runtimes = format!("hang={},broken={}", hang.display(), broken.display());
+    let started = Instant::now();
+    let (out, pid) = lifecycle(&["--runs", "1", "--warmup", "0", "--timeout-ms", "500", "--runtimes", &runtimes]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "nothing measured must fail: {stdout}");
+    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+    assert!(stdout.contains("hang not measured: preflight `run` failed: timed out after 500 ms"), "{stdout}");
+    assert!(stdout.contains("broken not measured: preflight `run` failed: run failed"), "{stdout}");
+    assert!(stdout.contains("broken: no such thing"), "{stdout}");
+    for hung in std::fs::read_to_string(&pids).expect("hang ran").lines() {
+        let alive = Path::new(&format!("/proc/{hung}")).exists();
+        assert!(!alive, "hung runtime {hung} survived");
+    }
+    assert_nothing_left(pid);
+    std::fs::remove_dir_all(dir).expect("cleanup");
+}
+
+#[test]
+fn bad_flags_get_one_clear_error_line() {
+    for (args, expected) in [
+        (&["--runs", "0"][..], "must not be empty or zero"),
+        (&["--runtimes", "kata"][..], "unknown runtime \"kata\""),
+        (&["--runs", "many"][..], "--runs wants a whole number"),
+        (&["--bogus"][..], "unknown argument \"--bogus\""),
+    ] {
+        let (out, _) = lifecycle(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} accepted");
+        assert!(stderr.starts_with("lifecycle: ") && stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} printed a report");
+    }
+}
