@@ -1,2 +1,83 @@
-//! hull: a runc-compatible command line over runtime-core.
-fn main() {}
+//! hull: a runc-compatible command line over runtime-core. This file only wires parsing,
+//! logging and dispatch together and turns the outcome into an exit status.
+
+mod cli;
+mod commands;
+mod logging;
+
+use std::process::ExitCode;
+
+use cli::LogFormat;
+use logging::Logger;
+
+fn main() -> ExitCode {
+    ExitCode::from(real_main())
+}
+
+fn real_main() -> u8 {
+    let args: Vec<String> = match std::env::args_os().skip(1).map(|a| a.into_string()).collect() {
+        Ok(a) => a,
+        Err(bad) => return fail_early(&format!("argument is not valid UTF-8: {bad:?}")),
+    };
+    let cwd = match std::env::current_dir() {
+        Ok(d) => d,
+        Err(e) => return fail_early(&format!("getcwd: {e}")),
+    };
+    let inv = match cli::parse(&args, &cwd) {
+        Ok(inv) => inv,
+        Err(e) => return fail_early(&e.to_string()),
+    };
+    // Checked before the log file is opened, so that the log's fd cannot pass for an inherited one.
+    let inherited = commands::inherited_fds(&inv.command);
+    let g = &inv.global;
+    let mut log = match Logger::open(g.log.as_deref(), g.log_format, g.debug) {
+        Ok(l) => l,
+        Err(e) => {
+            let path = g.log.as_deref().unwrap_or(std::path::Path::new("")).display();
+            return fail_early(&format!("unable to open log file {path}: {e}"));
+        }
+    };
+    log.debug(&format!("hull {}", args.join(" ")));
+    let outcome = inherited.and_then(|fds| commands::dispatch(&inv, fds, &mut log));
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            // Not `{:#}`: library errors already print their cause, which would then repeat.
+            log.error(&format!("{e}"));
+            1
+        }
+    }
+}
+
+/// An error before the log file is known: runc prints it to stderr as a text log line.
+fn fail_early(msg: &str) -> u8 {
+    Logger::stderr(LogFormat::Text).error(msg);
+    1
+}
+
+/// `hull --version`: three lines; callers key on the first word of line 1 and on `commit:`.
+pub(crate) fn version_text() -> String {
+    format!(
+        "hull version {}\ncommit: {}\nspec: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("HULL_COMMIT"),
+        runtime_core::spec::SPEC_VERSION
+    )
+}
+
+/// Usage for `--help`, `help [command]`.
+pub(crate) fn help_text(command: Option<&str>) -> String {
+    let names: Vec<&str> = cli::command_names().collect();
+    match command {
+        Some(c) => format!("usage: hull [global options] {c} [command options] <arguments>\n"),
+        None => format!(
+            "hull: a runc-compatible OCI container runtime\n\n\
+             usage: hull [global options] command [command options] [arguments...]\n\n\
+             commands: {}\n\n\
+             global options: --root DIR (default {}), --log FILE, --log-format text|json, --debug,\n\
+             \x20 --systemd-cgroup, --rootless true|false|auto, --version/-v, --help/-h\n",
+            names.join(", "),
+            cli::DEFAULT_ROOT
+        ),
+    }
+}

@@ -3,6 +3,7 @@
 use runtime_core::{CreateOptions, Runtime};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    runtime_core::seal::ensure_sealed()?;
     let mut args = std::env::args().skip(1);
     let bundle = args.next().ok_or("usage: run <bundle> <id>")?;
     let id = args.next().ok_or("usage: run <bundle> <id>")?;

@@ -1,1 +1,173 @@
-//! placeholder
+//! The OCI features document (runtime-spec `features.md`) that `hull features` prints: what hull
+//! supports today. Flip the constants here as features land; nothing else decides.
+
+use serde_json::{json, Value};
+
+use crate::spec::SPEC_VERSION;
+
+/// Namespaces a config may ask for. Not yet: `user`, `time`.
+pub const NAMESPACES: &[&str] = &["cgroup", "ipc", "mount", "network", "pid", "uts"];
+
+/// Hook phases hull runs. None yet: a config with hooks is refused.
+pub const HOOKS: &[&str] = &[];
+
+/// Mount options hull understands: the classic `mount(2)` flags and propagation types.
+/// Not yet: the recursive `mount_setattr` forms (`rro`, `rnosuid`, ...), `idmap`/`ridmap`,
+/// `tmpcopyup`. Callers read `rro` as "recursive read-only supported", so it must stay out until it is.
+pub const MOUNT_OPTIONS: &[&str] = &[
+    "async",
+    "atime",
+    "bind",
+    "defaults",
+    "dev",
+    "diratime",
+    "dirsync",
+    "exec",
+    "iversion",
+    "lazytime",
+    "loud",
+    "mand",
+    "noatime",
+    "nodev",
+    "nodiratime",
+    "noexec",
+    "noiversion",
+    "nolazytime",
+    "nomand",
+    "norelatime",
+    "nostrictatime",
+    "nosuid",
+    "nosymfollow",
+    "private",
+    "rbind",
+    "relatime",
+    "remount",
+    "ro",
+    "rprivate",
+    "rshared",
+    "rslave",
+    "runbindable",
+    "rw",
+    "shared",
+    "silent",
+    "slave",
+    "strictatime",
+    "suid",
+    "symfollow",
+    "sync",
+    "unbindable",
+];
+
+/// Cgroup support: (v1, v2, systemd, systemdUser). Nothing is wired yet.
+pub const CGROUP: (bool, bool, bool, bool) = (false, false, false, false);
+
+/// Whether seccomp filters are installed. Until then a config with `linux.seccomp` is refused.
+pub const SECCOMP_ENABLED: bool = false;
+
+/// Every capability name the kernel headers of this release know (CAP_LAST_CAP = 40).
+const CAPABILITIES: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// The features document. `linux` is always present (containerd dereferences it unconditionally).
+pub fn document() -> Value {
+    let (v1, v2, systemd, systemd_user) = CGROUP;
+    json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": SPEC_VERSION,
+        "hooks": HOOKS,
+        "mountOptions": MOUNT_OPTIONS,
+        "linux": {
+            "namespaces": NAMESPACES,
+            "capabilities": CAPABILITIES,
+            "cgroup": { "v1": v1, "v2": v2, "systemd": systemd, "systemdUser": systemd_user, "rdma": false },
+            "seccomp": { "enabled": SECCOMP_ENABLED },
+            "apparmor": { "enabled": false },
+            "selinux": { "enabled": false },
+            "intelRdt": { "enabled": false },
+            "mountExtensions": { "idmap": { "enabled": false } },
+            "netDevices": { "enabled": false }
+        },
+        "potentiallyUnsafeConfigAnnotations": []
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_as_the_oci_features_type() {
+        let doc = document();
+        let f: oci_spec::runtime::Features = serde_json::from_value(doc.clone()).unwrap();
+        assert_eq!(f.oci_version_min(), "1.0.0");
+        assert_eq!(f.oci_version_max(), SPEC_VERSION);
+        assert_eq!(f.hooks().as_ref().map(Vec::len), Some(0));
+        let linux = f.linux().as_ref().unwrap();
+        let ns = linux.namespaces().as_ref().unwrap();
+        assert_eq!(ns.len(), NAMESPACES.len());
+    }
+
+    #[test]
+    fn claims_only_what_is_supported() {
+        let doc = document();
+        let opts: Vec<&str> = doc["mountOptions"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        assert!(opts.contains(&"ro") && opts.contains(&"rbind"));
+        assert!(!opts.contains(&"rro"), "recursive read-only is not implemented");
+        assert!(!opts.contains(&"idmap"));
+        let ns: Vec<&str> = doc["linux"]["namespaces"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        assert!(!ns.contains(&"user"));
+        assert_eq!(doc["linux"]["seccomp"]["enabled"], false);
+        assert_eq!(doc["linux"]["mountExtensions"]["idmap"]["enabled"], false);
+        assert_eq!(doc["potentiallyUnsafeConfigAnnotations"], json!([]));
+    }
+
+    #[test]
+    fn capabilities_are_unique_and_known_names() {
+        let mut caps = CAPABILITIES.to_vec();
+        caps.sort_unstable();
+        caps.dedup();
+        assert_eq!(caps.len(), 41);
+        assert!(CAPABILITIES.iter().all(|c| c.starts_with("CAP_")));
+    }
+}

@@ -36,5 +36,6 @@ mod container;
 pub use container::{ConsoleMode, Container, CreateOptions, Runtime};
 
 pub mod features;
+pub mod seal;
 pub mod signal;
 pub mod spec;

@@ -1,1 +1,167 @@
-//! placeholder
+//! Signal names and numbers as `kill` accepts them: `TERM`, `SIGTERM`, `sigterm`, `15`,
+//! `RTMIN`, `RTMIN+3`, `RTMAX-2`.
+
+use crate::error::{Error, Result};
+
+/// The first real-time signal as user space numbers it: glibc (and Docker's signal table) reserve
+/// the kernel's 32 and 33 for threading, so `RTMIN` names 34, the number `kill -l` shows.
+pub const RTMIN: i32 = 34;
+/// The last real-time signal on Linux.
+pub const RTMAX: i32 = 64;
+
+/// Standard Linux signal names (without `SIG`) and numbers, including the aliases `kill -l` knows.
+const NAMES: &[(&str, i32)] = &[
+    ("HUP", libc::SIGHUP),
+    ("INT", libc::SIGINT),
+    ("QUIT", libc::SIGQUIT),
+    ("ILL", libc::SIGILL),
+    ("TRAP", libc::SIGTRAP),
+    ("ABRT", libc::SIGABRT),
+    ("IOT", libc::SIGIOT),
+    ("BUS", libc::SIGBUS),
+    ("FPE", libc::SIGFPE),
+    ("KILL", libc::SIGKILL),
+    ("USR1", libc::SIGUSR1),
+    ("SEGV", libc::SIGSEGV),
+    ("USR2", libc::SIGUSR2),
+    ("PIPE", libc::SIGPIPE),
+    ("ALRM", libc::SIGALRM),
+    ("TERM", libc::SIGTERM),
+    ("STKFLT", libc::SIGSTKFLT),
+    ("CHLD", libc::SIGCHLD),
+    ("CLD", libc::SIGCHLD),
+    ("CONT", libc::SIGCONT),
+    ("STOP", libc::SIGSTOP),
+    ("TSTP", libc::SIGTSTP),
+    ("TTIN", libc::SIGTTIN),
+    ("TTOU", libc::SIGTTOU),
+    ("URG", libc::SIGURG),
+    ("XCPU", libc::SIGXCPU),
+    ("XFSZ", libc::SIGXFSZ),
+    ("VTALRM", libc::SIGVTALRM),
+    ("PROF", libc::SIGPROF),
+    ("WINCH", libc::SIGWINCH),
+    ("IO", libc::SIGIO),
+    ("POLL", libc::SIGPOLL),
+    ("PWR", libc::SIGPWR),
+    ("SYS", libc::SIGSYS),
+];
+
+/// Parses a signal the way `runc kill` does (a decimal number, or a name in any case with or
+/// without `SIG`), plus the real-time forms `RTMIN`, `RTMIN+n`, `RTMAX`, `RTMAX-n`.
+///
+/// Numbers must lie in 0..=64 (0 only checks that the process exists).
+pub fn parse(s: &str) -> Result<i32> {
+    let unknown = || Error::InvalidArgument(format!("unknown signal {s:?}"));
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<i32>().ok().filter(|n| (0..=RTMAX).contains(n)).ok_or_else(unknown);
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if let Some(&(_, num)) = NAMES.iter().find(|(n, _)| *n == name) {
+        return Ok(num);
+    }
+    realtime(name).ok_or_else(unknown)
+}
+
+/// `RTMIN`, `RTMIN+n`, `RTMAX`, `RTMAX-n`, within the real-time range.
+fn realtime(name: &str) -> Option<i32> {
+    let offset = |rest: &str, sign: char| -> Option<i32> {
+        if rest.is_empty() {
+            return Some(0);
+        }
+        let digits = rest.strip_prefix(sign)?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse::<i32>().ok()
+    };
+    let num = if let Some(rest) = name.strip_prefix("RTMIN") {
+        RTMIN.checked_add(offset(rest, '+')?)?
+    } else if let Some(rest) = name.strip_prefix("RTMAX") {
+        RTMAX.checked_sub(offset(rest, '-')?)?
+    } else {
+        return None;
+    };
+    (RTMIN..=RTMAX).contains(&num).then_some(num)
+}
+
+/// The name of a signal for messages (`SIGTERM`, `SIGRTMIN+3`), or its number when it has none.
+pub fn name(signal: i32) -> String {
+    if let Some((n, _)) = NAMES.iter().find(|(_, num)| *num == signal) {
+        return format!("SIG{n}");
+    }
+    match signal {
+        RTMIN => "SIGRTMIN".to_owned(),
+        RTMAX => "SIGRTMAX".to_owned(),
+        n if n > RTMIN && n < RTMAX => format!("SIGRTMIN+{}", n - RTMIN),
+        n => n.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_with_and_without_sig_in_any_case() {
+        for s in ["TERM", "SIGTERM", "sigterm", "term", "SigTerm", "15"] {
+            assert_eq!(parse(s).unwrap(), 15, "{s}");
+        }
+        assert_eq!(parse("KILL").unwrap(), 9);
+        assert_eq!(parse("usr1").unwrap(), 10);
+        assert_eq!(parse("SIGUSR2").unwrap(), 12);
+        assert_eq!(parse("hup").unwrap(), 1);
+        assert_eq!(parse("WINCH").unwrap(), 28);
+        assert_eq!(parse("SIGCLD").unwrap(), 17);
+        assert_eq!(parse("iot").unwrap(), 6);
+    }
+
+    #[test]
+    fn numbers_in_range() {
+        assert_eq!(parse("0").unwrap(), 0);
+        assert_eq!(parse("9").unwrap(), 9);
+        assert_eq!(parse("64").unwrap(), 64);
+        for bad in ["65", "-1", "+9", "99999999999", " 9", "9 "] {
+            assert!(matches!(parse(bad), Err(Error::InvalidArgument(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn realtime_forms() {
+        assert_eq!(parse("RTMIN").unwrap(), 34);
+        assert_eq!(parse("SIGRTMIN").unwrap(), 34);
+        assert_eq!(parse("rtmin+3").unwrap(), 37);
+        assert_eq!(parse("SIGRTMIN+30").unwrap(), 64);
+        assert_eq!(parse("RTMAX").unwrap(), 64);
+        assert_eq!(parse("RTMAX-1").unwrap(), 63);
+        assert_eq!(parse("sigrtmax-30").unwrap(), 34);
+        for bad in ["RTMIN+31", "RTMAX-31", "RTMIN-1", "RTMAX+1", "RTMIN+", "RTMIN+x", "RTMIN3", "RTMAX--1"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unknown_uses_runc_wording() {
+        let e = parse("FOO").unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument(_)));
+        assert_eq!(e.to_string(), r#"unknown signal "FOO""#);
+        assert_eq!(parse("").unwrap_err().to_string(), r#"unknown signal """#);
+        assert!(parse("SIG").is_err());
+    }
+
+    #[test]
+    fn names_for_messages() {
+        assert_eq!(name(15), "SIGTERM");
+        assert_eq!(name(34), "SIGRTMIN");
+        assert_eq!(name(37), "SIGRTMIN+3");
+        assert_eq!(name(64), "SIGRTMAX");
+        assert_eq!(name(32), "32");
+        for n in 1..=64 {
+            if n == 32 || n == 33 {
+                continue;
+            }
+            assert_eq!(parse(&name(n)).unwrap(), n, "round trip of {n}");
+        }
+    }
+}

@@ -92,10 +92,23 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     if plan.new_keyring {
         sys::process::join_session_keyring(&format!("_ses.{}", plan.id)).map_err(at(Step::Credentials))?;
     }
-    credentials(plan)?;
+    credentials(plan, ctx.sock.as_fd())?;
+    if plan.process.no_new_privileges && plan.seccomp.as_ref().is_some_and(|s| s.needs_listener()) {
+        // The listener must reach the runtime before it exits, so no late install here.
+        seccomp_now(plan, ctx.sock.as_fd())?;
+    }
     let path = lookup(&plan.process)?;
     protocol::send(ctx.sock.as_fd(), &ChildMsg::Ready, &[], true).map_err(at(Step::Spawn))?;
     Ok(Exec { path, procfs })
+}
+
+/// Installs the filter and hands a notify listener to the runtime.
+fn seccomp_now(plan: &Plan, sock: BorrowedFd<'_>) -> StepResult {
+    let Some(prog) = &plan.seccomp else { return Ok(()) };
+    if let Some(listener) = sys::seccomp::install(prog).map_err(at(Step::Seccomp))? {
+        protocol::send(sock, &ChildMsg::SeccompListener, &[listener.as_fd()], true).map_err(at(Step::Seccomp))?;
+    }
+    Ok(())
 }
 
 fn identity(plan: &Plan) -> StepResult {
@@ -110,15 +123,15 @@ fn identity(plan: &Plan) -> StepResult {
 
 /// rlimits, then runc's privilege-drop order: bounding set while privileged, keep caps across the
 /// uid switch, groups, gid, uid, then the final capability sets and the ambient set.
-fn credentials(plan: &Plan) -> StepResult {
+fn credentials(plan: &Plan, sock: BorrowedFd<'_>) -> StepResult {
     let p = &plan.process;
     let err = at(Step::Credentials);
     for r in &p.rlimits {
         sys::process::setrlimit(r.resource, r.soft, r.hard, &r.name).map_err(&err)?;
     }
-    if let Some(prog) = plan.seccomp.as_ref().filter(|_| !p.no_new_privileges) {
+    if !p.no_new_privileges {
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it before dropping caps.
-        sys::seccomp::install(prog).map_err(at(Step::Seccomp))?;
+        seccomp_now(plan, sock)?;
     }
     for cap in 0..64u64 {
         if p.caps.bounding & (1 << cap) == 0 {
@@ -208,7 +221,8 @@ fn exec_program(ctx: &ChildContext<'_>, exec: Exec) -> ! {
         fail(e)
     }
     drop(fifo);
-    if let Some(prog) = ctx.plan.seccomp.as_ref().filter(|_| p.no_new_privileges) {
+    if let Some(prog) = ctx.plan.seccomp.as_ref().filter(|s| p.no_new_privileges && !s.needs_listener()) {
+        // As late as possible: everything above runs unfiltered, only execve follows.
         if let Err(e) = sys::seccomp::install(prog) {
             fail(e)
         }

@@ -53,7 +53,6 @@ pub(crate) struct RootfsPlan {
 #[derive(Debug)]
 pub(crate) struct Plan {
     pub(crate) id: String,
-    pub(crate) bundle: PathBuf,
     pub(crate) oci_version: String,
     pub(crate) annotations: BTreeMap<String, String>,
     pub(crate) namespaces: NamespacePlan,
@@ -87,7 +86,6 @@ impl Plan {
         let rootfs = rootfs_plan(bundle, opts, &namespaces, host)?;
         Ok(Plan {
             id: id.to_owned(),
-            bundle: bundle.dir.clone(),
             oci_version: spec.version().clone(),
             annotations: spec.annotations().clone().unwrap_or_default().into_iter().collect(),
             namespaces,

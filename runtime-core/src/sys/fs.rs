@@ -139,3 +139,13 @@ pub(crate) fn poll_readable(fd: BorrowedFd<'_>, timeout_ms: i32) -> Result<bool,
         return check(r as _, "poll", None).map(|n| n > 0);
     }
 }
+
+/// Whether the mount holding `fd` is read-only.
+pub(crate) fn on_readonly_mount(fd: BorrowedFd<'_>, what: &str) -> Result<bool, SysError> {
+    // SAFETY: a zeroed statvfs is a valid out-buffer.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd and out-pointer.
+    let r = unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) };
+    check(r as _, "fstatvfs", Some(what))?;
+    Ok(st.f_flag & libc::ST_RDONLY != 0)
+}

@@ -172,7 +172,7 @@ pub(crate) fn move_by_path(src: &str, target: &str) -> Result<(), SysError> {
     mount(Some(src), target, None, libc::MS_MOVE)
 }
 
-/// An fd-relative path usable where a path string is needed for one of our own fds.
+/// A path naming one of our own fds, for the few calls that take only a path (overlay layers).
 pub(crate) fn fd_path(fd: BorrowedFd<'_>) -> String {
     format!("/proc/self/fd/{}", fd.as_raw_fd())
 }

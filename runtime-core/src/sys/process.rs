@@ -255,39 +255,11 @@ pub(crate) fn wait_child(pid: i32) -> Result<i32, SysError> {
     }
 }
 
-/// Reaps a child without blocking; true when it had exited.
-pub(crate) fn try_reap(pid: i32) -> bool {
-    let mut status = 0;
-    // SAFETY: waitpid with WNOHANG and a valid status pointer.
-    unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) > 0 }
-}
-
 /// Sends a signal by pid (only to our own child, whose pid cannot be reused before we reap it).
 pub(crate) fn kill_child(pid: i32, sig: i32) -> Result<(), SysError> {
     // SAFETY: plain syscall.
     let r = unsafe { libc::kill(pid, sig) };
     check(r as _, "kill", Some(&pid.to_string())).map(drop)
-}
-
-/// Our own pid.
-pub(crate) fn getpid() -> i32 {
-    // SAFETY: cannot fail.
-    unsafe { libc::getpid() }
-}
-
-/// Blocks, unblocks or sets the signal mask.
-pub(crate) fn sigprocmask(how: i32, sigs: &[i32]) -> Result<(), SysError> {
-    // SAFETY: a zeroed sigset is valid input to sigemptyset/sigaddset.
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is a valid sigset_t.
-    unsafe { libc::sigemptyset(&mut set) };
-    for s in sigs {
-        // SAFETY: as above.
-        unsafe { libc::sigaddset(&mut set, *s) };
-    }
-    // SAFETY: valid set pointer, no old set wanted.
-    let r = unsafe { libc::sigprocmask(how, &set, std::ptr::null_mut()) };
-    check(r as _, "sigprocmask", None).map(drop)
 }
 
 /// Resets every signal disposition to default and unblocks all signals (before exec in the child).
@@ -358,4 +330,17 @@ pub(crate) fn prctl_ambient_raise(cap: u64) -> Result<(), SysError> {
 pub(crate) fn stderr() -> BorrowedFd<'static> {
     // SAFETY: fd 2 stays open for the life of the process (or the write just fails with EBADF).
     unsafe { BorrowedFd::borrow_raw(2) }
+}
+
+/// execveat(fd, "", AT_EMPTY_PATH): runs the file behind `fd`. Returns only on failure.
+pub(crate) fn execveat_empty(fd: BorrowedFd<'_>, argv: &[CString], envp: &[CString]) -> SysError {
+    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+    a.push(std::ptr::null());
+    let mut e: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
+    e.push(std::ptr::null());
+    // SAFETY: NULL-terminated arrays of valid C strings that outlive the call; empty path.
+    unsafe {
+        libc::syscall(libc::SYS_execveat, fd.as_raw_fd(), c"".as_ptr(), a.as_ptr(), e.as_ptr(), libc::AT_EMPTY_PATH)
+    };
+    SysError::last("execveat", Some("sealed exe"))
 }

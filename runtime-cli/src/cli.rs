@@ -1,0 +1,468 @@
+//! The command line, parsed the way runc's Go flag parser reads it: global flags before the
+//! subcommand, `-flag` and `--flag` alike, `--flag=value` or `--flag value`, booleans as
+//! `--flag` or `--flag=true|false`, short aliases, repeated flags (last wins), flags after the
+//! container id too (except for `exec` and `kill`, where everything after the id is positional).
+
+use std::path::{Path, PathBuf};
+
+/// A usage error: printed as one line, exit status 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(msg: impl Into<String>) -> UsageError {
+    UsageError(msg.into())
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// logrus text lines: `time="..." level=error msg="..."`.
+    #[default]
+    Text,
+    /// One JSON object per line: `{"level":"error","msg":"...","time":"..."}`.
+    Json,
+}
+
+/// `--rootless`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rootless {
+    True,
+    False,
+    #[default]
+    Auto,
+}
+
+/// Flags before the subcommand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    pub root: PathBuf,
+    pub log: Option<PathBuf>,
+    pub log_format: LogFormat,
+    pub debug: bool,
+    pub systemd_cgroup: bool,
+    pub rootless: Rootless,
+}
+
+/// The default state root.
+pub const DEFAULT_ROOT: &str = "/run/hull";
+
+impl Default for Global {
+    fn default() -> Self {
+        Global {
+            root: PathBuf::from(DEFAULT_ROOT),
+            log: None,
+            log_format: LogFormat::Text,
+            debug: false,
+            systemd_cgroup: false,
+            rootless: Rootless::Auto,
+        }
+    }
+}
+
+/// Flags of `create` (and of `run`, which adds its own).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CreateArgs {
+    pub id: String,
+    /// Absolute (made so against the caller's cwd at parse time).
+    pub bundle: PathBuf,
+    /// Absolute, resolved against the caller's cwd before anything else happens.
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub pidfd_socket: Option<PathBuf>,
+    pub preserve_fds: u32,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+}
+
+/// Flags of `run`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunArgs {
+    pub create: CreateArgs,
+    pub detach: bool,
+    pub keep: bool,
+    pub no_subreaper: bool,
+}
+
+/// `list --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+/// A parsed subcommand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Create(CreateArgs),
+    Run(RunArgs),
+    Start {
+        id: String,
+    },
+    State {
+        id: String,
+    },
+    Kill {
+        id: String,
+        signal: String,
+        all: bool,
+    },
+    Delete {
+        id: String,
+        force: bool,
+    },
+    List {
+        format: ListFormat,
+        quiet: bool,
+    },
+    Pause {
+        id: String,
+    },
+    Resume {
+        id: String,
+    },
+    Spec {
+        bundle: PathBuf,
+        rootless: bool,
+    },
+    Features,
+    /// A command hull does not implement yet; its arguments are not parsed.
+    Unsupported(&'static str),
+    /// `--help`, `-h`, `help [command]`.
+    Help(Option<String>),
+    Version,
+}
+
+/// Everything on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub global: Global,
+    pub command: Command,
+}
+
+/// Commands accepted but not implemented yet.
+const UNSUPPORTED: &[&str] = &["exec", "ps", "update", "events", "checkpoint", "restore"];
+
+/// Parses `args` (without argv[0]). Relative paths are made absolute against `cwd`.
+pub fn parse(args: &[String], cwd: &Path) -> Result<Invocation, UsageError> {
+    let (flags, rest) = scan(args, GLOBAL_FLAGS, Stop::AfterFirstPositional)?;
+    let mut global = Global::default();
+    let mut version = false;
+    let mut help = false;
+    for (name, value) in flags {
+        match name {
+            "root" => global.root = absolute(cwd, &value),
+            "log" => global.log = Some(absolute(cwd, &value)),
+            "log-format" => global.log_format = log_format(&value)?,
+            "debug" => global.debug = boolean(name, &value)?,
+            "systemd-cgroup" => global.systemd_cgroup = boolean(name, &value)?,
+            "rootless" => global.rootless = rootless(&value)?,
+            "version" => version = boolean(name, &value)?,
+            "help" => help = boolean(name, &value)?,
+            // --criu is accepted for old callers and has no effect until checkpoint exists.
+            _ => {}
+        }
+    }
+    let command = if version {
+        Command::Version
+    } else if help || rest.is_empty() {
+        Command::Help(None)
+    } else {
+        subcommand(&rest[0], &rest[1..], cwd)?
+    };
+    Ok(Invocation { global, command })
+}
+
+fn subcommand(name: &str, args: &[String], cwd: &Path) -> Result<Command, UsageError> {
+    if let Some(cmd) = UNSUPPORTED.iter().find(|c| **c == name) {
+        return Ok(Command::Unsupported(cmd));
+    }
+    let Some(spec) = COMMANDS.iter().find(|c| c.name == name) else {
+        if name == "help" || name == "h" {
+            return Ok(Command::Help(args.first().cloned()));
+        }
+        return Err(usage(format!("unknown command {name:?}")));
+    };
+    let stop = if spec.stop_after_id { Stop::AfterFirstPositional } else { Stop::Never };
+    let (flags, pos) = scan(args, spec.flags, stop)?;
+    let f = Flags(flags);
+    if f.bool("help")? {
+        return Ok(Command::Help(Some(name.to_owned())));
+    }
+    check_count(name, pos.len(), spec.args)?;
+    let id = || pos[0].clone();
+    Ok(match name {
+        "create" => Command::Create(create_args(&f, id(), cwd)?),
+        "run" => Command::Run(RunArgs {
+            create: create_args(&f, id(), cwd)?,
+            detach: f.bool("detach")?,
+            keep: f.bool("keep")?,
+            no_subreaper: f.bool("no-subreaper")?,
+        }),
+        "start" => Command::Start { id: id() },
+        "state" => Command::State { id: id() },
+        "kill" => Command::Kill {
+            id: id(),
+            signal: pos.get(1).cloned().unwrap_or_else(|| "SIGTERM".to_owned()),
+            all: f.bool("all")?,
+        },
+        "delete" => Command::Delete { id: id(), force: f.bool("force")? },
+        "list" => Command::List { format: list_format(f.last("format").unwrap_or("table"))?, quiet: f.bool("quiet")? },
+        "pause" => Command::Pause { id: id() },
+        "resume" => Command::Resume { id: id() },
+        "spec" => {
+            Command::Spec { bundle: absolute(cwd, f.last("bundle").unwrap_or("")), rootless: f.bool("rootless")? }
+        }
+        "features" => Command::Features,
+        _ => unreachable!("every entry of COMMANDS is matched"),
+    })
+}
+
+fn create_args(f: &Flags, id: String, cwd: &Path) -> Result<CreateArgs, UsageError> {
+    let path = |name| f.last(name).map(|v| absolute(cwd, v));
+    let preserve_fds = match f.last("preserve-fds") {
+        None => 0,
+        Some(v) => {
+            v.parse::<u32>().map_err(|_| usage(format!("invalid value {v:?} for flag -preserve-fds: parse error")))?
+        }
+    };
+    Ok(CreateArgs {
+        id,
+        // An empty --bundle means the current directory, as in runc.
+        bundle: path("bundle").unwrap_or_else(|| cwd.to_path_buf()),
+        pid_file: path("pid-file"),
+        console_socket: path("console-socket"),
+        pidfd_socket: path("pidfd-socket"),
+        preserve_fds,
+        no_pivot: f.bool("no-pivot")?,
+        no_new_keyring: f.bool("no-new-keyring")?,
+    })
+}
+
+/// `value` made absolute against `cwd`; empty means `cwd` (Go's `filepath.Abs("")`).
+fn absolute(cwd: &Path, value: &str) -> PathBuf {
+    if value.is_empty() {
+        cwd.to_path_buf()
+    } else {
+        cwd.join(value)
+    }
+}
+
+/// How many positional arguments a command takes.
+#[derive(Debug, Clone, Copy)]
+enum Count {
+    Exactly(usize),
+    Between(usize, usize),
+}
+
+fn check_count(cmd: &str, n: usize, want: Count) -> Result<(), UsageError> {
+    let msg = match want {
+        Count::Exactly(k) if n != k => format!("requires exactly {k} argument(s)"),
+        Count::Between(lo, _) if n < lo => format!("requires a minimum of {lo} argument(s)"),
+        Count::Between(_, hi) if n > hi => format!("requires a maximum of {hi} argument(s)"),
+        _ => return Ok(()),
+    };
+    Err(usage(format!("hull: {cmd:?} {msg}")))
+}
+
+fn boolean(name: &str, value: &str) -> Result<bool, UsageError> {
+    // Go's strconv.ParseBool, which runc's flags use.
+    match value {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(usage(format!("invalid boolean value {value:?} for -{name}: parse error"))),
+    }
+}
+
+fn log_format(v: &str) -> Result<LogFormat, UsageError> {
+    match v {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err(usage(format!("invalid log-format: {v}"))),
+    }
+}
+
+fn rootless(v: &str) -> Result<Rootless, UsageError> {
+    match v {
+        "true" => Ok(Rootless::True),
+        "false" => Ok(Rootless::False),
+        "auto" => Ok(Rootless::Auto),
+        _ => Err(usage(format!("invalid --rootless value {v:?}: want true, false or auto"))),
+    }
+}
+
+fn list_format(v: &str) -> Result<ListFormat, UsageError> {
+    match v {
+        "table" => Ok(ListFormat::Table),
+        "json" => Ok(ListFormat::Json),
+        _ => Err(usage("invalid format option")),
+    }
+}
+
+/// One flag a command accepts: its names (first is canonical) and whether it takes a value.
+#[derive(Debug)]
+struct FlagSpec {
+    names: &'static [&'static str],
+    value: bool,
+}
+
+const fn flag(names: &'static [&'static str], value: bool) -> FlagSpec {
+    FlagSpec { names, value }
+}
+
+const HELP: FlagSpec = flag(&["help", "h"], false);
+
+const GLOBAL_FLAGS: &[FlagSpec] = &[
+    flag(&["root"], true),
+    flag(&["log"], true),
+    flag(&["log-format"], true),
+    flag(&["debug"], false),
+    flag(&["systemd-cgroup"], false),
+    flag(&["rootless"], true),
+    flag(&["criu"], true),
+    flag(&["version", "v"], false),
+    HELP,
+];
+
+const CREATE_FLAGS: &[FlagSpec] = &[
+    flag(&["bundle", "b"], true),
+    flag(&["pid-file"], true),
+    flag(&["console-socket"], true),
+    flag(&["pidfd-socket"], true),
+    flag(&["preserve-fds"], true),
+    flag(&["no-pivot"], false),
+    flag(&["no-new-keyring"], false),
+    // runc's create has no --detach (it always detaches); go-runc can send it, so accept it.
+    flag(&["detach", "d"], false),
+    HELP,
+];
+
+const RUN_FLAGS: &[FlagSpec] = &[
+    flag(&["bundle", "b"], true),
+    flag(&["pid-file"], true),
+    flag(&["console-socket"], true),
+    flag(&["pidfd-socket"], true),
+    flag(&["preserve-fds"], true),
+    flag(&["no-pivot"], false),
+    flag(&["no-new-keyring"], false),
+    flag(&["detach", "d"], false),
+    flag(&["keep"], false),
+    flag(&["no-subreaper"], false),
+    HELP,
+];
+
+const ONLY_HELP: &[FlagSpec] = &[HELP];
+
+/// A subcommand: its flags, its positional arguments, and whether parsing stops after the id.
+#[derive(Debug)]
+struct CommandSpec {
+    name: &'static str,
+    flags: &'static [FlagSpec],
+    args: Count,
+    stop_after_id: bool,
+}
+
+const fn cmd(name: &'static str, flags: &'static [FlagSpec], args: Count) -> CommandSpec {
+    CommandSpec { name, flags, args, stop_after_id: false }
+}
+
+const ONE: Count = Count::Exactly(1);
+const NONE: Count = Count::Exactly(0);
+
+const COMMANDS: &[CommandSpec] = &[
+    cmd("create", CREATE_FLAGS, ONE),
+    cmd("run", RUN_FLAGS, ONE),
+    cmd("start", ONLY_HELP, ONE),
+    cmd("state", ONLY_HELP, ONE),
+    CommandSpec {
+        name: "kill",
+        flags: &[flag(&["all", "a"], false), HELP],
+        args: Count::Between(1, 2),
+        stop_after_id: true,
+    },
+    cmd("delete", &[flag(&["force", "f"], false), HELP], ONE),
+    cmd("list", &[flag(&["format", "f"], true), flag(&["quiet", "q"], false), HELP], NONE),
+    cmd("pause", ONLY_HELP, ONE),
+    cmd("resume", ONLY_HELP, ONE),
+    cmd("spec", &[flag(&["bundle", "b"], true), flag(&["rootless"], false), HELP], NONE),
+    cmd("features", ONLY_HELP, NONE),
+];
+
+/// The names of all commands, for help.
+pub fn command_names() -> impl Iterator<Item = &'static str> {
+    COMMANDS.iter().map(|c| c.name).chain(UNSUPPORTED.iter().copied())
+}
+
+/// Where flag parsing stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Global flags (the first non-flag is the subcommand), `kill` and `exec` (everything after
+    /// the container id is positional).
+    AfterFirstPositional,
+    /// Other subcommands: flags may follow positionals (runc reorders them).
+    Never,
+}
+
+/// Parsed flags: (canonical name, value; booleans given bare get "true"), in order.
+struct Flags(Vec<(&'static str, String)>);
+
+impl Flags {
+    fn last(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+
+    fn bool(&self, name: &'static str) -> Result<bool, UsageError> {
+        self.last(name).map_or(Ok(false), |v| boolean(name, v))
+    }
+}
+
+type Scanned = (Vec<(&'static str, String)>, Vec<String>);
+
+/// Splits `args` into flags and positionals following Go's flag syntax.
+fn scan(args: &[String], specs: &'static [FlagSpec], stop: Stop) -> Result<Scanned, UsageError> {
+    let mut flags = Vec::new();
+    let mut pos = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let stopped = stop == Stop::AfterFirstPositional && !pos.is_empty();
+        if stopped || arg == "-" || !arg.starts_with('-') {
+            pos.push(arg.clone());
+            continue;
+        }
+        if arg == "--" {
+            pos.extend(it.cloned());
+            break;
+        }
+        let body = arg.strip_prefix("--").unwrap_or(&arg[1..]);
+        if body.is_empty() || body.starts_with('-') || body.starts_with('=') {
+            return Err(usage(format!("bad flag syntax: {arg}")));
+        }
+        let (name, inline) = match body.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (body, None),
+        };
+        let spec = specs
+            .iter()
+            .find(|s| s.names.contains(&name))
+            .ok_or_else(|| usage(format!("flag provided but not defined: -{name}")))?;
+        let value = match (spec.value, inline) {
+            (_, Some(v)) => v.to_owned(),
+            (false, None) => "true".to_owned(),
+            // Like Go, the next argument is the value even when it starts with a dash.
+            (true, None) => it.next().cloned().ok_or_else(|| usage(format!("flag needs an argument: -{name}")))?,
+        };
+        flags.push((spec.names[0], value));
+    }
+    Ok((flags, pos))
+}
+
+#[cfg(test)]
+#[path = "cli_tests.rs"]
+mod tests;

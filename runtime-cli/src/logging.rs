@@ -1,0 +1,185 @@
+//! runc's log lines: errors and debug records in logrus text or JSON form, appended to `--log`
+//! (errors also go to stderr, plain when a log file is set, formatted when not).
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::cli::LogFormat;
+
+/// Where the runtime's own messages go.
+#[derive(Debug)]
+pub struct Logger {
+    file: Option<File>,
+    format: LogFormat,
+    debug: bool,
+}
+
+impl Logger {
+    /// Opens (appends to, creating it 0644) the `--log` file if one is given.
+    pub fn open(path: Option<&Path>, format: LogFormat, debug: bool) -> std::io::Result<Logger> {
+        let file = match path {
+            Some(p) => Some(open_append(p)?),
+            None => None,
+        };
+        Ok(Logger { file, format, debug })
+    }
+
+    /// A logger that only writes errors to stderr in `format` (for errors before `--log` is known).
+    pub fn stderr(format: LogFormat) -> Logger {
+        Logger { file: None, format, debug: false }
+    }
+
+    /// Reports a failure: the formatted line in the log file and the bare message on stderr, or
+    /// the formatted line on stderr when there is no log file (what runc does).
+    pub fn error(&mut self, msg: &str) {
+        let line = format_line(self.format, "error", msg, SystemTime::now());
+        match &mut self.file {
+            Some(f) => {
+                // Nowhere better to report a failing log write: stderr gets the message anyway.
+                let _ = f.write_all(line.as_bytes());
+                eprintln!("{msg}");
+            }
+            None => eprint!("{line}"),
+        }
+    }
+
+    /// A debug record, written to the log file only and only with `--debug`.
+    pub fn debug(&mut self, msg: &str) {
+        if let (true, Some(f)) = (self.debug, &mut self.file) {
+            let _ = f.write_all(format_line(self.format, "debug", msg, SystemTime::now()).as_bytes());
+        }
+    }
+}
+
+fn open_append(p: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().append(true).create(true).mode(0o644).open(p)
+}
+
+/// One log line, newline included, in runc's (logrus's) layout.
+pub fn format_line(format: LogFormat, level: &str, msg: &str, at: SystemTime) -> String {
+    let time = rfc3339(at);
+    match format {
+        LogFormat::Json => {
+            // logrus sorts keys: level, msg, time.
+            let s = |v: &str| serde_json::Value::from(v).to_string();
+            format!("{{\"level\":{},\"msg\":{},\"time\":{}}}\n", s(level), s(msg), s(&time))
+        }
+        LogFormat::Text => format!("time={} level={} msg={}\n", quote(&time), quote(level), quote(msg)),
+    }
+}
+
+/// `at` as RFC 3339 in UTC with whole seconds: `2026-11-25T18:44:36Z`.
+pub fn rfc3339(at: SystemTime) -> String {
+    let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// logrus quotes a value (Go `%q`) unless it is made only of `[A-Za-z0-9-._/@^+]`.
+fn quote(v: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-._/@^+".contains(c);
+    if !v.is_empty() && v.chars().all(plain) {
+        return v.to_owned();
+    }
+    let mut out = String::with_capacity(v.len() + 2);
+    out.push('"');
+    for c in v.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(at(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(at(951_782_400)), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(at(1_798_310_676)), "2026-12-26T18:44:36Z");
+        assert_eq!(rfc3339(at(1_795_632_276)), "2026-11-25T18:44:36Z");
+        assert_eq!(rfc3339(at(4_107_542_399)), "2100-02-28T23:59:59Z");
+    }
+
+    #[test]
+    fn text_line_like_logrus() {
+        let l = format_line(LogFormat::Text, "error", "container does not exist", at(1_795_632_276));
+        assert_eq!(l, "time=\"2026-11-25T18:44:36Z\" level=error msg=\"container does not exist\"\n");
+        let l = format_line(LogFormat::Text, "error", r#"unknown signal "FOO""#, at(0));
+        assert_eq!(l, "time=\"1970-01-01T00:00:00Z\" level=error msg=\"unknown signal \\\"FOO\\\"\"\n");
+        let l = format_line(LogFormat::Text, "debug", "plain", at(0));
+        assert_eq!(l, "time=\"1970-01-01T00:00:00Z\" level=debug msg=plain\n");
+    }
+
+    #[test]
+    fn text_quoting_escapes_controls() {
+        assert_eq!(quote("a\nb\\c\u{1b}"), "\"a\\nb\\\\c\\x1b\"");
+        assert_eq!(quote(""), "\"\"");
+        assert_eq!(quote("é"), "\"é\"");
+    }
+
+    #[test]
+    fn json_line_like_logrus() {
+        let l = format_line(LogFormat::Json, "error", "container does not exist", at(1_795_632_276));
+        assert_eq!(l, "{\"level\":\"error\",\"msg\":\"container does not exist\",\"time\":\"2026-11-25T18:44:36Z\"}\n");
+        let l = format_line(LogFormat::Json, "error", "a \"q\"\nb", at(0));
+        let v: serde_json::Value = serde_json::from_str(l.trim_end()).unwrap();
+        assert_eq!(v["msg"], "a \"q\"\nb");
+        assert_eq!(v["level"], "error");
+        assert_eq!(v["time"], "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn log_file_is_appended_and_debug_needs_the_flag() {
+        let dir = std::env::temp_dir().join(format!("hull-logging-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("log.json");
+        let _ = std::fs::remove_file(&path);
+        Logger::open(Some(&path), LogFormat::Json, false).unwrap().error("first");
+        let mut l = Logger::open(Some(&path), LogFormat::Json, false).unwrap();
+        l.debug("not written");
+        l.error("second");
+        let mut l = Logger::open(Some(&path), LogFormat::Json, true).unwrap();
+        l.debug("written");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let msgs: Vec<String> = text
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["msg"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(msgs, ["first", "second", "written"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,64 @@
+//! Protection against CVE-2019-5736: the runtime binary must not be writable through
+//! `/proc/<pid>/exe` by a container process. [`ensure_sealed`] re-executes the current program
+//! from a private, detached, read-only overlayfs over its own directory, so every process that
+//! clones from it (the container's init included) has an `exe` that cannot be opened for writing.
+//!
+//! runc measured this overlay approach as almost free compared with copying the binary into a
+//! sealed memfd (+64 % start time, runc#4448): no data is copied, the overlay is never attached
+//! to any mount namespace, and it disappears with the last process that runs from it.
+
+use std::ffi::{CString, OsString};
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStringExt;
+
+use crate::error::{Error, Result, Step, StepExt, SysError};
+use crate::sys;
+
+const OVERLAYFS_SUPER_MAGIC: i64 = 0x794c_7630;
+const ATTR_RDONLY: u64 = 0x1;
+const ATTR_NODEV: u64 = 0x4;
+const ATTR_NOSUID: u64 = 0x2;
+
+/// Whether this process already runs from a read-only overlay.
+pub fn is_sealed() -> Result<bool> {
+    let exe = std::fs::File::open("/proc/self/exe")
+        .map_err(|e| Error::sys(Step::Spawn, SysError::io("open", Some("/proc/self/exe"), &e)))?;
+    let magic = sys::fs::fs_magic(exe.as_fd(), "/proc/self/exe").step(Step::Spawn)?;
+    Ok(magic == OVERLAYFS_SUPER_MAGIC && sys::fs::on_readonly_mount(exe.as_fd(), "/proc/self/exe").step(Step::Spawn)?)
+}
+
+/// Re-executes the current program from a sealed copy unless it already runs from one.
+///
+/// Call it first thing in `main` of any program that creates containers (it replaces the
+/// process image: arguments and environment are passed on unchanged). Returns only when the
+/// process is already sealed, or with the error that prevented sealing.
+pub fn ensure_sealed() -> Result<()> {
+    if is_sealed()? {
+        return Ok(());
+    }
+    let exe = std::fs::read_link("/proc/self/exe")
+        .map_err(|e| Error::sys(Step::Spawn, SysError::io("readlink", Some("/proc/self/exe"), &e)))?;
+    let dir = exe.parent().unwrap_or(std::path::Path::new("/")).to_string_lossy().into_owned();
+    let name = exe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // overlayfs without an upper layer needs two lower layers; the second is an empty tmpfs.
+    let empty = sys::mount::fsopen("tmpfs").step(Step::Spawn)?;
+    let empty = sys::mount::fsmount(empty.as_fd(), ATTR_RDONLY, "tmpfs").step(Step::Spawn)?;
+    let ctx = sys::mount::fsopen("overlay").step(Step::Spawn)?;
+    sys::mount::fsconfig(ctx.as_fd(), "lowerdir+", Some(&dir)).step(Step::Spawn)?;
+    sys::mount::fsconfig(ctx.as_fd(), "lowerdir+", Some(&sys::mount::fd_path(empty.as_fd()))).step(Step::Spawn)?;
+    let mnt = sys::mount::fsmount(ctx.as_fd(), ATTR_RDONLY | ATTR_NODEV | ATTR_NOSUID, "overlay").step(Step::Spawn)?;
+    let sealed = sys::fs::openat(mnt.as_fd(), &name, libc::O_RDONLY, "sealed exe").step(Step::Spawn)?;
+    let argv = to_cstrings(std::env::args_os())?;
+    let envp = to_cstrings(std::env::vars_os().map(|(k, v)| {
+        let mut kv = k;
+        kv.push("=");
+        kv.push(v);
+        kv
+    }))?;
+    Err(Error::sys(Step::Spawn, sys::process::execveat_empty(sealed.as_fd(), &argv, &envp)))
+}
+
+fn to_cstrings(it: impl Iterator<Item = OsString>) -> Result<Vec<CString>> {
+    it.map(|s| CString::new(s.into_vec()).map_err(|_| Error::InvalidArgument("argument with a NUL byte".into())))
+        .collect()
+}
