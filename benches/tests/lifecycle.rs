@@ -28,11 +28,22 @@ macro_rules! require {
     };
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hull-bench-it-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch");
-    dir
+/// A test's own directory, removed even when an assertion fails.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("hull-bench-it-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Runs the benchmark and returns its output and pid (which names its cgroup and scratch dir).
@@ -57,46 +68,72 @@ fn assert_nothing_left(pid: u32) {
     assert!(!workdir.exists(), "{} left behind", workdir.display());
 }
 
+/// Runs the benchmark over `runtimes` and returns its JSON report, after checking the run left nothing.
+fn measure(name: &str, runtimes: &str, hull: &str) -> Value {
+    let dir = Scratch::new(name);
+    let json_path = dir.0.join("report.json");
+    let json_arg = json_path.to_str().expect("utf-8");
+    let args = ["--runs", "3", "--warmup", "1", "--runtimes", runtimes, "--hull", hull, "--json", json_arg];
+    let (out, pid) = lifecycle(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("### Ratio to crun") && stdout.contains("| crun | crun version"), "{stdout}");
+    assert_nothing_left(pid);
+    serde_json::from_slice(&std::fs::read(&json_path).expect("json written")).expect("json")
+}
+
+/// Every measured runtime has full, positive figures and left neither state nor cgroups after delete.
+fn assert_complete(report: &Value) {
+    for rt in report["runtimes"].as_array().expect("list") {
+        for mode in ["run", "sequence"] {
+            assert_eq!(rt[mode]["wall_ms"]["n"], 3, "{report}");
+            assert!(rt[mode]["wall_ms"]["median"].as_f64().unwrap() > 0.5, "{report}");
+            assert!(rt[mode]["cpu_ms"]["median"].as_f64().unwrap() > 0.1, "{report}");
+            assert!(rt[mode]["peak_rss_mib"]["median"].as_f64().unwrap() > 0.1, "{report}");
+        }
+        let steps = rt["sequence"]["steps_wall_ms"].as_object().expect("steps");
+        assert_eq!(steps.len(), 5, "{report}");
+        assert_eq!(rt["leaked_states"], serde_json::json!([]), "{}: {report}", rt["name"]);
+        assert_eq!(rt["leaked_cgroups"], serde_json::json!([]), "{}: {report}", rt["name"]);
+    }
+}
+
+fn names(report: &Value) -> Vec<&str> {
+    report["runtimes"].as_array().expect("list").iter().map(|r| r["name"].as_str().unwrap()).collect()
+}
+
 #[test]
 fn compares_runc_and_crun_per_container_and_leaves_nothing_behind() {
     require!(RUNC, CRUN);
-    let dir = scratch("compare");
-    let json_path = dir.join("report.json");
-    let args = ["--runs", "3", "--warmup", "1", "--runtimes", "runc,crun,hull", "--hull", "/nonexistent/hull"];
-    let (out, pid) = lifecycle(&[&args[..], &["--json", json_path.to_str().expect("utf-8")]].concat());
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("### Ratio to crun") && stdout.contains("| runc | runc version"), "{stdout}");
-    assert_nothing_left(pid);
-
-    let report: Value = serde_json::from_slice(&std::fs::read(&json_path).expect("json written")).expect("json");
-    let names: Vec<&str> =
-        report["runtimes"].as_array().expect("list").iter().map(|r| r["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["runc", "crun"]);
+    let report = measure("compare", "runc,crun,hull", "/nonexistent/hull");
+    assert_eq!(names(&report), ["runc", "crun"]);
+    assert_complete(&report);
     assert!(report["skipped"][0]["reason"].as_str().unwrap().contains("/nonexistent/hull"), "{report}");
-    let median = |rt: usize, mode: &str, metric: &str| report["runtimes"][rt][mode][metric]["median"].as_f64().unwrap();
-    for rt in 0..2 {
-        for mode in ["run", "sequence"] {
-            assert_eq!(report["runtimes"][rt][mode]["wall_ms"]["n"], 3, "{report}");
-            assert!(median(rt, mode, "wall_ms") > 0.5 && median(rt, mode, "cpu_ms") > 0.1, "{report}");
-        }
-        let steps = report["runtimes"][rt]["sequence"]["steps_wall_ms"].as_object().expect("steps");
-        assert_eq!(steps.len(), 5, "{report}");
-        assert_eq!(report["runtimes"][rt]["leaked_states"], serde_json::json!([]), "{report}");
-    }
+    let rss = |rt: usize| report["runtimes"][rt]["run"]["peak_rss_mib"]["median"].as_f64().unwrap();
     // Peak RSS is per container, not the worst child so far: Go runc is several times crun's size.
-    assert!(median(0, "run", "peak_rss_mib") > 1.5 * median(1, "run", "peak_rss_mib"), "{report}");
+    assert!(rss(0) > 1.5 * rss(1), "{report}");
     assert_eq!(report["runtimes"][1]["ratio_to_crun"]["run_wall"], 1.0);
-    std::fs::remove_dir_all(dir).expect("cleanup");
+    assert_eq!(report["runtimes"][0]["ratio_to_runc"]["sequence_cpu"], 1.0);
+}
+
+#[test]
+fn measures_the_built_hull_beside_crun() {
+    let hull = benches::runtimes::default_hull();
+    let hull = hull.to_str().expect("utf-8");
+    require!(CRUN, hull);
+    let report = measure("hull", "hull,crun", hull);
+    assert_eq!(names(&report), ["hull", "crun"], "{report}");
+    assert_complete(&report);
+    assert!(report["runtimes"][0]["ratio_to_crun"]["run_cpu"].as_f64().unwrap() > 0.0, "{report}");
 }
 
 #[test]
 fn broken_and_hanging_runtimes_are_skipped_with_their_reasons_in_bounded_time() {
     require!();
-    let dir = scratch("fakes");
-    let pids = dir.join("hung.pid");
-    let hang = dir.join("hang");
-    let broken = dir.join("broken");
+    let dir = Scratch::new("fakes");
+    let pids = dir.0.join("hung.pid");
+    let hang = dir.0.join("hang");
+    let broken = dir.0.join("broken");
     let script = |path: &Path, body: &str| {
         let text = format!("#!/bin/sh\ncase \"$1\" in --version) echo fake 0; exit 0;; esac\n{body}\n");
         std::fs::write(path, text).expect("script");
@@ -118,7 +155,6 @@ fn broken_and_hanging_runtimes_are_skipped_with_their_reasons_in_bounded_time() 
         assert!(!alive, "hung runtime {hung} survived");
     }
     assert_nothing_left(pid);
-    std::fs::remove_dir_all(dir).expect("cleanup");
 }
 
 #[test]
