@@ -22,6 +22,9 @@ pub enum Mode {
     Run,
     /// `create`, `start`, wait for the init to exit, `state` until stopped, `delete`: each its own process.
     Sequence,
+    /// No runtime: `unshare -mpuin -f chroot ROOTFS /bin/true`, the same namespaces as the bundle
+    /// without cgroups, mounts or capabilities: what any runtime's `run` costs at least.
+    Floor,
 }
 
 impl Mode {
@@ -29,6 +32,7 @@ impl Mode {
         match self {
             Mode::Run => "run",
             Mode::Sequence => "sequence",
+            Mode::Floor => "floor",
         }
     }
 
@@ -36,7 +40,8 @@ impl Mode {
         match s {
             "run" => Ok(Mode::Run),
             "sequence" => Ok(Mode::Sequence),
-            other => bail!("unknown mode {other:?} (want run or sequence)"),
+            "floor" => Ok(Mode::Floor),
+            other => bail!("unknown mode {other:?} (want run, sequence or floor)"),
         }
     }
 
@@ -45,6 +50,7 @@ impl Mode {
         match self {
             Mode::Run => &["run"],
             Mode::Sequence => &["create", "start", "wait", "state", "delete"],
+            Mode::Floor => &["floor"],
         }
     }
 }
@@ -101,11 +107,14 @@ pub fn measure(mode: Mode, target: &Target) -> Result<Sample> {
     let steps = match mode {
         Mode::Run => run_steps(target),
         Mode::Sequence => sequence_steps(target),
+        Mode::Floor => floor_steps(target),
     };
     let steps = match steps {
         Ok(steps) => steps,
         Err(e) => {
-            force_delete(target);
+            if mode != Mode::Floor {
+                force_delete(target);
+            }
             return Err(e);
         }
     };
@@ -117,6 +126,15 @@ pub fn measure(mode: Mode, target: &Target) -> Result<Sample> {
 fn run_steps(t: &Target) -> Result<Vec<(String, Duration)>> {
     let out = invoke(t, &["run", "--bundle", path_str(&t.bundle)?, &t.id])?.check("run")?;
     Ok(vec![("run".to_string(), out.wall)])
+}
+
+/// `target.runtime` is unshare(1) here; the bundle's rootfs is entered with chroot.
+fn floor_steps(t: &Target) -> Result<Vec<(String, Duration)>> {
+    let rootfs = t.bundle.join("rootfs");
+    let mut cmd = Command::new(&t.runtime);
+    cmd.args(["--mount", "--pid", "--uts", "--ipc", "--net", "--fork", "chroot"]).arg(rootfs).arg("/bin/true");
+    let out = spawn::run(&mut cmd, t.timeout, &t.scratch)?.check("unshare")?;
+    Ok(vec![("floor".to_string(), out.wall)])
 }
 
 fn sequence_steps(t: &Target) -> Result<Vec<(String, Duration)>> {
@@ -213,7 +231,7 @@ mod tests {
 
     #[test]
     fn mode_names_round_trip() {
-        for mode in [Mode::Run, Mode::Sequence] {
+        for mode in [Mode::Run, Mode::Sequence, Mode::Floor] {
             assert_eq!(Mode::parse(mode.name()).expect("known"), mode);
         }
         assert!(Mode::parse("exec").is_err());

@@ -76,6 +76,8 @@ pub struct Report {
     pub runs: usize,
     pub warmup: usize,
     pub measured: Vec<Measured>,
+    /// The no-runtime baseline (`unshare -mpuin -f chroot rootfs /bin/true`), when it ran.
+    pub floor: Option<Metrics>,
     pub skipped: Vec<Skipped>,
 }
 
@@ -112,6 +114,7 @@ impl Report {
             let cells: Vec<String> = m.medians().iter().map(|v| format!("{v:.1}")).collect();
             let _ = writeln!(out, "| {} | {} | {} |", m.runtime.name, m.runtime.version, cells.join(" | "));
         }
+        self.floor_line(&mut out);
         for reference in ["crun", "runc"] {
             self.ratio_table(&mut out, reference);
         }
@@ -139,6 +142,22 @@ impl Report {
                 .collect();
             let _ = writeln!(out, "| {} | {} |", m.runtime.name, cells.join(" | "));
         }
+    }
+
+    fn floor_line(&self, out: &mut String) {
+        let Some(floor) = &self.floor else { return };
+        let [wall, cpu, rss] = floor.medians();
+        let _ = write!(
+            out,
+            "\nFloor, no runtime (`unshare -mpuin -f chroot rootfs /bin/true`): wall {wall:.1} ms, CPU {cpu:.1} ms, \
+             peak RSS {rss:.1} MiB. `run` wall / floor:"
+        );
+        for m in &self.measured {
+            let r = ratio(m.run.wall_ms.median, Some(wall)).map_or("-".to_string(), |r| format!("{r:.1}"));
+            let _ = write!(out, " {} {r};", m.runtime.name);
+        }
+        out.pop();
+        out.push('\n');
     }
 
     fn steps_table(&self, out: &mut String) {
@@ -200,12 +219,14 @@ impl Report {
                 json!({"name": m.runtime.name, "path": m.runtime.path, "version": m.runtime.version,
                        "run": m.run.to_json(), "sequence": m.sequence.to_json(),
                        "ratio_to_crun": ratios(m, "crun"), "ratio_to_runc": ratios(m, "runc"),
+                       "run_wall_to_floor": ratio(m.run.wall_ms.median, self.floor.as_ref().map(|f| f.wall_ms.median)),
                        "leaked_cgroups": m.leaked_cgroups, "leaked_states": m.leaked_states})
             })
             .collect();
         let skipped: Vec<Value> = self.skipped.iter().map(|s| json!({"name": s.name, "reason": s.reason})).collect();
         json!({"host": self.host.to_json(), "runs": self.runs, "warmup": self.warmup,
-               "runtimes": measured, "skipped": skipped, "notes": NOTES})
+               "runtimes": measured, "floor": self.floor.as_ref().map(Metrics::to_json),
+               "skipped": skipped, "notes": NOTES})
     }
 }
 
@@ -231,7 +252,8 @@ mod tests {
     fn report(measured: Vec<Measured>) -> Report {
         let host = Host { date: "d".into(), kernel: "6.18".into(), cpus: 2, cpu_model: "cpu".into(), mem_mib: 1024 };
         let skipped = vec![Skipped { name: "hull".into(), reason: "not built".into() }];
-        Report { host, runs: 3, warmup: 0, measured, skipped }
+        let floor = Metrics::of(Mode::Floor, &[sample(4, 2, 1024)]);
+        Report { host, runs: 3, warmup: 0, measured, floor, skipped }
     }
 
     #[test]
@@ -252,6 +274,8 @@ mod tests {
         assert!(text.contains("| crun | 0.50 | 0.50 | 0.20 |"), "{text}");
         assert!(text.contains("hull not measured: not built"), "{text}");
         assert!(text.contains("kernel 6.18 | 2 CPUs"), "{text}");
+        let floor = "wall 4.0 ms, CPU 2.0 ms, peak RSS 1.0 MiB. `run` wall / floor: runc 5.0; crun 2.5\n";
+        assert!(text.contains(floor), "{text}");
     }
 
     #[test]

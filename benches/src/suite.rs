@@ -50,14 +50,20 @@ pub fn run(plan: &Plan) -> Result<Report> {
     fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let bundle = Bundle::create(&plan.workdir.join("bundle"), Path::new(HOST_BUSYBOX), "/unused")?;
     let (mut contestants, mut skipped) = probe_all(plan, &scratch)?;
-    preflight(plan, &bundle, &mut contestants, &mut skipped);
+    preflight(plan, &bundle, Mode::Run, &mut contestants, &mut skipped);
+    let mut floor = floor_contestant(plan, &mut skipped)?;
+    preflight(plan, &bundle, Mode::Floor, &mut floor, &mut skipped);
     for mode in [Mode::Run, Mode::Sequence] {
         for i in 0..plan.warmup + plan.runs {
             measure_round(plan, &bundle, mode, i, &mut contestants, &mut skipped);
+            if mode == Mode::Run {
+                measure_round(plan, &bundle, Mode::Floor, i, &mut floor, &mut skipped);
+            }
         }
     }
+    let floor = floor.first().and_then(|f| Metrics::of(Mode::Floor, f.samples.get("floor")?));
     let measured = contestants.into_iter().map(|c| finish(plan, c)).collect::<Result<Vec<_>>>()?;
-    Ok(Report { host, runs: plan.runs, warmup: plan.warmup, measured, skipped })
+    Ok(Report { host, runs: plan.runs, warmup: plan.warmup, measured, floor, skipped })
 }
 
 fn probe_all(plan: &Plan, scratch: &Path) -> Result<(Vec<Contestant>, Vec<Skipped>)> {
@@ -76,16 +82,29 @@ fn probe_all(plan: &Plan, scratch: &Path) -> Result<(Vec<Contestant>, Vec<Skippe
     Ok((contestants, skipped))
 }
 
-/// One `run` per runtime before anything is timed: a runtime that cannot run the bundle is
-/// skipped with its own error line rather than failing the whole benchmark.
-fn preflight(plan: &Plan, bundle: &Bundle, contestants: &mut Vec<Contestant>, skipped: &mut Vec<Skipped>) {
+/// The no-runtime baseline, run by unshare(1) from util-linux.
+fn floor_contestant(plan: &Plan, skipped: &mut Vec<Skipped>) -> Result<Vec<Contestant>> {
+    let Some(path) = ["/usr/bin/unshare", "/bin/unshare"].into_iter().map(PathBuf::from).find(|p| p.exists()) else {
+        skipped.push(Skipped { name: "floor".into(), reason: "unshare(1) not found".into() });
+        return Ok(Vec::new());
+    };
+    let version = "unshare -mpuin -f chroot rootfs /bin/true".to_string();
+    let root = plan.workdir.join("state-floor");
+    fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    let runtime = Runtime { name: "floor".into(), path, version };
+    Ok(vec![Contestant { runtime, root, samples: BTreeMap::new() }])
+}
+
+/// One untimed container per runtime first: a runtime that cannot run the bundle is skipped
+/// with its own error line rather than failing the whole benchmark.
+fn preflight(plan: &Plan, bundle: &Bundle, mode: Mode, contestants: &mut Vec<Contestant>, skipped: &mut Vec<Skipped>) {
     contestants.retain(|c| {
         let id = format!("{}-preflight", c.runtime.name);
-        match worker(plan, bundle, Mode::Run, c, &id) {
+        match worker(plan, bundle, mode, c, &id) {
             Ok(_) => true,
             Err(e) => {
-                skipped
-                    .push(Skipped { name: c.runtime.name.clone(), reason: format!("preflight `run` failed: {e:#}") });
+                let reason = format!("preflight `{}` failed: {e:#}", mode.name());
+                skipped.push(Skipped { name: c.runtime.name.clone(), reason });
                 false
             }
         }

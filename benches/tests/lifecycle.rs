@@ -114,6 +114,9 @@ fn compares_runc_and_crun_per_container_and_leaves_nothing_behind() {
     assert!(rss(0) > 1.5 * rss(1), "{report}");
     assert_eq!(report["runtimes"][1]["ratio_to_crun"]["run_wall"], 1.0);
     assert_eq!(report["runtimes"][0]["ratio_to_runc"]["sequence_cpu"], 1.0);
+    // The no-runtime floor ran beside them and every runtime costs more than it.
+    let floor = report["floor"]["wall_ms"]["median"].as_f64().expect("floor measured");
+    assert!(floor > 0.0 && report["runtimes"][1]["run_wall_to_floor"].as_f64().unwrap() > 1.0, "{report}");
 }
 
 #[test]
