@@ -121,7 +121,8 @@ fn compares_runc_and_crun_per_container_and_leaves_nothing_behind() {
 
 #[test]
 fn measures_the_built_hull_beside_crun() {
-    let hull = benches::runtimes::default_hull();
+    // scripts/test.sh says which hull it built; otherwise this workspace's release build.
+    let hull = std::env::var("HULL").map(PathBuf::from).unwrap_or_else(|_| benches::runtimes::default_hull());
     let hull = hull.to_str().expect("utf-8");
     require!(CRUN, hull);
     let report = measure("hull", "hull,crun", hull);
