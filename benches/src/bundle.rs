@@ -10,29 +10,42 @@ use serde_json::{json, Value};
 /// Where the static busybox that becomes the whole rootfs comes from.
 pub const HOST_BUSYBOX: &str = "/bin/busybox";
 
+/// Docker's default seccomp profile in OCI form (381 syscall names, 3 architectures), as the
+/// runtime-core tests use it: what `docker run` hands every runtime unless told otherwise.
+pub fn docker_default_seccomp() -> Value {
+    serde_json::from_str(include_str!("../data/docker-default-seccomp.json")).expect("bundled profile is JSON")
+}
+
 /// A bundle directory on disk; its config is rewritten per container so each gets its own cgroup.
 #[derive(Debug)]
 pub struct Bundle {
     pub dir: PathBuf,
+    /// `linux.seccomp` of every config written, if any.
+    pub seccomp: Option<Value>,
+    /// `process.args`; `/bin/true` unless a check needs the container to report something.
+    pub args: Vec<String>,
 }
 
 impl Bundle {
-    /// Lays out `dir/rootfs/bin/{busybox,true}` from `busybox` and writes a config with `cgroups_path`.
-    pub fn create(dir: &Path, busybox: &Path, cgroups_path: &str) -> Result<Bundle> {
+    /// Lays out `dir/rootfs/bin/{busybox,true}` from `busybox`; the config comes with [`Bundle::set_cgroups_path`].
+    pub fn create(dir: &Path, busybox: &Path, seccomp: Option<Value>) -> Result<Bundle> {
         let bin = dir.join("rootfs/bin");
         fs::create_dir_all(&bin).with_context(|| format!("creating {}", bin.display()))?;
         let target = bin.join("busybox");
         fs::copy(busybox, &target).with_context(|| format!("copying {} to {}", busybox.display(), target.display()))?;
         symlink("busybox", bin.join("true")).with_context(|| format!("symlinking {}/true", bin.display()))?;
-        let bundle = Bundle { dir: dir.to_path_buf() };
-        bundle.set_cgroups_path(cgroups_path)?;
-        Ok(bundle)
+        Ok(Bundle { dir: dir.to_path_buf(), seccomp, args: vec!["/bin/true".to_string()] })
     }
 
     /// Rewrites config.json so the next container lands in `cgroups_path` (done outside any timing).
     pub fn set_cgroups_path(&self, cgroups_path: &str) -> Result<()> {
         let path = self.dir.join("config.json");
-        let text = serde_json::to_string_pretty(&config(cgroups_path)).context("serializing config.json")?;
+        let mut config = config(cgroups_path);
+        config["process"]["args"] = json!(self.args);
+        if let Some(seccomp) = &self.seccomp {
+            config["linux"]["seccomp"] = seccomp.clone();
+        }
+        let text = serde_json::to_string_pretty(&config).context("serializing config.json")?;
         fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
     }
 }
@@ -104,16 +117,26 @@ mod tests {
     }
 
     #[test]
-    fn create_lays_out_rootfs_and_rewrites_cgroup_path() {
+    fn create_lays_out_rootfs_and_configs_name_the_cgroup_and_profile() {
         let dir = temp_dir("bundle");
-        let bundle = Bundle::create(&dir, Path::new(HOST_BUSYBOX), "/a/b").expect("bundle");
+        let bundle = Bundle::create(&dir, Path::new(HOST_BUSYBOX), Some(docker_default_seccomp())).expect("bundle");
         let link = fs::read_link(dir.join("rootfs/bin/true")).expect("true is a symlink");
         assert_eq!(link, Path::new("busybox"));
         let size = fs::metadata(dir.join("rootfs/bin/busybox")).expect("busybox copied").len();
         assert_eq!(size, fs::metadata(HOST_BUSYBOX).expect("host busybox").len());
-        bundle.set_cgroups_path("/c/d").expect("rewrite");
+        bundle.set_cgroups_path("/c/d").expect("write");
         let written: Value = serde_json::from_slice(&fs::read(dir.join("config.json")).expect("read")).expect("json");
         assert_eq!(written["linux"]["cgroupsPath"], "/c/d");
+        assert_eq!(written["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
         fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn docker_profile_is_the_full_one() {
+        let profile = docker_default_seccomp();
+        let names: usize =
+            profile["syscalls"].as_array().expect("rules").iter().map(|r| r["names"].as_array().unwrap().len()).sum();
+        assert_eq!(names, 381);
+        assert_eq!(profile["architectures"].as_array().expect("arches").len(), 3);
     }
 }

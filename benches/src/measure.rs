@@ -20,6 +20,8 @@ use crate::spawn::{self, children_usage, Outcome};
 pub enum Mode {
     /// `RUNTIME run --bundle B ID`.
     Run,
+    /// The same `run` of a bundle carrying Docker's default seccomp profile.
+    RunSeccomp,
     /// `create`, `start`, wait for the init to exit, `state` until stopped, `delete`: each its own process.
     Sequence,
     /// No runtime: `unshare -mpuin -f chroot ROOTFS /bin/true`, the same namespaces as the bundle
@@ -31,6 +33,7 @@ impl Mode {
     pub fn name(self) -> &'static str {
         match self {
             Mode::Run => "run",
+            Mode::RunSeccomp => "run-seccomp",
             Mode::Sequence => "sequence",
             Mode::Floor => "floor",
         }
@@ -39,16 +42,17 @@ impl Mode {
     pub fn parse(s: &str) -> Result<Mode> {
         match s {
             "run" => Ok(Mode::Run),
+            "run-seccomp" => Ok(Mode::RunSeccomp),
             "sequence" => Ok(Mode::Sequence),
             "floor" => Ok(Mode::Floor),
-            other => bail!("unknown mode {other:?} (want run, sequence or floor)"),
+            other => bail!("unknown mode {other:?} (want run, run-seccomp, sequence or floor)"),
         }
     }
 
     /// The step names, in order, that a sample of this mode reports.
     pub fn steps(self) -> &'static [&'static str] {
         match self {
-            Mode::Run => &["run"],
+            Mode::Run | Mode::RunSeccomp => &["run"],
             Mode::Sequence => &["create", "start", "wait", "state", "delete"],
             Mode::Floor => &["floor"],
         }
@@ -105,7 +109,7 @@ impl Sample {
 pub fn measure(mode: Mode, target: &Target) -> Result<Sample> {
     let (cpu_before, _) = children_usage()?;
     let steps = match mode {
-        Mode::Run => run_steps(target),
+        Mode::Run | Mode::RunSeccomp => run_steps(target),
         Mode::Sequence => sequence_steps(target),
         Mode::Floor => floor_steps(target),
     };
@@ -231,7 +235,7 @@ mod tests {
 
     #[test]
     fn mode_names_round_trip() {
-        for mode in [Mode::Run, Mode::Sequence, Mode::Floor] {
+        for mode in [Mode::Run, Mode::RunSeccomp, Mode::Sequence, Mode::Floor] {
             assert_eq!(Mode::parse(mode.name()).expect("known"), mode);
         }
         assert!(Mode::parse("exec").is_err());

@@ -54,6 +54,8 @@ impl Metrics {
 pub struct Measured {
     pub runtime: Runtime,
     pub run: Metrics,
+    /// `run` of the bundle with Docker's default seccomp profile, or why it was not measured.
+    pub run_seccomp: Result<Metrics, String>,
     pub sequence: Metrics,
     /// Container cgroups (by id) the runtime left behind after delete; the benchmark removed them.
     pub leaked_cgroups: Vec<String>,
@@ -87,7 +89,8 @@ run by run, all inside one `unshare -m` with /sys/fs/cgroup/unified unmounted (c
 of the runtime and every process it reaped, including the container's init (the runtime itself before execve of \
 /bin/true). Peak RSS = ru_maxrss over that same process tree (what GNU time reports), taken per container. The \
 sequence is create, start, wait for the init to exit (we are its subreaper, like containerd's shim), state until \
-stopped, delete; its wall is the sum of those steps.";
+stopped, delete; its wall is the sum of those steps. The seccomp table runs the same bundle with Docker's default \
+profile, after checking inside a container that each runtime really applies it.";
 
 impl Report {
     fn reference(&self, name: &str) -> Option<[f64; 6]> {
@@ -118,6 +121,7 @@ impl Report {
         for reference in ["crun", "runc"] {
             self.ratio_table(&mut out, reference);
         }
+        self.seccomp_table(&mut out);
         self.steps_table(&mut out);
         self.problems(&mut out);
         let _ = writeln!(out, "\n{NOTES}");
@@ -160,6 +164,34 @@ impl Report {
         out.push('\n');
     }
 
+    fn seccomp_table(&self, out: &mut String) {
+        let cpu_of = |name: &str| {
+            let m = self.measured.iter().find(|m| m.runtime.name == name)?;
+            m.run_seccomp.as_ref().ok().map(|s| s.cpu_ms.median)
+        };
+        let (crun, runc) = (cpu_of("crun"), cpu_of("runc"));
+        let _ = writeln!(out, "\n### `run` with Docker's default seccomp profile (381 syscalls, 3 architectures)\n");
+        let _ = writeln!(
+            out,
+            "| runtime | wall ms | CPU ms | peak RSS MiB | CPU added by the profile ms | CPU / crun | CPU / runc |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+        let show = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}"));
+        for m in &self.measured {
+            let Ok(s) = &m.run_seccomp else { continue };
+            let (cpu, added) = (s.cpu_ms.median, s.cpu_ms.median - m.run.cpu_ms.median);
+            let _ = writeln!(
+                out,
+                "| {} | {:.1} | {cpu:.1} | {:.1} | {added:.1} | {} | {} |",
+                m.runtime.name,
+                s.wall_ms.median,
+                s.rss_mib.median,
+                show(ratio(cpu, crun)),
+                show(ratio(cpu, runc))
+            );
+        }
+    }
+
     fn steps_table(&self, out: &mut String) {
         let steps = Mode::Sequence.steps();
         let _ = writeln!(out, "\n### Sequence steps (median wall ms)\n");
@@ -185,6 +217,9 @@ impl Report {
             let _ = writeln!(out, "\n- {} not measured: {}", s.name, s.reason);
         }
         for m in &self.measured {
+            if let Err(reason) = &m.run_seccomp {
+                let _ = writeln!(out, "\n- {} with seccomp not measured: {reason}", m.runtime.name);
+            }
             if !m.leaked_cgroups.is_empty() {
                 let _ = writeln!(
                     out,
@@ -218,6 +253,8 @@ impl Report {
             .map(|m| {
                 json!({"name": m.runtime.name, "path": m.runtime.path, "version": m.runtime.version,
                        "run": m.run.to_json(), "sequence": m.sequence.to_json(),
+                       "run_seccomp": m.run_seccomp.as_ref().ok().map(Metrics::to_json),
+                       "run_seccomp_failure": m.run_seccomp.as_ref().err(),
                        "ratio_to_crun": ratios(m, "crun"), "ratio_to_runc": ratios(m, "runc"),
                        "run_wall_to_floor": ratio(m.run.wall_ms.median, self.floor.as_ref().map(|f| f.wall_ms.median)),
                        "leaked_cgroups": m.leaked_cgroups, "leaked_states": m.leaked_states})
@@ -246,7 +283,14 @@ mod tests {
             [sample(wall, cpu, rss_kb), sample(wall + 100, cpu + 100, rss_kb * 2), sample(wall - 1, cpu - 1, rss_kb)];
         let metrics = Metrics::of(Mode::Run, &samples).expect("samples");
         let runtime = Runtime { name: name.into(), path: PathBuf::from("/bin/x"), version: format!("{name} 1") };
-        Measured { runtime, run: metrics.clone(), sequence: metrics, leaked_cgroups: vec![], leaked_states: vec![] }
+        Measured {
+            runtime,
+            run: metrics.clone(),
+            run_seccomp: Ok(metrics.clone()),
+            sequence: metrics,
+            leaked_cgroups: vec![],
+            leaked_states: vec![],
+        }
     }
 
     fn report(measured: Vec<Measured>) -> Report {
@@ -274,8 +318,24 @@ mod tests {
         assert!(text.contains("| crun | 0.50 | 0.50 | 0.20 |"), "{text}");
         assert!(text.contains("hull not measured: not built"), "{text}");
         assert!(text.contains("kernel 6.18 | 2 CPUs"), "{text}");
+        assert!(text.contains("| runc | 20.0 | 22.0 | 10.0 | 0.0 | 2.00 | 1.00 |"), "{text}");
         let floor = "wall 4.0 ms, CPU 2.0 ms, peak RSS 1.0 MiB. `run` wall / floor: runc 5.0; crun 2.5\n";
         assert!(text.contains(floor), "{text}");
+    }
+
+    #[test]
+    fn a_runtime_without_seccomp_figures_says_why() {
+        let mut hull = measured("hull", 10, 8, 2048);
+        hull.run_seccomp = Err("`run-seccomp` #0 failed: not supported: seccomp".into());
+        let r = report(vec![hull, measured("crun", 10, 11, 2048)]);
+        let text = r.markdown();
+        assert!(
+            text.contains("- hull with seccomp not measured: `run-seccomp` #0 failed: not supported: seccomp"),
+            "{text}"
+        );
+        assert!(!text.contains("| hull | 10.0 | 8.0 | 2.0 | 0.0 |"), "{text}");
+        assert_eq!(r.to_json()["runtimes"][0]["run_seccomp"], Value::Null);
+        assert!(r.to_json()["runtimes"][0]["run_seccomp_failure"].as_str().unwrap().contains("not supported"));
     }
 
     #[test]

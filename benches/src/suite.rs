@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 
-use crate::bundle::{Bundle, HOST_BUSYBOX};
+use crate::bundle::{docker_default_seccomp, Bundle, HOST_BUSYBOX};
 use crate::cgroups;
 use crate::host::Host;
 use crate::measure::{Mode, Sample};
@@ -36,11 +36,29 @@ pub struct Plan {
     pub cgroup_parent: String,
 }
 
-/// A runtime being measured, with its samples so far.
+/// A runtime being measured, with its samples so far and the modes it failed in.
 struct Contestant {
     runtime: Runtime,
     root: PathBuf,
     samples: BTreeMap<&'static str, Vec<Sample>>,
+    /// Mode name -> why it stopped being measured in that mode.
+    failures: BTreeMap<&'static str, String>,
+}
+
+/// The bundle each mode runs: the plain one, or the one with Docker's seccomp profile.
+struct Bundles {
+    plain: Bundle,
+    seccomp: Bundle,
+}
+
+impl Bundles {
+    fn of(&self, mode: Mode) -> &Bundle {
+        if mode == Mode::RunSeccomp {
+            &self.seccomp
+        } else {
+            &self.plain
+        }
+    }
 }
 
 /// Runs the whole benchmark and returns its report. Runtimes that fail are reported as skipped.
@@ -48,21 +66,32 @@ pub fn run(plan: &Plan) -> Result<Report> {
     let host = Host::detect();
     let scratch = plan.workdir.join("scratch");
     fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
-    let bundle = Bundle::create(&plan.workdir.join("bundle"), Path::new(HOST_BUSYBOX), "/unused")?;
+    let busybox = Path::new(HOST_BUSYBOX);
+    let bundles = Bundles {
+        plain: Bundle::create(&plan.workdir.join("bundle"), busybox, None)?,
+        seccomp: Bundle::create(&plan.workdir.join("bundle-seccomp"), busybox, Some(docker_default_seccomp()))?,
+    };
     let (mut contestants, mut skipped) = probe_all(plan, &scratch)?;
-    preflight(plan, &bundle, Mode::Run, &mut contestants, &mut skipped);
+    preflight(plan, &bundles.plain, Mode::Run, &mut contestants, &mut skipped);
+    check_seccomp_applied(plan, &mut contestants)?;
     let mut floor = floor_contestant(plan, &mut skipped)?;
-    preflight(plan, &bundle, Mode::Floor, &mut floor, &mut skipped);
-    for mode in [Mode::Run, Mode::Sequence] {
+    preflight(plan, &bundles.plain, Mode::Floor, &mut floor, &mut skipped);
+    for mode in [Mode::Run, Mode::RunSeccomp, Mode::Sequence] {
         for i in 0..plan.warmup + plan.runs {
-            measure_round(plan, &bundle, mode, i, &mut contestants, &mut skipped);
+            measure_round(plan, bundles.of(mode), mode, i, &mut contestants);
             if mode == Mode::Run {
-                measure_round(plan, &bundle, Mode::Floor, i, &mut floor, &mut skipped);
+                measure_round(plan, &bundles.plain, Mode::Floor, i, &mut floor);
             }
         }
     }
     let floor = floor.first().and_then(|f| Metrics::of(Mode::Floor, f.samples.get("floor")?));
-    let measured = contestants.into_iter().map(|c| finish(plan, c)).collect::<Result<Vec<_>>>()?;
+    let mut measured = Vec::new();
+    for c in contestants {
+        match finish(plan, c)? {
+            Ok(m) => measured.push(m),
+            Err(s) => skipped.push(s),
+        }
+    }
     Ok(Report { host, runs: plan.runs, warmup: plan.warmup, measured, floor, skipped })
 }
 
@@ -74,7 +103,7 @@ fn probe_all(plan: &Plan, scratch: &Path) -> Result<(Vec<Contestant>, Vec<Skippe
             Ok(runtime) => {
                 let root = plan.workdir.join(format!("state-{name}"));
                 fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
-                contestants.push(Contestant { runtime, root, samples: BTreeMap::new() });
+                contestants.push(Contestant { runtime, root, samples: BTreeMap::new(), failures: BTreeMap::new() });
             }
             Err(reason) => skipped.push(Skipped { name, reason }),
         }
@@ -92,7 +121,7 @@ fn floor_contestant(plan: &Plan, skipped: &mut Vec<Skipped>) -> Result<Vec<Conte
     let root = plan.workdir.join("state-floor");
     fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
     let runtime = Runtime { name: "floor".into(), path, version };
-    Ok(vec![Contestant { runtime, root, samples: BTreeMap::new() }])
+    Ok(vec![Contestant { runtime, root, samples: BTreeMap::new(), failures: BTreeMap::new() }])
 }
 
 /// One untimed container per runtime first: a runtime that cannot run the bundle is skipped
@@ -111,29 +140,49 @@ fn preflight(plan: &Plan, bundle: &Bundle, mode: Mode, contestants: &mut Vec<Con
     });
 }
 
-fn measure_round(
-    plan: &Plan,
-    bundle: &Bundle,
-    mode: Mode,
-    i: usize,
-    contestants: &mut Vec<Contestant>,
-    skipped: &mut Vec<Skipped>,
-) {
-    contestants.retain_mut(|c| {
-        let id = format!("{}-{}{i}", c.runtime.name, &mode.name()[..1]);
+/// A runtime that ignored the profile would look cheap: each must show the filter inside the
+/// container (`Seccomp: 2` in /proc/self/status) or it gets no seccomp figures.
+fn check_seccomp_applied(plan: &Plan, contestants: &mut [Contestant]) -> Result<()> {
+    let mut bundle = Bundle::create(
+        &plan.workdir.join("bundle-seccomp-check"),
+        Path::new(HOST_BUSYBOX),
+        Some(docker_default_seccomp()),
+    )?;
+    bundle.args = ["/bin/busybox", "grep", "^Seccomp:", "/proc/self/status"].map(String::from).into();
+    let scratch = plan.workdir.join("scratch");
+    for c in contestants.iter_mut() {
+        let id = format!("{}-seccomp-check", c.runtime.name);
+        bundle.set_cgroups_path(&format!("{}/{}/{id}", plan.cgroup_parent, c.runtime.name))?;
+        let mut cmd = Command::new(&c.runtime.path);
+        cmd.arg("--root").arg(&c.root).arg("run").arg("--bundle").arg(&bundle.dir).arg(&id);
+        let verdict = match spawn::run(&mut cmd, plan.timeout, &scratch).and_then(|o| o.check("run")) {
+            Ok(out) if seccomp_mode(&out.stdout) == Some(2) => continue,
+            Ok(out) => format!("the container ran without a seccomp filter (it saw {:?})", out.stdout.trim()),
+            Err(e) => format!("checking the profile is applied: {e:#}"),
+        };
+        c.failures.insert(Mode::RunSeccomp.name(), verdict);
+    }
+    Ok(())
+}
+
+/// The number on the `Seccomp:` line of /proc/<pid>/status: 0 none, 1 strict, 2 filter.
+fn seccomp_mode(status: &str) -> Option<u32> {
+    status.lines().find_map(|l| l.strip_prefix("Seccomp:")).and_then(|v| v.trim().parse().ok())
+}
+
+/// Container `i` of `mode` for each contestant still measured in that mode; a failure ends that
+/// mode for that runtime only.
+fn measure_round(plan: &Plan, bundle: &Bundle, mode: Mode, i: usize, contestants: &mut [Contestant]) {
+    for c in contestants.iter_mut().filter(|c| !c.failures.contains_key(mode.name())) {
+        let id = format!("{}-{}-{i}", c.runtime.name, mode.name());
         match worker(plan, bundle, mode, c, &id) {
-            Ok(sample) if i >= plan.warmup => {
-                c.samples.entry(mode.name()).or_default().push(sample);
-                true
-            }
-            Ok(_) => true,
+            Ok(sample) if i >= plan.warmup => c.samples.entry(mode.name()).or_default().push(sample),
+            Ok(_) => {}
             Err(e) => {
-                let reason = format!("{} #{i} failed: {e:#}", mode.name());
-                skipped.push(Skipped { name: c.runtime.name.clone(), reason });
-                false
+                c.failures.insert(mode.name(), format!("`{}` #{i} failed: {e:#}", mode.name()));
             }
         }
-    });
+    }
 }
 
 /// Measures one container in a fresh process of this program, so rusage covers only it.
@@ -157,16 +206,25 @@ fn worker(plan: &Plan, bundle: &Bundle, mode: Mode, c: &Contestant, id: &str) ->
     Sample::from_json(&value)
 }
 
-/// Summarises a contestant and cleans up after it: state entries and cgroups it left behind.
-fn finish(plan: &Plan, c: Contestant) -> Result<Measured> {
-    let metrics = |mode: Mode| {
-        let samples = c.samples.get(mode.name()).map(Vec::as_slice).unwrap_or_default();
-        Metrics::of(mode, samples).ok_or_else(|| anyhow!("{}: no {} samples", c.runtime.name, mode.name()))
-    };
-    let (run, sequence) = (metrics(Mode::Run)?, metrics(Mode::Sequence)?);
+/// Cleans up after a contestant (state entries it left behind, force-deleted) and summarises it:
+/// measured when `run` and the sequence both completed, skipped with the reason otherwise.
+fn finish(plan: &Plan, c: Contestant) -> Result<Result<Measured, Skipped>> {
     let leaked_states = leftover_states(plan, &c)?;
     let leaked_cgroups = cgroups::leftovers(&format!("{}/{}", plan.cgroup_parent, c.runtime.name))?;
-    Ok(Measured { runtime: c.runtime, run, sequence, leaked_cgroups, leaked_states })
+    let metrics = |mode: Mode| -> Result<Metrics, String> {
+        if let Some(reason) = c.failures.get(mode.name()) {
+            return Err(reason.clone());
+        }
+        let samples = c.samples.get(mode.name()).map(Vec::as_slice).unwrap_or_default();
+        Metrics::of(mode, samples).ok_or_else(|| format!("no `{}` samples", mode.name()))
+    };
+    let (run, sequence) = match (metrics(Mode::Run), metrics(Mode::Sequence)) {
+        (Ok(run), Ok(sequence)) => (run, sequence),
+        (Err(a), Err(b)) => return Ok(Err(Skipped { name: c.runtime.name, reason: format!("{a}; {b}") })),
+        (Err(reason), _) | (_, Err(reason)) => return Ok(Err(Skipped { name: c.runtime.name, reason })),
+    };
+    let run_seccomp = metrics(Mode::RunSeccomp);
+    Ok(Ok(Measured { runtime: c.runtime, run, run_seccomp, sequence, leaked_cgroups, leaked_states }))
 }
 
 /// Container ids still in the runtime's --root; each is force-deleted so no process survives us.
@@ -185,4 +243,16 @@ fn leftover_states(plan: &Plan, c: &Contestant) -> Result<Vec<String>> {
         let _ = spawn::run(&mut cmd, plan.timeout, &plan.workdir.join("scratch"));
     }
     Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seccomp_mode_reads_the_status_line() {
+        assert_eq!(seccomp_mode("Seccomp:\t2\n"), Some(2));
+        assert_eq!(seccomp_mode("Name:\ttrue\nSeccomp:\t0\nSeccomp_filters:\t0\n"), Some(0));
+        assert_eq!(seccomp_mode(""), None);
+    }
 }

@@ -91,6 +91,8 @@ fn assert_complete(report: &Value) {
             assert!(rt[mode]["cpu_ms"]["median"].as_f64().unwrap() > 0.1, "{report}");
             assert!(rt[mode]["peak_rss_mib"]["median"].as_f64().unwrap() > 0.1, "{report}");
         }
+        // Every real runtime applies Docker's profile (checked inside the container) and costs CPU doing so.
+        assert!(rt["run_seccomp"]["cpu_ms"]["median"].as_f64().unwrap_or(0.0) > 0.1, "{report}");
         let steps = rt["sequence"]["steps_wall_ms"].as_object().expect("steps");
         assert_eq!(steps.len(), 5, "{report}");
         assert_eq!(rt["leaked_states"], serde_json::json!([]), "{}: {report}", rt["name"]);
