@@ -57,6 +57,8 @@ pub struct Measured {
     /// `run` of the bundle with Docker's default seccomp profile, or why it was not measured.
     pub run_seccomp: Result<Metrics, String>,
     pub sequence: Metrics,
+    /// `exec /bin/true` into a running container, or why it was not measured.
+    pub exec: Result<Metrics, String>,
     /// Container cgroups (by id) the runtime left behind after delete; the benchmark removed them.
     pub leaked_cgroups: Vec<String>,
     /// Container state entries the runtime left in its --root; force-deleted by the benchmark.
@@ -122,6 +124,7 @@ impl Report {
             self.ratio_table(&mut out, reference);
         }
         self.seccomp_table(&mut out);
+        self.exec_table(&mut out);
         self.steps_table(&mut out);
         self.problems(&mut out);
         let _ = writeln!(out, "\n{NOTES}");
@@ -192,6 +195,32 @@ impl Report {
         }
     }
 
+    fn exec_table(&self, out: &mut String) {
+        let of = |name: &str| self.measured.iter().find(|m| m.runtime.name == name).and_then(|m| m.exec.as_ref().ok());
+        let (crun, runc) = (of("crun"), of("runc"));
+        let _ = writeln!(out, "\n### `exec /bin/true` into a running container\n");
+        let _ = writeln!(
+            out,
+            "| runtime | wall ms | CPU ms | peak RSS MiB | wall / crun | CPU / crun | wall / runc | CPU / runc |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        let show = |v: f64, base: Option<f64>| ratio(v, base).map_or("-".to_string(), |r| format!("{r:.2}"));
+        for m in &self.measured {
+            let Ok(e) = &m.exec else { continue };
+            let (wall, cpu) = (e.wall_ms.median, e.cpu_ms.median);
+            let _ = writeln!(
+                out,
+                "| {} | {wall:.1} | {cpu:.1} | {:.1} | {} | {} | {} | {} |",
+                m.runtime.name,
+                e.rss_mib.median,
+                show(wall, crun.map(|c| c.wall_ms.median)),
+                show(cpu, crun.map(|c| c.cpu_ms.median)),
+                show(wall, runc.map(|r| r.wall_ms.median)),
+                show(cpu, runc.map(|r| r.cpu_ms.median))
+            );
+        }
+    }
+
     fn steps_table(&self, out: &mut String) {
         let steps = Mode::Sequence.steps();
         let _ = writeln!(out, "\n### Sequence steps (median wall ms)\n");
@@ -219,6 +248,9 @@ impl Report {
         for m in &self.measured {
             if let Err(reason) = &m.run_seccomp {
                 let _ = writeln!(out, "\n- {} with seccomp not measured: {reason}", m.runtime.name);
+            }
+            if let Err(reason) = &m.exec {
+                let _ = writeln!(out, "\n- {} exec not measured: {reason}", m.runtime.name);
             }
             if !m.leaked_cgroups.is_empty() {
                 let _ = writeln!(
@@ -255,6 +287,7 @@ impl Report {
                        "run": m.run.to_json(), "sequence": m.sequence.to_json(),
                        "run_seccomp": m.run_seccomp.as_ref().ok().map(Metrics::to_json),
                        "run_seccomp_failure": m.run_seccomp.as_ref().err(),
+                       "exec": m.exec.as_ref().ok().map(Metrics::to_json), "exec_failure": m.exec.as_ref().err(),
                        "ratio_to_crun": ratios(m, "crun"), "ratio_to_runc": ratios(m, "runc"),
                        "run_wall_to_floor": ratio(m.run.wall_ms.median, self.floor.as_ref().map(|f| f.wall_ms.median)),
                        "leaked_cgroups": m.leaked_cgroups, "leaked_states": m.leaked_states})
@@ -287,6 +320,7 @@ mod tests {
             runtime,
             run: metrics.clone(),
             run_seccomp: Ok(metrics.clone()),
+            exec: Ok(metrics.clone()),
             sequence: metrics,
             leaked_cgroups: vec![],
             leaked_states: vec![],
@@ -319,6 +353,7 @@ mod tests {
         assert!(text.contains("hull not measured: not built"), "{text}");
         assert!(text.contains("kernel 6.18 | 2 CPUs"), "{text}");
         assert!(text.contains("| runc | 20.0 | 22.0 | 10.0 | 0.0 | 2.00 | 1.00 |"), "{text}");
+        assert!(text.contains("| crun | 10.0 | 11.0 | 2.0 | 1.00 | 1.00 | 0.50 | 0.50 |"), "{text}");
         let floor = "wall 4.0 ms, CPU 2.0 ms, peak RSS 1.0 MiB. `run` wall / floor: runc 5.0; crun 2.5\n";
         assert!(text.contains(floor), "{text}");
     }

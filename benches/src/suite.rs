@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::bundle::{docker_default_seccomp, Bundle, HOST_BUSYBOX};
 use crate::cgroups;
 use crate::host::Host;
-use crate::measure::{Mode, Sample};
+use crate::measure::{path_str, Mode, Sample};
 use crate::report::{Measured, Metrics, Report};
 use crate::runtimes::{self, Runtime, Skipped};
 use crate::spawn;
@@ -45,10 +45,12 @@ struct Contestant {
     failures: BTreeMap<&'static str, String>,
 }
 
-/// The bundle each mode runs: the plain one, or the one with Docker's seccomp profile.
+/// The bundle each mode runs: the plain one, the one with Docker's seccomp profile, and the
+/// long-running one that exec enters.
 struct Bundles {
     plain: Bundle,
     seccomp: Bundle,
+    exec: Bundle,
 }
 
 impl Bundles {
@@ -67,16 +69,21 @@ pub fn run(plan: &Plan) -> Result<Report> {
     let scratch = plan.workdir.join("scratch");
     fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let busybox = Path::new(HOST_BUSYBOX);
-    let bundles = Bundles {
+    let mut bundles = Bundles {
         plain: Bundle::create(&plan.workdir.join("bundle"), busybox, None)?,
         seccomp: Bundle::create(&plan.workdir.join("bundle-seccomp"), busybox, Some(docker_default_seccomp()))?,
+        exec: Bundle::create(&plan.workdir.join("bundle-exec"), busybox, None)?,
     };
+    bundles.exec.args = ["/bin/busybox", "sleep", "3600"].map(String::from).into();
     let (mut contestants, mut skipped) = probe_all(plan, &scratch)?;
     preflight(plan, &bundles.plain, Mode::Run, &mut contestants, &mut skipped);
     check_seccomp_applied(plan, &mut contestants)?;
     let mut floor = floor_contestant(plan, &mut skipped)?;
     preflight(plan, &bundles.plain, Mode::Floor, &mut floor, &mut skipped);
-    for mode in [Mode::Run, Mode::RunSeccomp, Mode::Sequence] {
+    for mode in [Mode::Run, Mode::RunSeccomp, Mode::Sequence, Mode::Exec] {
+        if mode == Mode::Exec {
+            start_exec_targets(plan, &bundles.exec, &mut contestants)?;
+        }
         for i in 0..plan.warmup + plan.runs {
             measure_round(plan, bundles.of(mode), mode, i, &mut contestants);
             if mode == Mode::Run {
@@ -84,6 +91,7 @@ pub fn run(plan: &Plan) -> Result<Report> {
             }
         }
     }
+    stop_exec_targets(plan, &contestants);
     let floor = floor.first().and_then(|f| Metrics::of(Mode::Floor, f.samples.get("floor")?));
     let mut measured = Vec::new();
     for c in contestants {
@@ -170,11 +178,44 @@ fn seccomp_mode(status: &str) -> Option<u32> {
     status.lines().find_map(|l| l.strip_prefix("Seccomp:")).and_then(|v| v.trim().parse().ok())
 }
 
+fn exec_target(c: &Contestant) -> String {
+    format!("{}-exec-target", c.runtime.name)
+}
+
+/// Creates and starts the container each runtime's exec measurements enter.
+fn start_exec_targets(plan: &Plan, bundle: &Bundle, contestants: &mut [Contestant]) -> Result<()> {
+    for c in contestants.iter_mut() {
+        let id = exec_target(c);
+        bundle.set_cgroups_path(&format!("{}/{}/{id}", plan.cgroup_parent, c.runtime.name))?;
+        let started = runtime_cmd(plan, c, &["create", "--bundle", path_str(&bundle.dir)?, &id])
+            .and_then(|()| runtime_cmd(plan, c, &["start", &id]));
+        if let Err(e) = started {
+            c.failures.insert(Mode::Exec.name(), format!("starting the container to exec into: {e:#}"));
+        }
+    }
+    Ok(())
+}
+
+/// Kills and deletes the exec targets (errors show up as leftover state at the end).
+fn stop_exec_targets(plan: &Plan, contestants: &[Contestant]) {
+    for c in contestants {
+        let _ = runtime_cmd(plan, c, &["delete", "--force", &exec_target(c)]);
+    }
+}
+
+/// One untimed runtime command with the per-command deadline; a non-zero exit is an error.
+fn runtime_cmd(plan: &Plan, c: &Contestant, args: &[&str]) -> Result<()> {
+    let mut cmd = Command::new(&c.runtime.path);
+    cmd.arg("--root").arg(&c.root).args(args);
+    spawn::run(&mut cmd, plan.timeout, &plan.workdir.join("scratch"))?.check(args[0])?;
+    Ok(())
+}
+
 /// Container `i` of `mode` for each contestant still measured in that mode; a failure ends that
 /// mode for that runtime only.
 fn measure_round(plan: &Plan, bundle: &Bundle, mode: Mode, i: usize, contestants: &mut [Contestant]) {
     for c in contestants.iter_mut().filter(|c| !c.failures.contains_key(mode.name())) {
-        let id = format!("{}-{}-{i}", c.runtime.name, mode.name());
+        let id = if mode == Mode::Exec { exec_target(c) } else { format!("{}-{}-{i}", c.runtime.name, mode.name()) };
         match worker(plan, bundle, mode, c, &id) {
             Ok(sample) if i >= plan.warmup => c.samples.entry(mode.name()).or_default().push(sample),
             Ok(_) => {}
@@ -187,7 +228,9 @@ fn measure_round(plan: &Plan, bundle: &Bundle, mode: Mode, i: usize, contestants
 
 /// Measures one container in a fresh process of this program, so rusage covers only it.
 fn worker(plan: &Plan, bundle: &Bundle, mode: Mode, c: &Contestant, id: &str) -> Result<Sample> {
-    bundle.set_cgroups_path(&format!("{}/{}/{id}", plan.cgroup_parent, c.runtime.name))?;
+    if mode != Mode::Exec {
+        bundle.set_cgroups_path(&format!("{}/{}/{id}", plan.cgroup_parent, c.runtime.name))?;
+    }
     let scratch = plan.workdir.join("scratch/worker");
     fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let mut cmd = Command::new(&plan.worker);
@@ -223,8 +266,8 @@ fn finish(plan: &Plan, c: Contestant) -> Result<Result<Measured, Skipped>> {
         (Err(a), Err(b)) => return Ok(Err(Skipped { name: c.runtime.name, reason: format!("{a}; {b}") })),
         (Err(reason), _) | (_, Err(reason)) => return Ok(Err(Skipped { name: c.runtime.name, reason })),
     };
-    let run_seccomp = metrics(Mode::RunSeccomp);
-    Ok(Ok(Measured { runtime: c.runtime, run, run_seccomp, sequence, leaked_cgroups, leaked_states }))
+    let (run_seccomp, exec) = (metrics(Mode::RunSeccomp), metrics(Mode::Exec));
+    Ok(Ok(Measured { runtime: c.runtime, run, run_seccomp, sequence, exec, leaked_cgroups, leaked_states }))
 }
 
 /// Container ids still in the runtime's --root; each is force-deleted so no process survives us.

@@ -116,6 +116,10 @@ fn compares_runc_and_crun_per_container_and_leaves_nothing_behind() {
     assert!(rss(0) > 1.5 * rss(1), "{report}");
     assert_eq!(report["runtimes"][1]["ratio_to_crun"]["run_wall"], 1.0);
     assert_eq!(report["runtimes"][0]["ratio_to_runc"]["sequence_cpu"], 1.0);
+    for rt in 0..2 {
+        let exec = &report["runtimes"][rt]["exec"];
+        assert!(exec["cpu_ms"]["median"].as_f64().unwrap_or(0.0) > 0.1 && exec["wall_ms"]["n"] == 3, "{report}");
+    }
     // The no-runtime floor ran beside them and every runtime costs more than it.
     let floor = report["floor"]["wall_ms"]["median"].as_f64().expect("floor measured");
     assert!(floor > 0.0 && report["runtimes"][1]["run_wall_to_floor"].as_f64().unwrap() > 1.0, "{report}");
@@ -131,6 +135,9 @@ fn measures_the_built_hull_beside_crun() {
     assert_eq!(names(&report), ["hull", "crun"], "{report}");
     assert_complete(&report);
     assert!(report["runtimes"][0]["ratio_to_crun"]["run_cpu"].as_f64().unwrap() > 0.0, "{report}");
+    // hull's exec is either measured or says why not; never silently absent.
+    let hull_exec = &report["runtimes"][0];
+    assert!(hull_exec["exec"]["wall_ms"]["n"] == 3 || hull_exec["exec_failure"].is_string(), "{report}");
 }
 
 #[test]
