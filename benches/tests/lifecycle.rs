@@ -2,6 +2,7 @@
 //! that nothing (cgroups, scratch dir, processes) survives it.
 
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -184,4 +185,24 @@ fn bad_flags_get_one_clear_error_line() {
         assert!(stderr.starts_with("lifecycle: ") && stderr.contains(expected), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty(), "{args:?} printed a report");
     }
+}
+
+#[test]
+fn interrupted_midway_it_still_removes_everything() {
+    require!(CRUN);
+    let child = Command::new(env!("CARGO_BIN_EXE_lifecycle"))
+        .args(["--runs", "500", "--warmup", "0", "--runtimes", "crun"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("spawn lifecycle");
+    let pid = child.id();
+    // Long enough to be mid-measurement, with containers and cgroups of ours in flight.
+    std::thread::sleep(Duration::from_millis(1500));
+    let group = nix::unistd::Pid::from_raw(pid as i32);
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGINT).expect("Ctrl-C");
+    let out = child.wait_with_output().expect("exits");
+    assert!(!out.status.success(), "an interrupted run must not report success");
+    assert_nothing_left(pid);
 }

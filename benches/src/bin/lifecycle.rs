@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use benches::measure::{self, Mode, Target};
 use benches::suite::{self, Plan};
 use benches::{cgroups, runtimes};
+use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
 
 const USAGE: &str = "usage: lifecycle [--runs N] [--warmup N] [--runtimes hull,runc,crun|NAME=PATH,...] \
 [--hull PATH] [--json PATH] [--timeout-ms MS]";
@@ -113,12 +114,26 @@ fn outer(argv: &[String]) -> Result<ExitCode> {
         .arg(&workdir)
         .arg("--inner-cgroup-parent")
         .arg(&parent)
-        .status()
+        .spawn()
+        .and_then(|mut inner| {
+            // Ctrl-C or a kill then ends the inner process only; we stay to clean up. Blocked
+            // after the spawn so the inner process keeps the default dispositions.
+            let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&stop_signals()), None);
+            inner.wait()
+        })
         .context("running unshare --mount (util-linux)");
     let cleaned = clean_up(&workdir, &parent);
     let status = status?;
     cleaned?;
     Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn stop_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT] {
+        set.add(signal);
+    }
+    set
 }
 
 fn clean_up(workdir: &PathBuf, parent: &str) -> Result<()> {
