@@ -4,6 +4,7 @@
 pub mod bundle;
 pub mod cgroups;
 pub mod host;
+pub mod load;
 pub mod measure;
 pub mod report;
 pub mod runtimes;

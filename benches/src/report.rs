@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use crate::host::Host;
+use crate::load::LoadSummary;
 use crate::measure::{Mode, Sample};
 use crate::runtimes::{Runtime, Skipped};
 use crate::stats::{ratio, Summary};
@@ -59,6 +60,8 @@ pub struct Measured {
     pub sequence: Metrics,
     /// `exec /bin/true` into a running container, or why it was not measured.
     pub exec: Result<Metrics, String>,
+    /// [`Report::load`] concurrent `run`s, or why they were not measured.
+    pub load: Result<LoadSummary, String>,
     /// Container cgroups (by id) the runtime left behind after delete; the benchmark removed them.
     pub leaked_cgroups: Vec<String>,
     /// Container state entries the runtime left in its --root; force-deleted by the benchmark.
@@ -79,6 +82,8 @@ pub struct Report {
     pub host: Host,
     pub runs: usize,
     pub warmup: usize,
+    /// Containers started at once for the load table; 0: not measured.
+    pub load: usize,
     pub measured: Vec<Measured>,
     /// The no-runtime baseline (`unshare -mpuin -f chroot rootfs /bin/true`), when it ran.
     pub floor: Option<Metrics>,
@@ -125,6 +130,7 @@ impl Report {
         }
         self.seccomp_table(&mut out);
         self.exec_table(&mut out);
+        self.load_table(&mut out);
         self.steps_table(&mut out);
         self.problems(&mut out);
         let _ = writeln!(out, "\n{NOTES}");
@@ -221,6 +227,36 @@ impl Report {
         }
     }
 
+    fn load_table(&self, out: &mut String) {
+        if self.load == 0 {
+            return;
+        }
+        let p99_of = |name: &str| {
+            let m = self.measured.iter().find(|m| m.runtime.name == name)?;
+            m.load.as_ref().ok().map(|l| l.p99_ms)
+        };
+        let (crun, runc) = (p99_of("crun"), p99_of("runc"));
+        let _ = writeln!(out, "\n### {} `run`s started at once (latency = spawn to reap of each)\n", self.load);
+        let _ = writeln!(out, "| runtime | all done ms | CPU ms | median latency ms | p99 latency ms | max ms | p99 / crun | p99 / runc |");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        let show = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}"));
+        for m in &self.measured {
+            let Ok(l) = &m.load else { continue };
+            let _ = writeln!(
+                out,
+                "| {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} |",
+                m.runtime.name,
+                l.wall_ms,
+                l.cpu_ms,
+                l.latency_ms.median,
+                l.p99_ms,
+                l.latency_ms.max,
+                show(ratio(l.p99_ms, crun)),
+                show(ratio(l.p99_ms, runc))
+            );
+        }
+    }
+
     fn steps_table(&self, out: &mut String) {
         let steps = Mode::Sequence.steps();
         let _ = writeln!(out, "\n### Sequence steps (median wall ms)\n");
@@ -251,6 +287,9 @@ impl Report {
             }
             if let Err(reason) = &m.exec {
                 let _ = writeln!(out, "\n- {} exec not measured: {reason}", m.runtime.name);
+            }
+            if let (Err(reason), true) = (&m.load, self.load > 0) {
+                let _ = writeln!(out, "\n- {} under load not measured: {reason}", m.runtime.name);
             }
             if !m.leaked_cgroups.is_empty() {
                 let _ = writeln!(
@@ -288,13 +327,14 @@ impl Report {
                        "run_seccomp": m.run_seccomp.as_ref().ok().map(Metrics::to_json),
                        "run_seccomp_failure": m.run_seccomp.as_ref().err(),
                        "exec": m.exec.as_ref().ok().map(Metrics::to_json), "exec_failure": m.exec.as_ref().err(),
+                       "load": m.load.as_ref().ok().map(LoadSummary::to_json), "load_failure": m.load.as_ref().err(),
                        "ratio_to_crun": ratios(m, "crun"), "ratio_to_runc": ratios(m, "runc"),
                        "run_wall_to_floor": ratio(m.run.wall_ms.median, self.floor.as_ref().map(|f| f.wall_ms.median)),
                        "leaked_cgroups": m.leaked_cgroups, "leaked_states": m.leaked_states})
             })
             .collect();
         let skipped: Vec<Value> = self.skipped.iter().map(|s| json!({"name": s.name, "reason": s.reason})).collect();
-        json!({"host": self.host.to_json(), "runs": self.runs, "warmup": self.warmup,
+        json!({"host": self.host.to_json(), "runs": self.runs, "warmup": self.warmup, "load": self.load,
                "runtimes": measured, "floor": self.floor.as_ref().map(Metrics::to_json),
                "skipped": skipped, "notes": NOTES})
     }
@@ -321,6 +361,7 @@ mod tests {
             run: metrics.clone(),
             run_seccomp: Ok(metrics.clone()),
             exec: Ok(metrics.clone()),
+            load: Err("not requested".into()),
             sequence: metrics,
             leaked_cgroups: vec![],
             leaked_states: vec![],
@@ -331,7 +372,7 @@ mod tests {
         let host = Host { date: "d".into(), kernel: "6.18".into(), cpus: 2, cpu_model: "cpu".into(), mem_mib: 1024 };
         let skipped = vec![Skipped { name: "hull".into(), reason: "not built".into() }];
         let floor = Metrics::of(Mode::Floor, &[sample(4, 2, 1024)]);
-        Report { host, runs: 3, warmup: 0, measured, floor, skipped }
+        Report { host, runs: 3, warmup: 0, load: 0, measured, floor, skipped }
     }
 
     #[test]

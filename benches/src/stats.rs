@@ -29,6 +29,17 @@ impl Summary {
     }
 }
 
+/// Nearest-rank percentile `p` (0 < p <= 100): the smallest value with at least p % of the values at or below it.
+pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
+    if values.is_empty() || !(p > 0.0 && p <= 100.0) {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
 /// `value / reference`, or None when the reference is missing or zero (no meaningful ratio).
 pub fn ratio(value: f64, reference: Option<f64>) -> Option<f64> {
     reference.filter(|r| *r > 0.0).map(|r| value / r)
@@ -52,6 +63,16 @@ mod tests {
     #[test]
     fn no_values_no_summary() {
         assert_eq!(Summary::of(&[]), None);
+    }
+
+    #[test]
+    fn percentile_is_nearest_rank() {
+        let values: Vec<f64> = (1..=200).map(f64::from).collect();
+        assert_eq!(percentile(&values, 99.0), Some(198.0));
+        assert_eq!(percentile(&values, 50.0), Some(100.0));
+        assert_eq!(percentile(&[7.0], 99.0), Some(7.0));
+        assert_eq!(percentile(&[], 99.0), None);
+        assert_eq!(percentile(&[1.0], 0.0), None);
     }
 
     #[test]

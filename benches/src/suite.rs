@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::bundle::{docker_default_seccomp, Bundle, HOST_BUSYBOX};
 use crate::cgroups;
 use crate::host::Host;
+use crate::load::{self, LoadSample, LoadSummary};
 use crate::measure::{path_str, Mode, Sample};
 use crate::report::{Measured, Metrics, Report};
 use crate::runtimes::{self, Runtime, Skipped};
@@ -23,6 +24,8 @@ use crate::spawn;
 pub struct Plan {
     pub runs: usize,
     pub warmup: usize,
+    /// Containers started at once for the load figures; 0 skips them.
+    pub load: usize,
     /// Runtime specs as given: `hull`, `runc`, `crun` or `NAME=PATH`.
     pub runtimes: Vec<String>,
     pub hull: PathBuf,
@@ -43,6 +46,7 @@ struct Contestant {
     samples: BTreeMap<&'static str, Vec<Sample>>,
     /// Mode name -> why it stopped being measured in that mode.
     failures: BTreeMap<&'static str, String>,
+    load: Option<Result<LoadSummary, String>>,
 }
 
 /// The bundle each mode runs: the plain one, the one with Docker's seccomp profile, and the
@@ -92,6 +96,11 @@ pub fn run(plan: &Plan) -> Result<Report> {
         }
     }
     stop_exec_targets(plan, &contestants);
+    if plan.load > 0 {
+        for c in contestants.iter_mut() {
+            c.load = Some(measure_load(plan, &bundles.plain, c).map_err(|e| format!("{e:#}")));
+        }
+    }
     let floor = floor.first().and_then(|f| Metrics::of(Mode::Floor, f.samples.get("floor")?));
     let mut measured = Vec::new();
     for c in contestants {
@@ -100,7 +109,7 @@ pub fn run(plan: &Plan) -> Result<Report> {
             Err(s) => skipped.push(s),
         }
     }
-    Ok(Report { host, runs: plan.runs, warmup: plan.warmup, measured, floor, skipped })
+    Ok(Report { host, runs: plan.runs, warmup: plan.warmup, load: plan.load, measured, floor, skipped })
 }
 
 fn probe_all(plan: &Plan, scratch: &Path) -> Result<(Vec<Contestant>, Vec<Skipped>)> {
@@ -111,7 +120,13 @@ fn probe_all(plan: &Plan, scratch: &Path) -> Result<(Vec<Contestant>, Vec<Skippe
             Ok(runtime) => {
                 let root = plan.workdir.join(format!("state-{name}"));
                 fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
-                contestants.push(Contestant { runtime, root, samples: BTreeMap::new(), failures: BTreeMap::new() });
+                contestants.push(Contestant {
+                    runtime,
+                    root,
+                    samples: BTreeMap::new(),
+                    failures: BTreeMap::new(),
+                    load: None,
+                });
             }
             Err(reason) => skipped.push(Skipped { name, reason }),
         }
@@ -129,7 +144,7 @@ fn floor_contestant(plan: &Plan, skipped: &mut Vec<Skipped>) -> Result<Vec<Conte
     let root = plan.workdir.join("state-floor");
     fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
     let runtime = Runtime { name: "floor".into(), path, version };
-    Ok(vec![Contestant { runtime, root, samples: BTreeMap::new(), failures: BTreeMap::new() }])
+    Ok(vec![Contestant { runtime, root, samples: BTreeMap::new(), failures: BTreeMap::new(), load: None }])
 }
 
 /// One untimed container per runtime first: a runtime that cannot run the bundle is skipped
@@ -249,6 +264,31 @@ fn worker(plan: &Plan, bundle: &Bundle, mode: Mode, c: &Contestant, id: &str) ->
     Sample::from_json(&value)
 }
 
+/// `plan.load` concurrent `run`s of one runtime, measured by one worker.
+fn measure_load(plan: &Plan, plain: &Bundle, c: &Contestant) -> Result<LoadSummary> {
+    let name = &c.runtime.name;
+    let dir = plan.workdir.join(format!("load-{name}"));
+    load::write_bundles(
+        &dir,
+        &plain.dir.join("rootfs"),
+        &format!("{}/{name}/{name}-load", plan.cgroup_parent),
+        plan.load,
+    )?;
+    let scratch = plan.workdir.join("scratch/load");
+    let mut cmd = Command::new(&plan.worker);
+    cmd.args(["--worker", "load", "--runtime"]).arg(&c.runtime.path).arg("--root").arg(&c.root);
+    cmd.arg("--bundle").arg(&dir).arg("--id").arg(format!("{name}-load")).arg("--scratch").arg(&scratch);
+    cmd.arg("--timeout-ms").arg(plan.timeout.as_millis().to_string());
+    // Every run has its own deadline; after a failure each container gets a force-delete with one too.
+    let out = spawn::run(&mut cmd, plan.timeout * 3 + Duration::from_secs(10), &plan.workdir.join("scratch"))?;
+    if !out.status.success() {
+        bail!("{}", out.stderr.strip_prefix("lifecycle: ").unwrap_or(&out.stderr));
+    }
+    let value: Value =
+        serde_json::from_str(&out.stdout).map_err(|e| anyhow!("worker printed {:?}: {e}", out.stdout))?;
+    LoadSummary::of(&LoadSample::from_json(&value)?).ok_or_else(|| anyhow!("no container latencies"))
+}
+
 /// Cleans up after a contestant (state entries it left behind, force-deleted) and summarises it:
 /// measured when `run` and the sequence both completed, skipped with the reason otherwise.
 fn finish(plan: &Plan, c: Contestant) -> Result<Result<Measured, Skipped>> {
@@ -267,7 +307,8 @@ fn finish(plan: &Plan, c: Contestant) -> Result<Result<Measured, Skipped>> {
         (Err(reason), _) | (_, Err(reason)) => return Ok(Err(Skipped { name: c.runtime.name, reason })),
     };
     let (run_seccomp, exec) = (metrics(Mode::RunSeccomp), metrics(Mode::Exec));
-    Ok(Ok(Measured { runtime: c.runtime, run, run_seccomp, sequence, exec, leaked_cgroups, leaked_states }))
+    let load = c.load.unwrap_or_else(|| Err("not requested".into()));
+    Ok(Ok(Measured { runtime: c.runtime, run, run_seccomp, sequence, exec, load, leaked_cgroups, leaked_states }))
 }
 
 /// Container ids still in the runtime's --root; each is force-deleted so no process survives us.

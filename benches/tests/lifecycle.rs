@@ -74,7 +74,8 @@ fn measure(name: &str, runtimes: &str, hull: &str) -> Value {
     let dir = Scratch::new(name);
     let json_path = dir.0.join("report.json");
     let json_arg = json_path.to_str().expect("utf-8");
-    let args = ["--runs", "3", "--warmup", "1", "--runtimes", runtimes, "--hull", hull, "--json", json_arg];
+    let args =
+        ["--runs", "3", "--warmup", "1", "--runtimes", runtimes, "--hull", hull, "--load", "10", "--json", json_arg];
     let (out, pid) = lifecycle(&args);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
@@ -94,6 +95,9 @@ fn assert_complete(report: &Value) {
         }
         // Every real runtime applies Docker's profile (checked inside the container) and costs CPU doing so.
         assert!(rt["run_seccomp"]["cpu_ms"]["median"].as_f64().unwrap_or(0.0) > 0.1, "{report}");
+        // Ten containers at once, each with its own latency, and none of them left behind (checked below).
+        assert_eq!(rt["load"]["count"], 10, "{report}");
+        assert!(rt["load"]["p99_latency_ms"].as_f64().unwrap() >= rt["load"]["latency_ms"]["median"].as_f64().unwrap());
         let steps = rt["sequence"]["steps_wall_ms"].as_object().expect("steps");
         assert_eq!(steps.len(), 5, "{report}");
         assert_eq!(rt["leaked_states"], serde_json::json!([]), "{}: {report}", rt["name"]);

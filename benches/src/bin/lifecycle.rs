@@ -6,16 +6,18 @@
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use benches::measure::{self, Mode, Target};
 use benches::suite::{self, Plan};
-use benches::{cgroups, runtimes};
-use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
+use benches::{cgroups, load, runtimes};
+use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
 
 const USAGE: &str = "usage: lifecycle [--runs N] [--warmup N] [--runtimes hull,runc,crun|NAME=PATH,...] \
-[--hull PATH] [--json PATH] [--timeout-ms MS]";
+[--hull PATH] [--json PATH] [--timeout-ms MS] [--load N]";
 
 /// The user's flags, plus the two the outer process hands the inner one.
 #[derive(Debug)]
@@ -26,6 +28,8 @@ struct Args {
     hull: PathBuf,
     json: Option<PathBuf>,
     timeout: Duration,
+    /// Containers started at once for the load figures; 0 skips them.
+    load: usize,
     /// Set only in the inner process: (workdir, cgroup parent).
     inner: Option<(PathBuf, String)>,
 }
@@ -54,6 +58,7 @@ fn parse(argv: &[String]) -> Result<Args> {
         hull: runtimes::default_hull(),
         json: None,
         timeout: Duration::from_secs(10),
+        load: 100,
         inner: None,
     };
     let (mut workdir, mut parent) = (None, None);
@@ -71,6 +76,7 @@ fn parse(argv: &[String]) -> Result<Args> {
             "--runtimes" => args.runtimes = value()?.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
             "--hull" => args.hull = PathBuf::from(value()?),
             "--json" => args.json = Some(PathBuf::from(value()?)),
+            "--load" => args.load = number(flag, &value()?)?,
             "--timeout-ms" => args.timeout = Duration::from_millis(number(flag, &value()?)? as u64),
             "--inner-workdir" => workdir = Some(PathBuf::from(value()?)),
             "--inner-cgroup-parent" => parent = Some(value()?),
@@ -105,6 +111,9 @@ fn outer(argv: &[String]) -> Result<ExitCode> {
     }
     let workdir = std::env::temp_dir().join(format!("hull-bench-{pid}"));
     std::fs::create_dir(&workdir).with_context(|| format!("creating {}", workdir.display()))?;
+    // Runtimes still running when the inner process dies (Ctrl-C) are re-parented to us, so we
+    // can end them before removing the cgroups they might still create.
+    nix::sys::prctl::set_child_subreaper(true).context("PR_SET_CHILD_SUBREAPER")?;
     let exe = std::env::current_exe().context("locating this program")?;
     let status = Command::new("unshare")
         .args(["--mount", "--propagation", "private", "--"])
@@ -122,10 +131,32 @@ fn outer(argv: &[String]) -> Result<ExitCode> {
             inner.wait()
         })
         .context("running unshare --mount (util-linux)");
+    end_stragglers();
     let cleaned = clean_up(&workdir, &parent);
     let status = status?;
     cleaned?;
     Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Kills and reaps every process left re-parented to us (none after a normal run), until none is left.
+fn end_stragglers() {
+    let me = std::process::id();
+    let children = format!("/proc/{me}/task/{me}/children");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let listed = std::fs::read_to_string(&children).unwrap_or_default();
+        for pid in listed.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        loop {
+            match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) => break,
+                Ok(_) => continue,
+                Err(_) => return, // ECHILD: nothing left
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 fn stop_signals() -> SigSet {
@@ -157,6 +188,7 @@ fn inner(args: &Args, workdir: PathBuf, cgroup_parent: String) -> Result<ExitCod
     cgroups::hide_unified()?;
     let plan = Plan {
         runs: args.runs,
+        load: args.load,
         warmup: args.warmup,
         runtimes: args.runtimes.clone(),
         hull: args.hull.clone(),
@@ -177,7 +209,7 @@ fn inner(args: &Args, workdir: PathBuf, cgroup_parent: String) -> Result<ExitCod
 /// `--worker MODE --runtime P --root R --bundle B --id ID --scratch S --timeout-ms T`: measures
 /// one container and prints its sample as one JSON line.
 fn worker(argv: &[String]) -> Result<()> {
-    let mode = Mode::parse(argv.first().map(String::as_str).unwrap_or(""))?;
+    let mode = argv.first().map(String::as_str).unwrap_or("");
     let mut flags = std::collections::HashMap::new();
     for pair in argv[1..].chunks(2) {
         match pair {
@@ -194,7 +226,12 @@ fn worker(argv: &[String]) -> Result<()> {
         scratch: take("--scratch")?.into(),
         timeout: Duration::from_millis(number("--timeout-ms", &take("--timeout-ms")?)? as u64),
     };
-    let sample = measure::measure(mode, &target)?;
-    println!("{}", sample.to_json());
+    if mode == "load" {
+        let t = &target;
+        let sample = load::measure(&t.runtime, &t.root, &t.bundle, &t.id, &t.scratch, t.timeout)?;
+        println!("{}", sample.to_json());
+    } else {
+        println!("{}", measure::measure(Mode::parse(mode)?, &target)?.to_json());
+    }
     Ok(())
 }
