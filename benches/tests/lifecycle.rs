@@ -182,6 +182,7 @@ fn bad_flags_get_one_clear_error_line() {
         (&["--runtimes", "kata"][..], "unknown runtime \"kata\""),
         (&["--runs", "many"][..], "--runs wants a whole number"),
         (&["--bogus"][..], "unknown argument \"--bogus\""),
+        (&["--json", "/nonexistent/dir/r.json"][..], "--json: directory /nonexistent/dir does not exist"),
     ] {
         let (out, _) = lifecycle(args);
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -90,6 +90,12 @@ fn parse(argv: &[String]) -> Result<Args> {
     for spec in &args.runtimes {
         runtimes::locate(spec, &args.hull)?;
     }
+    // Found out now rather than after minutes of measuring.
+    if let Some(dir) = args.json.as_ref().and_then(|p| p.parent()).filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            bail!("--json: directory {} does not exist", dir.display());
+        }
+    }
     args.inner = workdir.zip(parent);
     Ok(args)
 }
