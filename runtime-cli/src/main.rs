@@ -27,6 +27,12 @@ fn real_main() -> u8 {
         Ok(inv) => inv,
         Err(e) => return fail_early(&e.to_string()),
     };
+    if matches!(inv.command, cli::Command::Create(_) | cli::Command::Run(_)) {
+        // Before anything else: the container's processes are clones of this one (CVE-2019-5736).
+        if let Err(e) = runtime_core::seal::ensure_sealed() {
+            return fail_early(&e.to_string());
+        }
+    }
     // Checked before the log file is opened, so that the log's fd cannot pass for an inherited one.
     let inherited = commands::inherited_fds(&inv.command);
     let g = &inv.global;

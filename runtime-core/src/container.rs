@@ -177,7 +177,7 @@ impl Container {
     }
 
     /// A pidfd of the init, checked against the recorded start time (pid reuse).
-    fn pidfd(&self) -> Result<OwnedFd> {
+    pub(crate) fn pidfd(&self) -> Result<OwnedFd> {
         let fd =
             sys::process::pidfd_open(self.state.pid).map_err(|_| Error::WrongState("container not running".into()))?;
         match crate::launch::start_time(self.state.pid) {
@@ -257,6 +257,11 @@ impl Container {
         self.cgroup().thaw()?;
         self.state.status = Status::Running;
         Ok(())
+    }
+
+    /// Starts another process inside the running container (`hull exec`).
+    pub fn exec(&self, opts: crate::ExecOptions) -> Result<crate::ExecProcess> {
+        crate::launch::exec(self, opts)
     }
 
     /// Changes the resource limits of a created, running or paused container (`hull update`).

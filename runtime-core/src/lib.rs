@@ -19,6 +19,7 @@ mod bundle;
 pub use bundle::Bundle;
 
 mod host;
+mod passwd;
 mod plan;
 
 #[allow(unsafe_code)]
@@ -26,6 +27,7 @@ mod sys;
 
 mod cgroups;
 mod launch;
+pub use launch::{ExecOptions, ExecProcess};
 mod rootfs;
 mod seccomp;
 

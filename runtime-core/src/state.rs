@@ -78,8 +78,12 @@ pub struct Internal {
     pub cgroup_created: BTreeMap<String, PathBuf>,
     /// Whether the container has its own pid namespace (kill --all and delete depend on it).
     pub own_pid_ns: bool,
-    /// Namespace paths of the init, by OCI namespace type, for exec.
-    pub namespaces: BTreeMap<String, String>,
+    /// CLONE_NEW* flags of every namespace the container has (created or joined), for exec.
+    #[serde(default)]
+    pub ns_flags: i32,
+    /// The config's seccomp profile, applied again to processes started by exec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<serde_json::Value>,
 }
 
 /// Checks a container id the way runc does: 1 or more of `[A-Za-z0-9_+.-]`, not `.` or `..`.

@@ -11,9 +11,10 @@ use pathrs::flags::OpenFlags;
 use pathrs::procfs::{ProcfsBase, ProcfsHandle};
 
 use super::console;
+use super::process::{self, at, StepResult};
 use super::protocol::{self, ChildMsg};
-use crate::error::{ChildCause, ChildError, Step, SysError};
-use crate::plan::{Plan, ProcessPlan};
+use crate::error::Step;
+use crate::plan::Plan;
 use crate::rootfs;
 use crate::sys;
 use crate::sys::process::Forked;
@@ -33,12 +34,6 @@ pub(crate) struct ChildContext<'a> {
     pub(crate) cgroup_paths: Vec<(String, PathBuf)>,
 }
 
-type StepResult<T = ()> = Result<T, ChildError>;
-
-fn at(step: Step) -> impl Fn(SysError) -> ChildError {
-    move |e| ChildError { step, error: ChildCause::Sys(e) }
-}
-
 /// Runs the child to the end. Never returns.
 pub(crate) fn run(ctx: ChildContext<'_>) -> ! {
     let sock = ctx.sock.as_fd();
@@ -54,6 +49,7 @@ pub(crate) fn run(ctx: ChildContext<'_>) -> ! {
 /// The program to execute, resolved before `Ready` so a missing binary fails `create` (runc does so).
 struct Exec {
     path: CString,
+    env: Vec<CString>,
     procfs: ProcfsHandle,
 }
 
@@ -87,28 +83,18 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     }
     sys::process::setsid().map_err(at(Step::Console))?;
     if plan.process.terminal {
-        console::setup_child(ctx.sock.as_fd(), plan.process.console_size).map_err(at(Step::Console))?;
+        console::setup_child(ctx.sock.as_fd(), plan.process.console_size, plan.rootfs.populate_dev)
+            .map_err(at(Step::Console))?;
     }
     if plan.new_keyring {
         sys::process::join_session_keyring(&format!("_ses.{}", plan.id)).map_err(at(Step::Credentials))?;
     }
-    credentials(plan, ctx.sock.as_fd())?;
-    if plan.process.no_new_privileges && plan.seccomp.as_ref().is_some_and(|s| s.needs_listener()) {
-        // The listener must reach the runtime before it exits, so no late install here.
-        seccomp_now(plan, ctx.sock.as_fd())?;
-    }
-    let path = lookup(&plan.process)?;
+    process::credentials(&plan.process, plan.seccomp.as_ref(), ctx.sock.as_fd())?;
+    process::seccomp_now(process::seccomp_before_ready(&plan.process, plan.seccomp.as_ref()), ctx.sock.as_fd())?;
+    let path = process::lookup(&plan.process)?;
+    let env = process::with_home(&plan.process);
     protocol::send(ctx.sock.as_fd(), &ChildMsg::Ready, &[], true).map_err(at(Step::Spawn))?;
-    Ok(Exec { path, procfs })
-}
-
-/// Installs the filter and hands a notify listener to the runtime.
-fn seccomp_now(plan: &Plan, sock: BorrowedFd<'_>) -> StepResult {
-    let Some(prog) = &plan.seccomp else { return Ok(()) };
-    if let Some(listener) = sys::seccomp::install(prog).map_err(at(Step::Seccomp))? {
-        protocol::send(sock, &ChildMsg::SeccompListener, &[listener.as_fd()], true).map_err(at(Step::Seccomp))?;
-    }
-    Ok(())
+    Ok(Exec { path, env, procfs })
 }
 
 fn identity(plan: &Plan) -> StepResult {
@@ -121,121 +107,18 @@ fn identity(plan: &Plan) -> StepResult {
     Ok(())
 }
 
-/// rlimits, then runc's privilege-drop order: bounding set while privileged, keep caps across the
-/// uid switch, groups, gid, uid, then the final capability sets and the ambient set.
-fn credentials(plan: &Plan, sock: BorrowedFd<'_>) -> StepResult {
-    let p = &plan.process;
-    let err = at(Step::Credentials);
-    for r in &p.rlimits {
-        sys::process::setrlimit(r.resource, r.soft, r.hard, &r.name).map_err(&err)?;
-    }
-    if !p.no_new_privileges {
-        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it before dropping caps.
-        seccomp_now(plan, sock)?;
-    }
-    for cap in 0..64u64 {
-        if p.caps.bounding & (1 << cap) == 0 {
-            match sys::process::prctl(libc::PR_CAPBSET_DROP, cap, "PR_CAPBSET_DROP") {
-                // EINVAL: past the kernel's last capability.
-                Err(e) if e.errno == libc::EINVAL => break,
-                r => r.map_err(&err)?,
-            };
-        }
-    }
-    sys::process::prctl(libc::PR_SET_KEEPCAPS, 1, "PR_SET_KEEPCAPS").map_err(&err)?;
-    sys::process::setgroups(&p.additional_gids).map_err(&err)?;
-    sys::process::setresgid(p.gid).map_err(&err)?;
-    sys::process::setresuid(p.uid).map_err(&err)?;
-    sys::process::prctl(libc::PR_SET_KEEPCAPS, 0, "PR_SET_KEEPCAPS").map_err(&err)?;
-    sys::process::capset(p.caps.effective, p.caps.permitted, p.caps.inheritable).map_err(&err)?;
-    sys::process::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as u64, "PR_CAP_AMBIENT").map_err(&err)?;
-    for cap in 0..64u64 {
-        if p.caps.ambient & (1 << cap) != 0 {
-            sys::process::prctl_ambient_raise(cap).map_err(&err)?;
-        }
-    }
-    sys::process::chdir(&p.cwd).map_err(at(Step::Exec))?;
-    let cwd = sys::process::getcwd().map_err(at(Step::Exec))?;
-    if !cwd.starts_with('/') {
-        return Err(at(Step::Exec)(SysError::check("chdir", Some(&p.cwd), "cwd is outside the container")));
-    }
-    sys::process::umask(p.umask);
-    if p.no_new_privileges {
-        sys::process::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS").map_err(&err)?;
-    }
-    Ok(())
-}
-
-/// Finds the program like runc (exec.LookPath with the container's PATH), inside the new root.
-fn lookup(p: &ProcessPlan) -> StepResult<CString> {
-    let arg0 = p.args[0].to_string_lossy().into_owned();
-    let not_found = |m: String| ChildError { step: Step::Exec, error: ChildCause::Message(m) };
-    let is_exec = |path: &str| {
-        std::fs::metadata(path)
-            .map(|m| m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0)
-    };
-    if arg0.contains('/') {
-        return match is_exec(&arg0) {
-            Ok(true) => Ok(p.args[0].clone()),
-            Ok(false) => Err(not_found(format!("exec: {arg0:?}: permission denied"))),
-            Err(e) => Err(not_found(format!("exec: {arg0:?}: stat {arg0}: {}", errno_text(&e)))),
-        };
-    }
-    for dir in p.path_env.split(':') {
-        let dir = if dir.is_empty() { "." } else { dir };
-        let cand = format!("{dir}/{arg0}");
-        if let Ok(true) = is_exec(&cand) {
-            return CString::new(cand).map_err(|_| not_found(format!("exec: {arg0:?}: invalid path")));
-        }
-    }
-    Err(not_found(format!("exec: {arg0:?}: executable file not found in $PATH")))
-}
-
-fn errno_text(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
-        None => e.to_string(),
-    }
-}
-
-/// After `Ready`: wait for `start` on the exec fifo, load a late seccomp filter, close every fd we
-/// do not pass on, and execve.
+/// After `Ready`: wait for `start` on the exec fifo, then the shared final steps.
 fn exec_program(ctx: &ChildContext<'_>, exec: Exec) -> ! {
     let p = &ctx.plan.process;
-    let fail = |e: SysError| -> ! {
-        // The runtime is gone by now; the container's stderr is all we have.
-        let msg = format!("hull: {e}\n");
-        let _ = sys::fs::write_all(sys::process::stderr(), msg.as_bytes(), "stderr");
-        sys::process::exit_now(127)
-    };
     let fifo_path = format!("fd/{}", ctx.fifo.as_raw_fd());
-    let fifo = match exec.procfs.open_follow(
-        ProcfsBase::ProcThreadSelf,
-        &fifo_path,
-        OpenFlags::O_WRONLY | OpenFlags::O_CLOEXEC,
-    ) {
+    let flags = OpenFlags::O_WRONLY | OpenFlags::O_CLOEXEC;
+    let fifo = match exec.procfs.open_follow(ProcfsBase::ProcThreadSelf, &fifo_path, flags) {
         Ok(f) => f,
-        Err(e) => fail(rootfs::path_err("open", "exec fifo", e)),
+        Err(e) => process::fail_late(rootfs::path_err("open", "exec fifo", e)),
     };
     if let Err(e) = sys::fs::write_all(fifo.as_fd(), b"0", "exec fifo") {
-        fail(e)
+        process::fail_late(e)
     }
     drop(fifo);
-    if let Some(prog) = ctx.plan.seccomp.as_ref().filter(|s| p.no_new_privileges && !s.needs_listener()) {
-        // As late as possible: everything above runs unfiltered, only execve follows.
-        if let Err(e) = sys::seccomp::install(prog) {
-            fail(e)
-        }
-    }
-    let first = 3 + p.preserve_fds;
-    for fd in 3..first {
-        if let Err(e) = sys::process::clear_cloexec(fd as i32) {
-            fail(e)
-        }
-    }
-    if let Err(e) = sys::process::close_range(first, false) {
-        fail(e)
-    }
-    sys::process::reset_signals();
-    fail(sys::process::execve(&exec.path, &p.args, &p.env))
+    process::final_exec(p, &exec.path, &exec.env, process::late_seccomp(p, ctx.plan.seccomp.as_ref()))
 }

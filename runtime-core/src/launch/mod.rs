@@ -1,8 +1,12 @@
 //! Creating the container process: the parent side, the child's step lists, and the protocol between them.
 
 mod console;
+mod exec;
 mod init;
 mod parent;
+mod process;
 pub(crate) mod protocol;
 
+pub(crate) use exec::exec;
+pub use exec::{ExecOptions, ExecProcess};
 pub(crate) use parent::{create, parse_stat, start_time};

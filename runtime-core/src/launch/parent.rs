@@ -14,6 +14,7 @@ use crate::container::{ConsoleMode, Container, CreateOptions};
 use crate::error::{Error, Result, Step, StepExt, SysError};
 use crate::host::HostInfo;
 use crate::plan::{Plan, PlanOptions};
+use crate::seccomp::Program;
 use crate::state::{self, ContainerDir, Internal, State, StateStore, Status};
 use crate::sys;
 use crate::sys::process::Forked;
@@ -90,6 +91,9 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
     let dir = made.dir.as_ref().expect("state dir");
     let fifo_path = dir.fifo_path();
     sys::fs::mkfifo(&fifo_path.to_string_lossy(), 0o622).step(Step::State)?;
+    // mkfifo's mode went through our umask; the init may run as any user and must open it.
+    std::fs::set_permissions(&fifo_path, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+        .map_err(|e| Error::sys(Step::State, SysError::io("chmod", Some(&fifo_path.to_string_lossy()), &e)))?;
     let fifo = open_path(&fifo_path).step(Step::State)?;
     let ns_fds = plan
         .namespaces
@@ -119,7 +123,19 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
             made.child = Some(pid);
             drop(child_sock);
             drop(ns_fds);
-            let (init_pid, console) = serve(plan, &bundle.dir, &parent_sock, opts, pid)?;
+            let agent_state = |pid: i32| {
+                serde_json::json!({
+                    "ociVersion": plan.oci_version, "id": plan.id, "status": "creating", "pid": pid,
+                    "bundle": bundle.dir, "annotations": plan.annotations,
+                })
+            };
+            let expect = Expect {
+                terminal: plan.process.terminal,
+                console: &opts.console,
+                seccomp: plan.seccomp.as_ref(),
+                agent_state: &agent_state,
+            };
+            let (init_pid, console) = serve(&parent_sock, pid, &expect)?;
             if plan.namespaces.second_fork {
                 // The intermediate process exits as soon as it has forked the init.
                 sys::process::wait_child(pid).step(Step::Spawn)?;
@@ -141,7 +157,13 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                     cgroup_paths: cgroup.paths(),
                     cgroup_created: cgroup.created(),
                     own_pid_ns: plan.namespaces.own_pid_ns,
-                    namespaces: Default::default(),
+                    ns_flags: plan.namespaces.all_flags(),
+                    seccomp: bundle
+                        .spec
+                        .linux()
+                        .as_ref()
+                        .and_then(|l| l.seccomp().as_ref())
+                        .map(|s| serde_json::to_value(s).unwrap_or_default()),
                 },
             };
             Ok((state, console))
@@ -163,17 +185,20 @@ fn v1_mount_dirs(cgroup: &Cgroup) -> Vec<(String, PathBuf)> {
     out
 }
 
-/// Serves the child until `Ready`; returns the init's pid (as seen here) and a kept console.
-fn serve(
-    plan: &Plan,
-    bundle: &std::path::Path,
-    sock: &OwnedFd,
-    opts: &CreateOptions,
-    child: i32,
-) -> Result<(i32, Option<OwnedFd>)> {
+/// What the parent expects from a child, beside `Ready`.
+pub(crate) struct Expect<'a> {
+    pub(crate) terminal: bool,
+    pub(crate) console: &'a ConsoleMode,
+    pub(crate) seccomp: Option<&'a Program>,
+    /// The OCI state handed to a seccomp agent, given the process's pid.
+    pub(crate) agent_state: &'a dyn Fn(i32) -> serde_json::Value,
+}
+
+/// Serves the child until `Ready`; returns its pid (as seen here) and a kept console.
+pub(crate) fn serve(sock: &OwnedFd, child: i32, ex: &Expect<'_>) -> Result<(i32, Option<OwnedFd>)> {
     let mut console = None;
-    let mut expect_console = plan.process.terminal;
-    let mut expect_listener = plan.seccomp.as_ref().is_some_and(|s| s.needs_listener());
+    let mut expect_console = ex.terminal;
+    let mut expect_listener = ex.seccomp.is_some_and(|s| s.needs_listener());
     loop {
         let m = protocol::recv(sock.as_fd()).step(Step::Spawn)?;
         match m.msg {
@@ -182,7 +207,7 @@ fn serve(
                 let master = m.fds.into_iter().next().ok_or_else(|| {
                     Error::sys(Step::Console, SysError::check("receive console", None, "no fd in the message"))
                 })?;
-                match &opts.console {
+                match ex.console {
                     ConsoleMode::Socket(path) => console::send_to_socket(path, &name, &master).step(Step::Console)?,
                     ConsoleMode::Return => console = Some(master),
                     ConsoleMode::None => unreachable!("the plan refuses a terminal without a console"),
@@ -190,13 +215,10 @@ fn serve(
             }
             Some(ChildMsg::SeccompListener) if expect_listener && !expect_console => {
                 expect_listener = false;
-                let (Some(fd), Some(pid), Some(prog)) = (m.fds.first(), m.pid, plan.seccomp.as_ref()) else {
+                let (Some(fd), Some(pid), Some(prog)) = (m.fds.first(), m.pid, ex.seccomp) else {
                     return Err(Error::sys(Step::Seccomp, SysError::check("receive listener", None, "no fd")));
                 };
-                let state = serde_json::json!({
-                    "ociVersion": plan.oci_version, "id": plan.id, "status": "creating", "pid": pid,
-                    "bundle": bundle, "annotations": plan.annotations,
-                });
+                let state = (ex.agent_state)(pid);
                 sys::seccomp::send_to_agent(prog, state.to_string().as_bytes(), fd.as_fd()).step(Step::Seccomp)?;
             }
             Some(ChildMsg::Ready) if !expect_console && !expect_listener => {

@@ -35,6 +35,13 @@ pub(crate) struct NamespacePlan {
     pub(crate) new_cgroup: bool,
 }
 
+impl NamespacePlan {
+    /// Every namespace type the container has, created or joined.
+    pub(crate) fn all_flags(&self) -> i32 {
+        self.clone_flags as i32 | self.unshare_flags | self.join.iter().fold(0, |a, j| a | j.nstype)
+    }
+}
+
 fn flag_of(t: LinuxNamespaceType) -> Result<(i32, &'static str)> {
     Ok(match t {
         LinuxNamespaceType::Pid => (libc::CLONE_NEWPID, "pid"),

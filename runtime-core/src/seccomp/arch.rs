@@ -13,14 +13,40 @@ const AUDIT_ARCH_AARCH64: u32 = 0xc000_00b7;
 /// Set in the syscall number of every x32 syscall (`__X32_SYSCALL_BIT`).
 pub(super) const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
-/// An ABI with its own syscall table.
+/// An ABI with its own syscall table; the discriminant is its column in `tables::SYSCALLS`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Arch {
-    X86_64,
-    X32,
-    X86,
-    Aarch64,
+    X86_64 = 0,
+    X32 = 1,
+    X86 = 2,
+    Aarch64 = 3,
 }
+
+/// The numbers of `name` in every ABI (one lookup serves all of them), if any ABI has it.
+pub(super) fn numbers(name: &str) -> Option<&'static [u32; 4]> {
+    // Name lookups are most of the compile time: narrow the search to the names that share the
+    // first byte before comparing strings.
+    let first = usize::from(*name.as_bytes().first()?);
+    let t = &tables::SYSCALLS[usize::from(BY_FIRST_BYTE[first])..usize::from(BY_FIRST_BYTE[first + 1])];
+    t.binary_search_by(|(n, _)| n.cmp(&name)).ok().map(|i| &t[i].1)
+}
+
+/// `BY_FIRST_BYTE[b]..BY_FIRST_BYTE[b + 1]`: the rows of `tables::SYSCALLS` whose name starts with
+/// byte `b` (the table is sorted), computed at build time.
+const BY_FIRST_BYTE: [u16; 257] = {
+    let t = tables::SYSCALLS;
+    let mut index = [0u16; 257];
+    let (mut b, mut row) = (0, 0);
+    while b < 256 {
+        while row < t.len() && (t[row].0.as_bytes()[0] as usize) < b {
+            row += 1;
+        }
+        index[b] = row as u16;
+        b += 1;
+    }
+    index[256] = t.len() as u16;
+    index
+};
 
 /// What an OCI architecture name means on the host the filter is compiled for.
 #[derive(Debug, PartialEq, Eq)]
@@ -60,29 +86,14 @@ impl Arch {
         matches!(self, Arch::X86_64 | Arch::Aarch64)
     }
 
-    fn table(self) -> &'static [(&'static str, u32)] {
-        match self {
-            Arch::X86_64 => tables::X86_64,
-            Arch::X32 => tables::X32,
-            Arch::X86 => tables::X86,
-            Arch::Aarch64 => tables::AARCH64,
-        }
-    }
-
     /// The syscall number of `name` in this ABI (x32 numbers include [`X32_SYSCALL_BIT`]).
     pub(crate) fn syscall(self, name: &str) -> Option<u32> {
-        let t = self.table();
-        t.binary_search_by(|(n, _)| n.cmp(&name)).ok().map(|i| t[i].1)
+        numbers(name).and_then(|row| self.pick(row))
     }
 
-    /// The `SCMP_ARCH_*` name.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "SCMP_ARCH_X86_64",
-            Arch::X32 => "SCMP_ARCH_X32",
-            Arch::X86 => "SCMP_ARCH_X86",
-            Arch::Aarch64 => "SCMP_ARCH_AARCH64",
-        }
+    /// This ABI's entry in a row of [`numbers`].
+    pub(super) fn pick(self, row: &[u32; 4]) -> Option<u32> {
+        Some(row[self as usize]).filter(|n| *n != tables::NONE)
     }
 
     /// Maps an OCI architecture onto this host (`self` is the native architecture).
@@ -118,12 +129,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tables_are_sorted_for_binary_search() {
+    fn table_is_sorted_for_binary_search() {
+        let t = tables::SYSCALLS;
+        assert!(t.windows(2).all(|w| w[0].0 < w[1].0), "table not sorted");
         for arch in [Arch::X86_64, Arch::X32, Arch::X86, Arch::Aarch64] {
-            let t = arch.table();
-            assert!(t.windows(2).all(|w| w[0].0 < w[1].0), "{arch:?} table not sorted");
-            assert!(t.len() > 280, "{arch:?} table has only {} entries", t.len());
+            let count = t.iter().filter(|(_, row)| arch.pick(row).is_some()).count();
+            assert!(count > 280, "{arch:?} has only {count} syscalls");
         }
+        for (name, row) in t {
+            assert_eq!(numbers(name), Some(row), "{name} not found through the first-byte index");
+        }
+        assert_eq!(numbers(""), None);
+        assert_eq!(numbers("zzz"), None);
     }
 
     #[test]

@@ -23,7 +23,6 @@ pub(super) const MAX_INSNS: usize = 4096;
 #[derive(Debug)]
 enum Ins {
     Stmt { code: u16, k: u32 },
-    Ja(Label),
     Jump { code: u16, k: u32, jt: Label, jf: Label },
     Bind(Label),
 }
@@ -59,10 +58,6 @@ impl Asm {
         self.ins.push(Ins::Stmt { code: BPF_RET_K, k });
     }
 
-    pub(super) fn goto(&mut self, l: Label) {
-        self.ins.push(Ins::Ja(l));
-    }
-
     /// A conditional jump; `None` means the instruction that follows.
     pub(super) fn jump(&mut self, code: u16, k: u32, jt: Option<Label>, jf: Option<Label>) {
         let next = self.label();
@@ -75,7 +70,7 @@ impl Asm {
     /// `ja` trampoline right after it; trampolines move code, so this repeats until nothing changes
     /// (it ends because a jump, once long, stays long).
     pub(super) fn finish(self) -> Result<Vec<sock_filter>, String> {
-        let mut far = vec![(false, false); self.ins.len()];
+        let mut far = self.guess_far();
         loop {
             let (pos, at) = self.layout(&far);
             let mut changed = false;
@@ -96,6 +91,19 @@ impl Asm {
                 return self.emit(&far, &pos, &at);
             }
         }
+    }
+
+    /// Marks as long, up front, the jumps that are close to the limit before any trampoline is
+    /// added, so that the fix-point loop below usually ends at its first pass.
+    fn guess_far(&self) -> Vec<(bool, bool)> {
+        let none = vec![(false, false); self.ins.len()];
+        let (pos, at) = self.layout(&none);
+        let dist = |from: usize, l: &Label| at[l.0].map_or(0, |t| t.saturating_sub(from + 1));
+        let guess = |i: usize, ins: &Ins| match ins {
+            Ins::Jump { jt, jf, .. } => (dist(pos[i], jt) > 192, dist(pos[i], jf) > 192),
+            _ => (false, false),
+        };
+        self.ins.iter().enumerate().map(|(i, ins)| guess(i, ins)).collect()
     }
 
     /// The address of each instruction and of each label, given which jumps need trampolines.
@@ -128,7 +136,6 @@ impl Asm {
             match ins {
                 Ins::Bind(_) => {}
                 Ins::Stmt { code, k } => out.push(sock_filter { code: *code, jt: 0, jf: 0, k: *k }),
-                Ins::Ja(l) => out.push(ja(pos[i], addr(l)?)?),
                 Ins::Jump { code, k, jt, jf } => {
                     let (ft, ff) = far[i];
                     let after = pos[i] + 1;

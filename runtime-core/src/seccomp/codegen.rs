@@ -3,7 +3,7 @@
 //! Shape of the program:
 //! ```text
 //! ld arch; jeq AUDIT_ARCH_<a> -> block_a ...; ret KILL_THREAD        (libseccomp's bad-arch action)
-//! block_x86_64: ld nr; jge X32_BIT -> block_x32 (or bad arch)
+//! block_x86_64: ld nr; jset X32_BIT -> block_x32 (or bad arch, but for nr -1)
 //!   [jgt <largest nr in profile> -> ret ERRNO(ENOSYS)]                  (runc's patchbpf stub)
 //!   binary search on nr: jge pivots down to leaves of <= 4 jeq,
 //!   each syscall's rules: argument checks (64-bit args as two 32-bit halves), ret action
@@ -15,7 +15,7 @@
 use seccompiler::sock_filter;
 
 use super::arch::{Arch, X32_SYSCALL_BIT};
-use super::asm::{Asm, Label, BPF_JEQ_K, BPF_JGE_K, BPF_JGT_K};
+use super::asm::{Asm, Label, BPF_JEQ_K, BPF_JGE_K, BPF_JGT_K, BPF_JSET_K};
 use super::profile::{Action, ArchRules, Cond, Op, Profile, Rule};
 
 /// Offsets in `struct seccomp_data`.
@@ -51,22 +51,30 @@ pub(crate) fn generate(p: &Profile) -> Result<Vec<sock_filter>, String> {
         a.load(OFF_NR);
         let x86_64 = group.iter().find(|r| r.arch != Arch::X32);
         let x32 = group.iter().find(|r| r.arch == Arch::X32);
+        // The x32 bit is tested with jset, as libseccomp and runc's stub do.
         match (x86_64, x32) {
             (Some(n), None) if n.arch == Arch::X86_64 => {
+                // Without x32, an x32 syscall is a bad ABI; syscall(-1), which tracers use to skip
+                // a syscall, is not: libseccomp sends it to the x86_64 rules, past runc's stub.
+                let rules = a.label();
+                a.jump(BPF_JEQ_K, u32::MAX, Some(rules), None);
+                return_if(&mut a, BPF_JSET_K, X32_SYSCALL_BIT, BAD_ARCH);
+                stub(&mut a, n);
                 return_if(&mut a, BPF_JGE_K, X32_SYSCALL_BIT, BAD_ARCH);
-                arch_block(&mut a, n, p.default);
+                a.bind(rules);
+                arch_rules(&mut a, n, p.default);
             }
             (Some(n), None) => arch_block(&mut a, n, p.default),
             (Some(n), Some(x)) => {
                 let lx = a.label();
-                a.jump(BPF_JGE_K, X32_SYSCALL_BIT, Some(lx), None);
+                a.jump(BPF_JSET_K, X32_SYSCALL_BIT, Some(lx), None);
                 arch_block(&mut a, n, p.default);
                 a.bind(lx);
                 arch_block(&mut a, x, p.default);
             }
             (None, Some(x)) => {
                 let lx = a.label();
-                a.jump(BPF_JGE_K, X32_SYSCALL_BIT, Some(lx), None);
+                a.jump(BPF_JSET_K, X32_SYSCALL_BIT, Some(lx), None);
                 a.ret(BAD_ARCH.ret());
                 a.bind(lx);
                 arch_block(&mut a, x, p.default);
@@ -78,10 +86,19 @@ pub(crate) fn generate(p: &Profile) -> Result<Vec<sock_filter>, String> {
 }
 
 fn arch_block(a: &mut Asm, r: &ArchRules, default: Action) {
+    stub(a, r);
+    arch_rules(a, r, default);
+}
+
+/// runc's patchbpf: ENOSYS for numbers above the profile's newest syscall.
+fn stub(a: &mut Asm, r: &ArchRules) {
     if let Some(max) = r.stub_max {
         return_if(a, BPF_JGT_K, max, ENOSYS);
     }
-    let items: Vec<(u32, &[Rule])> = r.syscalls.iter().map(|(nr, rules)| (*nr, rules.as_slice())).collect();
+}
+
+fn arch_rules(a: &mut Asm, r: &ArchRules, default: Action) {
+    let items: Vec<(u32, &[Rule])> = r.syscalls().collect();
     tree(a, &items, default, r.arch.args64());
 }
 
@@ -107,33 +124,26 @@ fn tree(a: &mut Asm, items: &[(u32, &[Rule])], default: Action, args64: bool) {
 }
 
 fn leaf(a: &mut Asm, items: &[(u32, &[Rule])], default: Action, args64: bool) {
-    // Syscalls with one unconditional rule share a `ret` per action.
-    let mut shared: Vec<(Action, Label)> = Vec::new();
-    let mut bodies: Vec<(Label, &[Rule])> = Vec::new();
-    for (nr, rules) in items {
+    // Syscalls with one unconditional rule share a `ret` per action. (Fixed arrays: a leaf has at
+    // most LEAF syscalls, and compile time is dominated by allocations.)
+    let mut shared: [Option<(Action, Label)>; LEAF] = [None; LEAF];
+    let mut bodies: [Option<(Label, &[Rule])>; LEAF] = [None; LEAF];
+    for (k, (nr, rules)) in items.iter().enumerate() {
         let target = match rules {
-            [r] if r.conds.is_empty() => match shared.iter().find(|(act, _)| *act == r.action) {
+            [r] if r.conds.is_empty() => match shared.iter().flatten().find(|(act, _)| *act == r.action) {
                 Some((_, l)) => *l,
-                None => {
-                    let l = a.label();
-                    shared.push((r.action, l));
-                    l
-                }
+                None => shared[k].insert((r.action, a.label())).1,
             },
-            _ => {
-                let l = a.label();
-                bodies.push((l, rules));
-                l
-            }
+            _ => bodies[k].insert((a.label(), rules)).0,
         };
         a.jump(BPF_JEQ_K, *nr, Some(target), None);
     }
     a.ret(default.ret());
-    for (action, l) in shared {
+    for (action, l) in shared.into_iter().flatten() {
         a.bind(l);
         a.ret(action.ret());
     }
-    for (l, rules) in bodies {
+    for (l, rules) in bodies.into_iter().flatten() {
         a.bind(l);
         syscall_rules(a, rules, default, args64);
     }

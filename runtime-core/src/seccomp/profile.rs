@@ -1,11 +1,11 @@
 //! The OCI `linux.seccomp` object turned into per-architecture rule lists, with runc's semantics:
 //! which rules are dropped, how conditions combine, and which syscalls get the ENOSYS stub.
 
-use std::collections::BTreeMap;
+use std::ops::Range;
 
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction as OciAction, LinuxSeccompOperator as OciOp};
 
-use super::arch::{Arch, Resolved};
+use super::arch::{numbers, Arch, Resolved};
 use crate::{Error, Result};
 
 const EPERM: u16 = libc::EPERM as u16;
@@ -90,13 +90,31 @@ pub(crate) struct Rule {
     pub(crate) conds: Vec<Cond>,
 }
 
-/// The rules of one ABI: for each syscall number, rules tried in order (an unconditional rule, if
-/// any, is alone), and the number above which the ENOSYS stub answers.
+/// The rules of one ABI: for each syscall number (ascending), the rules tried in order (an
+/// unconditional rule, if any, is alone), and the number above which the ENOSYS stub answers.
 #[derive(Debug)]
 pub(crate) struct ArchRules {
     pub(crate) arch: Arch,
-    pub(crate) syscalls: BTreeMap<u32, Vec<Rule>>,
+    /// Syscall number and its rules' range in `rules`; one flat vector keeps compilation to a few
+    /// allocations per ABI.
+    syscalls: Vec<(u32, Range<usize>)>,
+    rules: Vec<Rule>,
     pub(crate) stub_max: Option<u32>,
+}
+
+impl ArchRules {
+    /// Each syscall with rules, ascending by number.
+    pub(crate) fn syscalls(&self) -> impl ExactSizeIterator<Item = (u32, &[Rule])> {
+        self.syscalls.iter().map(|(nr, r)| (*nr, &self.rules[r.clone()]))
+    }
+
+    /// The rules of syscall `nr` (empty: the default applies).
+    pub(crate) fn rules_of(&self, nr: u32) -> &[Rule] {
+        match self.syscalls.binary_search_by_key(&nr, |(n, _)| *n) {
+            Ok(i) => &self.rules[self.syscalls[i].1.clone()],
+            Err(_) => &[],
+        }
+    }
 }
 
 /// A profile checked and resolved for one host.
@@ -107,9 +125,10 @@ pub(crate) struct Profile {
     pub(crate) notify: bool,
 }
 
-/// A rule of the spec for one syscall name, in spec order.
-struct Named<'a> {
-    name: &'a str,
+/// A rule of the spec for one syscall name, in spec order, with the name's number in each ABI
+/// (`None`: no ABI has it, and runc skips it).
+struct Named {
+    numbers: Option<&'static [u32; 4]>,
     rule: Rule,
 }
 
@@ -119,7 +138,7 @@ pub(crate) fn resolve(spec: &LinuxSeccomp, native: Arch) -> Result<Profile> {
     if default == Action::Notify {
         return Err(invalid("SCMP_ACT_NOTIFY cannot be used as default action"));
     }
-    let named = named_rules(spec)?;
+    let (named, all) = named_rules(spec)?;
     let notify = named.iter().any(|n| n.rule.action == Action::Notify);
     if notify && spec.listener_path().is_none() {
         return Err(invalid("linux.seccomp.listenerPath is required by SCMP_ACT_NOTIFY"));
@@ -137,21 +156,22 @@ pub(crate) fn resolve(spec: &LinuxSeccomp, native: Arch) -> Result<Profile> {
         }
     }
     let stub = !default.is_permissive() && default != Action::Errno(libc::ENOSYS as u16);
-    let all_names: Vec<&str> = spec.syscalls().iter().flatten().flat_map(|c| c.names()).map(String::as_str).collect();
     let arches = arches
         .into_iter()
         .map(|(arch, listed)| {
-            let stub_max = if stub && listed { stub_max(arch, &all_names) } else { None };
+            let stub_max = if stub && listed { stub_max(arch, &all) } else { None };
             arch_rules(arch, &named, stub_max)
         })
         .collect();
     Ok(Profile { default, arches, notify })
 }
 
-/// One [`Named`] per name and per OR-ed condition group, minus rules equal to the default.
-fn named_rules(spec: &LinuxSeccomp) -> Result<Vec<Named<'_>>> {
+/// One [`Named`] per name and per OR-ed condition group, minus rules equal to the default; and the
+/// numbers of every name in the spec, for the ENOSYS stub.
+fn named_rules(spec: &LinuxSeccomp) -> Result<(Vec<Named>, Vec<&'static [u32; 4]>)> {
     let default = Action::from_oci(spec.default_action(), spec.default_errno_ret());
     let mut out = Vec::new();
+    let mut all = Vec::new();
     for call in spec.syscalls().iter().flatten() {
         let action = Action::from_oci(call.action(), call.errno_ret());
         let conds = call.args().iter().flatten().map(cond).collect::<Result<Vec<_>>>()?;
@@ -162,16 +182,18 @@ fn named_rules(spec: &LinuxSeccomp) -> Result<Vec<Named<'_>>> {
             if action == Action::Notify && name == "write" {
                 return Err(invalid("SCMP_ACT_NOTIFY cannot be used for the write syscall"));
             }
+            let nrs = numbers(name);
+            all.extend(nrs);
             // runc skips rules that repeat the default action (libseccomp refuses them).
             if action == default {
                 continue;
             }
             for conds in condition_groups(&conds) {
-                out.push(Named { name, rule: Rule { action, conds } });
+                out.push(Named { numbers: nrs, rule: Rule { action, conds } });
             }
         }
     }
-    Ok(out)
+    Ok((out, all))
 }
 
 /// runc ANDs the conditions of a rule, unless two of them test the same argument: then each
@@ -204,28 +226,28 @@ fn cond(a: &oci_spec::runtime::LinuxSeccompArg) -> Result<Cond> {
 /// The rules of one ABI. A name applies where this ABI has it: libseccomp resolves a name known to
 /// any ABI (socketcall on an x86_64 host) to a pseudo-number and translates it per ABI, and runc
 /// skips only names libseccomp does not know at all.
-fn arch_rules(arch: Arch, named: &[Named<'_>], stub_max: Option<u32>) -> ArchRules {
-    let mut syscalls: BTreeMap<u32, Vec<Rule>> = BTreeMap::new();
-    for n in named {
-        let Some(nr) = arch.syscall(n.name) else { continue };
-        let rules = syscalls.entry(nr).or_default();
+fn arch_rules(arch: Arch, named: &[Named], stub_max: Option<u32>) -> ArchRules {
+    let mut order: Vec<(u32, usize)> =
+        named.iter().enumerate().filter_map(|(i, n)| Some((arch.pick(n.numbers?)?, i))).collect();
+    order.sort_unstable();
+    let (mut syscalls, mut rules) = (Vec::new(), Vec::with_capacity(order.len()));
+    for group in order.chunk_by(|a, b| a.0 == b.0) {
+        let start = rules.len();
         // libseccomp: once a syscall has an unconditional rule, later rules for it are dropped,
         // and an unconditional rule replaces the conditional ones added before it.
-        if rules.last().is_some_and(|r| r.conds.is_empty()) {
-            continue;
+        match group.iter().find(|(_, i)| named[*i].rule.conds.is_empty()) {
+            Some((_, i)) => rules.push(named[*i].rule.clone()),
+            None => rules.extend(group.iter().map(|(_, i)| named[*i].rule.clone())),
         }
-        if n.rule.conds.is_empty() {
-            rules.clear();
-        }
-        rules.push(n.rule.clone());
+        syscalls.push((group[0].0, start..rules.len()));
     }
-    ArchRules { arch, syscalls, stub_max }
+    ArchRules { arch, syscalls, rules, stub_max }
 }
 
 /// runc's patchbpf: the largest number, in this ABI, of any syscall the profile names (even in
 /// rules that were dropped); anything above it is newer than the profile and gets ENOSYS.
-fn stub_max(arch: Arch, names: &[&str]) -> Option<u32> {
-    names.iter().filter_map(|n| arch.syscall(n)).max().filter(|m| *m != 0)
+fn stub_max(arch: Arch, names: &[&[u32; 4]]) -> Option<u32> {
+    names.iter().filter_map(|row| arch.pick(row)).max().filter(|m| *m != 0)
 }
 
 fn invalid(msg: &str) -> Error {

@@ -7,6 +7,7 @@ use super::arch::{Arch, X32_SYSCALL_BIT};
 use super::bpf_interp::{run, run_counted, Data};
 use super::profile::{self, Action, ArchRules, Cond, Op, Profile};
 use super::{compile_for, Program, FLAG_LOG, FLAG_NEW_LISTENER, FLAG_SPEC_ALLOW};
+use super::{FEATURE_ACTIONS, FEATURE_ARCHS, FEATURE_FLAGS, FEATURE_OPERATORS};
 use crate::Error;
 
 const DOCKER: &str = include_str!("testdata/docker-default.json");
@@ -24,6 +25,13 @@ fn spec(json: &str) -> LinuxSeccomp {
     serde_json::from_str(json).expect("test profile parses")
 }
 
+/// `json` with its `architectures` replaced.
+fn with_arches(json: &str, arches: &[&str]) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["architectures"] = serde_json::json!(arches);
+    v.to_string()
+}
+
 fn compile(json: &str) -> Program {
     compile_for(&spec(json), Arch::X86_64).expect("profile compiles")
 }
@@ -39,8 +47,17 @@ fn nr(arch: Arch, name: &str) -> u32 {
 /// What the program must return, evaluated straight from the resolved rules.
 fn reference(p: &Profile, d: &Data) -> u32 {
     let pick = |a: Arch| p.arches.iter().find(|r| r.arch == a);
+    let has_x32 = pick(Arch::X32).is_some();
     let rules: Option<&ArchRules> = match d.arch {
-        AUDIT_X86_64 if d.nr >= X32_SYSCALL_BIT => pick(Arch::X32),
+        // libseccomp: syscall(-1) goes to the x86_64 rules when x32 is not filtered, past the stub.
+        // (No syscall has that number, so the default applies.) Other numbers above the x32 bit
+        // are a bad ABI, once past the stub.
+        AUDIT_X86_64 if d.nr == u32::MAX && !has_x32 => return p.default.ret(),
+        AUDIT_X86_64 if d.nr & X32_SYSCALL_BIT != 0 => pick(Arch::X32),
+        AUDIT_X86_64 if d.nr >= X32_SYSCALL_BIT && !has_x32 => {
+            let stubbed = pick(Arch::X86_64).and_then(|r| r.stub_max).is_some_and(|m| d.nr > m);
+            return if stubbed { ENOSYS } else { KILL_THREAD };
+        }
         AUDIT_X86_64 => pick(Arch::X86_64),
         AUDIT_I386 => pick(Arch::X86),
         AUDIT_AARCH64 => pick(Arch::Aarch64),
@@ -67,8 +84,7 @@ fn reference(p: &Profile, d: &Data) -> u32 {
             Op::MaskedEq => arg & v == w,
         }
     };
-    let rules = r.syscalls.get(&d.nr).map(Vec::as_slice).unwrap_or_default();
-    rules.iter().find(|rule| rule.conds.iter().all(holds)).map_or(p.default, |rule| rule.action).ret()
+    r.rules_of(d.nr).iter().find(|rule| rule.conds.iter().all(holds)).map_or(p.default, |rule| rule.action).ret()
 }
 
 /// Argument values around every constant the syscall's conditions use, both halves varied.
@@ -102,7 +118,7 @@ fn check_every_rule(json: &str, native: Arch) -> usize {
         let base = if r.arch == Arch::X32 { X32_SYSCALL_BIT } else { 0 };
         let numbers = (base..base + 1100).chain([base + 0x3fff_ffff, u32::MAX, 0x8000_0001]);
         for nr in numbers {
-            let conds: Vec<&Cond> = r.syscalls.get(&nr).into_iter().flatten().flat_map(|rule| &rule.conds).collect();
+            let conds: Vec<&Cond> = r.rules_of(nr).iter().flat_map(|rule| &rule.conds).collect();
             let cand: Vec<Vec<u64>> = (0..6).map(|i| candidates(&conds, i)).collect();
             let samples = if conds.is_empty() { 2 } else { 400 };
             for _ in 0..samples {
@@ -128,8 +144,16 @@ fn docker_profile_every_rule_x86_64_host() {
 #[test]
 fn docker_profile_every_rule_aarch64_host() {
     check_every_rule(DOCKER, Arch::Aarch64);
-    let aarch64 = DOCKER.replace("\"SCMP_ARCH_X86\", \"SCMP_ARCH_X32\"", "\"SCMP_ARCH_AARCH64\"");
+    let aarch64 = with_arches(DOCKER, &["SCMP_ARCH_AARCH64"]);
     check_every_rule(&aarch64, Arch::Aarch64);
+    let listed = compile_for(&spec(&aarch64), Arch::Aarch64).unwrap();
+    let unlisted = compile_for(&spec(DOCKER), Arch::Aarch64).unwrap();
+    let a = |p: &Program, name: &str| eval(p, AUDIT_AARCH64, nr(Arch::Aarch64, name), [0; 6]);
+    assert_eq!(a(&listed, "openat"), ALLOW);
+    assert_eq!(a(&listed, "mount"), EPERM);
+    assert_eq!(eval(&listed, AUDIT_AARCH64, 1000, [0; 6]), ENOSYS);
+    assert_eq!(eval(&unlisted, AUDIT_AARCH64, 1000, [0; 6]), EPERM, "no stub for an unlisted ABI, as runc");
+    assert_eq!(eval(&listed, AUDIT_X86_64, 0, [0; 6]), KILL_THREAD);
 }
 
 #[test]
@@ -335,4 +359,45 @@ fn actions_order_as_the_kernel_ranks_them() {
     // Sanity for the values compared against above: the kernel's ranking is by RET_ACTION_FULL.
     let ranked = [Action::KillProcess, Action::KillThread, Action::Trap, Action::Errno(1), Action::Notify];
     assert!(ranked.windows(2).all(|w| (w[0].ret() as i32) < (w[1].ret() as i32)));
+}
+
+#[test]
+fn features_lists_what_compiles() {
+    for action in FEATURE_ACTIONS {
+        let json = format!(
+            r#"{{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/a",
+                "syscalls": [{{"names": ["getppid"], "action": "{action}"}}]}}"#
+        );
+        compile(&json);
+    }
+    for op in FEATURE_OPERATORS {
+        let json = format!(
+            r#"{{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{{"names": ["getppid"], "action": "SCMP_ACT_ERRNO",
+                "args": [{{"index": 1, "value": 3, "valueTwo": 1, "op": "{op}"}}]}}]}}"#
+        );
+        compile(&json);
+    }
+    for arch in FEATURE_ARCHS {
+        compile(&format!(r#"{{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["{arch}"]}}"#));
+    }
+    for flag in FEATURE_FLAGS {
+        compile(&format!(r#"{{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["{flag}"]}}"#));
+    }
+}
+
+#[test]
+fn x86_64_without_x32_as_libseccomp() {
+    let p = compile(
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["read", "getppid"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    );
+    assert_eq!(eval(&p, AUDIT_X86_64, u32::MAX, [0; 6]), EPERM, "syscall(-1) reaches the rules, past the stub");
+    assert_eq!(eval(&p, AUDIT_X86_64, X32_SYSCALL_BIT, [0; 6]), KILL_THREAD, "x32 is not filtered");
+    assert_eq!(eval(&p, AUDIT_X86_64, 0x8000_0001, [0; 6]), ENOSYS, "runc's stub comes first");
+    let p =
+        compile(r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_LOG"}]}"#);
+    assert_eq!(eval(&p, AUDIT_X86_64, u32::MAX, [0; 6]), ALLOW);
+    assert_eq!(eval(&p, AUDIT_X86_64, 0x8000_0001, [0; 6]), KILL_THREAD);
+    check_every_rule(&with_arches(DOCKER, &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]), Arch::X86_64);
+    check_every_rule(&with_arches(ARGS, &["SCMP_ARCH_X86_64"]), Arch::X86_64);
 }

@@ -1,0 +1,222 @@
+//! `exec`: the child's ordered step list for a process joining a running container, and the
+//! runtime side that starts it. Nothing of the spec is re-read: the process comes from the
+//! caller, the namespaces from the init's pidfd, the cgroup and seccomp profile from the state.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::PathBuf;
+
+use oci_spec::runtime::{LinuxSeccomp, Process};
+
+use super::console;
+use super::parent::{serve, Expect};
+use super::process::{self, at, StepResult};
+use super::protocol::{self, ChildMsg};
+use crate::container::{ConsoleMode, Container};
+use crate::error::{Error, Result, Step, StepExt, SysError};
+use crate::plan::{self, PlanOptions, ProcessPlan};
+use crate::seccomp::{self, Program};
+use crate::state::{self, Status};
+use crate::sys;
+use crate::sys::process::Forked;
+
+/// Options of `exec`, as runc's flags.
+#[derive(Debug)]
+pub struct ExecOptions {
+    /// The process to run (runc's `--process` JSON, or built from the command line).
+    pub process: Process,
+    /// Write the process's host pid here once it is running.
+    pub pid_file: Option<PathBuf>,
+    /// Where the pty master goes when `process.terminal` is true.
+    pub console: ConsoleMode,
+    /// Pass fds 3 .. 3+N of the calling process on.
+    pub preserve_fds: u32,
+    /// The caller will not wait: the process is left to the caller's subreaper.
+    pub detach: bool,
+    /// Allow exec into a paused container.
+    pub ignore_paused: bool,
+}
+
+/// A process started by [`Container::exec`].
+#[derive(Debug)]
+pub struct ExecProcess {
+    pid: i32,
+    console: Option<OwnedFd>,
+    waitable: bool,
+}
+
+impl ExecProcess {
+    /// Its host pid.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The pty master, with [`ConsoleMode::Return`].
+    pub fn take_console(&mut self) -> Option<OwnedFd> {
+        self.console.take()
+    }
+
+    /// Waits for it (not with `detach`) and returns its status the shell way (128+N for signal N).
+    pub fn wait(&self) -> Result<i32> {
+        if !self.waitable {
+            return Err(Error::InvalidArgument("wait: exec was detached".into()));
+        }
+        sys::process::wait_child(self.pid).step(Step::Lifecycle)
+    }
+}
+
+struct ExecContext<'a> {
+    process: &'a ProcessPlan,
+    seccomp: Option<&'a Program>,
+    sock: OwnedFd,
+    pidfd: BorrowedFd<'a>,
+    ns_flags: i32,
+    cgroup_procs: Vec<OwnedFd>,
+}
+
+/// Starts `opts.process` inside the running container `c`.
+pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
+    match c.state.status {
+        Status::Stopped | Status::Creating => {
+            return Err(Error::WrongState("cannot exec in a stopped container".into()))
+        }
+        Status::Paused if !opts.ignore_paused => {
+            return Err(Error::WrongState("cannot exec in a paused container (use --ignore-paused to override)".into()))
+        }
+        _ => {}
+    }
+    let popts = PlanOptions {
+        console: !matches!(opts.console, ConsoleMode::None),
+        preserve_fds: opts.preserve_fds,
+        ..Default::default()
+    };
+    let proc_plan = plan::process_plan(&opts.process, &popts)?;
+    if proc_plan.terminal && !popts.console {
+        return Err(Error::InvalidConfig("cannot allocate tty without setting console socket".into()));
+    }
+    let seccomp = match &c.state.internal.seccomp {
+        Some(v) => {
+            let spec: LinuxSeccomp = serde_json::from_value(v.clone())
+                .map_err(|e| Error::InvalidConfig(format!("stored seccomp profile: {e}")))?;
+            Some(seccomp::compile(&spec)?)
+        }
+        None => None,
+    };
+    for fd in 3..3 + opts.preserve_fds {
+        if !sys::process::fd_is_open(fd as i32) {
+            return Err(Error::InvalidArgument(format!("--preserve-fds: file descriptor {fd} is not open")));
+        }
+    }
+    let pidfd = c.pidfd()?;
+    let cgroup_procs = open_procs(c)?;
+    let forks = c.state.internal.ns_flags & libc::CLONE_NEWPID != 0;
+    if forks && !opts.detach {
+        // The process is a grandchild; becoming a subreaper makes it ours to wait for.
+        sys::process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, "PR_SET_CHILD_SUBREAPER").step(Step::Spawn)?;
+    }
+    let (parent_sock, child_sock) = sys::socket::seqpacket_pair().step(Step::Spawn)?;
+    sys::socket::enable_passcred(parent_sock.as_fd()).step(Step::Spawn)?;
+    match sys::process::clone3(0, None).step(Step::Spawn)? {
+        Forked::Child => {
+            drop(parent_sock);
+            run(ExecContext {
+                process: &proc_plan,
+                seccomp: seccomp.as_ref(),
+                sock: child_sock,
+                pidfd: pidfd.as_fd(),
+                ns_flags: c.state.internal.ns_flags,
+                cgroup_procs,
+            })
+        }
+        Forked::Parent(child) => {
+            drop(child_sock);
+            drop(cgroup_procs);
+            let st = &c.state;
+            let agent_state = |pid: i32| {
+                serde_json::json!({"ociVersion": st.oci_version, "id": st.id, "status": "running", "pid": pid,
+                    "bundle": st.bundle, "annotations": st.annotations})
+            };
+            let expect = Expect {
+                terminal: proc_plan.terminal,
+                console: &opts.console,
+                seccomp: seccomp.as_ref(),
+                agent_state: &agent_state,
+            };
+            let served = serve(&parent_sock, child, &expect);
+            let (pid, console) = match served {
+                Ok(v) => v,
+                Err(e) => {
+                    let _ = sys::process::kill_child(child, libc::SIGKILL);
+                    let _ = sys::process::wait_child(child);
+                    return Err(e);
+                }
+            };
+            if forks {
+                sys::process::wait_child(child).step(Step::Spawn)?;
+            }
+            if let Some(p) = &opts.pid_file {
+                state::write_atomic(p, pid.to_string().as_bytes())?;
+            }
+            Ok(ExecProcess { pid, console, waitable: !opts.detach })
+        }
+    }
+}
+
+/// cgroup.procs of each of the container's cgroup directories, opened for the child to join.
+fn open_procs(c: &Container) -> Result<Vec<OwnedFd>> {
+    let mut seen: Vec<&PathBuf> = Vec::new();
+    let mut out = Vec::new();
+    for dir in c.state.internal.cgroup_paths.values() {
+        if seen.contains(&dir) {
+            continue;
+        }
+        seen.push(dir);
+        let p = dir.join("cgroup.procs");
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .map_err(|e| Error::sys(Step::Cgroup, SysError::io("open", Some(&p.to_string_lossy()), &e)))?;
+        out.push(OwnedFd::from(f));
+    }
+    Ok(out)
+}
+
+fn run(ctx: ExecContext<'_>) -> ! {
+    let sock = ctx.sock.as_fd();
+    match setup(&ctx) {
+        Ok((path, env)) => {
+            process::final_exec(ctx.process, &path, &env, process::late_seccomp(ctx.process, ctx.seccomp))
+        }
+        Err(e) => {
+            let _ = protocol::send(sock, &ChildMsg::Failed(e), &[], false);
+            sys::process::exit_now(1)
+        }
+    }
+}
+
+fn setup(ctx: &ExecContext<'_>) -> StepResult<(std::ffi::CString, Vec<std::ffi::CString>)> {
+    let p = ctx.process;
+    // Not reachable from the container (ptrace, /proc/PID/exe, fds) until the execve.
+    sys::process::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE").map_err(at(Step::Spawn))?;
+    // Join the cgroup first, so that nothing this process forks escapes accounting.
+    for fd in &ctx.cgroup_procs {
+        sys::fs::write_all(fd.as_fd(), b"0", "cgroup.procs").map_err(at(Step::Cgroup))?;
+    }
+    // One setns through the init's pidfd joins every namespace at once; the mount namespace
+    // brings the container's root and cwd with it.
+    sys::process::setns(ctx.pidfd, ctx.ns_flags, "init's namespaces").map_err(at(Step::Namespaces))?;
+    if ctx.ns_flags & libc::CLONE_NEWPID != 0 {
+        if let Forked::Parent(_) = sys::process::fork().map_err(at(Step::Namespaces))? {
+            sys::process::exit_now(0);
+        }
+    }
+    sys::process::setsid().map_err(at(Step::Console))?;
+    if p.terminal {
+        console::setup_child(ctx.sock.as_fd(), p.console_size, false).map_err(at(Step::Console))?;
+    }
+    process::credentials(p, ctx.seccomp, ctx.sock.as_fd())?;
+    process::seccomp_now(process::seccomp_before_ready(p, ctx.seccomp), ctx.sock.as_fd())?;
+    let path = process::lookup(p)?;
+    let env = process::with_home(p);
+    protocol::send(ctx.sock.as_fd(), &ChildMsg::Ready, &[], true).map_err(at(Step::Spawn))?;
+    Ok((path, env))
+}

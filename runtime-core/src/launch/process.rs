@@ -1,0 +1,156 @@
+//! The process steps shared by `create`'s init and `exec`: credentials, seccomp, the program
+//! lookup, the environment, and the final execve with every foreign fd closed.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, BorrowedFd};
+
+use super::protocol::{self, ChildMsg};
+use crate::error::{ChildCause, ChildError, Step, SysError};
+use crate::plan::ProcessPlan;
+use crate::seccomp::Program;
+use crate::sys;
+
+pub(crate) type StepResult<T = ()> = Result<T, ChildError>;
+
+/// Wraps a `SysError` as the child's error at `step`.
+pub(crate) fn at(step: Step) -> impl Fn(SysError) -> ChildError {
+    move |e| ChildError { step, error: ChildCause::Sys(e) }
+}
+
+/// Installs the filter and hands a notify listener to the runtime.
+pub(crate) fn seccomp_now(prog: Option<&Program>, sock: BorrowedFd<'_>) -> StepResult {
+    let Some(prog) = prog else { return Ok(()) };
+    if let Some(listener) = sys::seccomp::install(prog).map_err(at(Step::Seccomp))? {
+        protocol::send(sock, &ChildMsg::SeccompListener, &[listener.as_fd()], true).map_err(at(Step::Seccomp))?;
+    }
+    Ok(())
+}
+
+/// rlimits, then runc's privilege-drop order: bounding set while privileged, keep caps across the
+/// uid switch, groups, gid, uid, then the final capability sets and the ambient set.
+pub(crate) fn credentials(p: &ProcessPlan, seccomp: Option<&Program>, sock: BorrowedFd<'_>) -> StepResult {
+    let err = at(Step::Credentials);
+    for r in &p.rlimits {
+        sys::process::setrlimit(r.resource, r.soft, r.hard, &r.name).map_err(&err)?;
+    }
+    if !p.no_new_privileges {
+        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it before dropping caps.
+        seccomp_now(seccomp, sock)?;
+    }
+    for cap in 0..64u64 {
+        if p.caps.bounding & (1 << cap) == 0 {
+            match sys::process::prctl(libc::PR_CAPBSET_DROP, cap, "PR_CAPBSET_DROP") {
+                // EINVAL: past the kernel's last capability.
+                Err(e) if e.errno == libc::EINVAL => break,
+                r => r.map_err(&err)?,
+            };
+        }
+    }
+    sys::process::prctl(libc::PR_SET_KEEPCAPS, 1, "PR_SET_KEEPCAPS").map_err(&err)?;
+    sys::process::setgroups(&p.additional_gids).map_err(&err)?;
+    sys::process::setresgid(p.gid).map_err(&err)?;
+    sys::process::setresuid(p.uid).map_err(&err)?;
+    sys::process::prctl(libc::PR_SET_KEEPCAPS, 0, "PR_SET_KEEPCAPS").map_err(&err)?;
+    sys::process::capset(p.caps.effective, p.caps.permitted, p.caps.inheritable).map_err(&err)?;
+    sys::process::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as u64, "PR_CAP_AMBIENT").map_err(&err)?;
+    for cap in 0..64u64 {
+        if p.caps.ambient & (1 << cap) != 0 {
+            sys::process::prctl_ambient_raise(cap).map_err(&err)?;
+        }
+    }
+    sys::process::chdir(&p.cwd).map_err(at(Step::Exec))?;
+    let cwd = sys::process::getcwd().map_err(at(Step::Exec))?;
+    if !cwd.starts_with('/') {
+        return Err(at(Step::Exec)(SysError::check("chdir", Some(&p.cwd), "cwd is outside the container")));
+    }
+    sys::process::umask(p.umask);
+    if p.no_new_privileges {
+        sys::process::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS").map_err(&err)?;
+    }
+    Ok(())
+}
+
+/// Finds the program like runc (exec.LookPath with the container's PATH), inside the new root.
+pub(crate) fn lookup(p: &ProcessPlan) -> StepResult<CString> {
+    let arg0 = p.args[0].to_string_lossy().into_owned();
+    let not_found = |m: String| ChildError { step: Step::Exec, error: ChildCause::Message(m) };
+    let is_exec = |path: &str| {
+        std::fs::metadata(path)
+            .map(|m| m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0)
+    };
+    if arg0.contains('/') {
+        return match is_exec(&arg0) {
+            Ok(true) => Ok(p.args[0].clone()),
+            Ok(false) => Err(not_found(format!("exec: {arg0:?}: permission denied"))),
+            Err(e) => Err(not_found(format!("exec: {arg0:?}: stat {arg0}: {}", errno_text(&e)))),
+        };
+    }
+    for dir in p.path_env.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let cand = format!("{dir}/{arg0}");
+        if let Ok(true) = is_exec(&cand) {
+            return CString::new(cand).map_err(|_| not_found(format!("exec: {arg0:?}: invalid path")));
+        }
+    }
+    Err(not_found(format!("exec: {arg0:?}: executable file not found in $PATH")))
+}
+
+/// The environment, with HOME from the container's /etc/passwd when the config sets none (runc).
+pub(crate) fn with_home(p: &ProcessPlan) -> Vec<CString> {
+    let mut env = p.env.clone();
+    if env.iter().any(|e| e.as_bytes().starts_with(b"HOME=")) {
+        return env;
+    }
+    let home = crate::passwd::home_of(p.uid).unwrap_or_else(|| "/".to_owned());
+    if let Ok(c) = CString::new(format!("HOME={home}")) {
+        env.push(c);
+    }
+    env
+}
+
+fn errno_text(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
+        None => e.to_string(),
+    }
+}
+
+/// Ends a child whose runtime is already gone: the process's stderr is all that is left.
+pub(crate) fn fail_late(e: SysError) -> ! {
+    let msg = format!("hull: {e}\n");
+    let _ = sys::fs::write_all(sys::process::stderr(), msg.as_bytes(), "stderr");
+    sys::process::exit_now(127)
+}
+
+/// Loads a late seccomp filter, closes every fd beyond stdio and the preserved ones, resets signal
+/// dispositions and execs. Never returns.
+pub(crate) fn final_exec(p: &ProcessPlan, path: &CString, env: &[CString], late_seccomp: Option<&Program>) -> ! {
+    if let Some(prog) = late_seccomp {
+        // As late as possible: everything above runs unfiltered, only execve follows.
+        if let Err(e) = sys::seccomp::install(prog) {
+            fail_late(e)
+        }
+    }
+    let first = 3 + p.preserve_fds;
+    for fd in 3..first {
+        if let Err(e) = sys::process::clear_cloexec(fd as i32) {
+            fail_late(e)
+        }
+    }
+    if let Err(e) = sys::process::close_range(first, false) {
+        fail_late(e)
+    }
+    sys::process::reset_signals();
+    fail_late(sys::process::execve(path, &p.args, env))
+}
+
+/// The filter to install after `Ready`, if any (noNewPrivileges set and no listener to hand over).
+pub(crate) fn late_seccomp<'a>(p: &ProcessPlan, prog: Option<&'a Program>) -> Option<&'a Program> {
+    prog.filter(|s| p.no_new_privileges && !s.needs_listener())
+}
+
+/// The filter to install right after the credentials (before `Ready`), if any.
+pub(crate) fn seccomp_before_ready<'a>(p: &ProcessPlan, prog: Option<&'a Program>) -> Option<&'a Program> {
+    // Without no_new_privs it was installed inside credentials(); a listener must reach the runtime.
+    prog.filter(|s| p.no_new_privileges && s.needs_listener())
+}
