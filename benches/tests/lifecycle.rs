@@ -182,6 +182,8 @@ fn bad_flags_get_one_clear_error_line() {
         (&["--runtimes", "kata"][..], "unknown runtime \"kata\""),
         (&["--runs", "many"][..], "--runs wants a whole number"),
         (&["--bogus"][..], "unknown argument \"--bogus\""),
+        (&["--runtimes", "runc,runc"][..], "\"runc\" given twice or reserved"),
+        (&["--runtimes", "floor=/bin/true"][..], "\"floor\" given twice or reserved"),
         (&["--json", "/nonexistent/dir/r.json"][..], "--json: directory /nonexistent/dir does not exist"),
     ] {
         let (out, _) = lifecycle(args);

@@ -87,8 +87,14 @@ fn parse(argv: &[String]) -> Result<Args> {
     if args.runs == 0 || args.runtimes.is_empty() || args.timeout.is_zero() {
         bail!("--runs, --runtimes and --timeout-ms must not be empty or zero");
     }
+    let mut names = Vec::new();
     for spec in &args.runtimes {
-        runtimes::locate(spec, &args.hull)?;
+        let (name, _) = runtimes::locate(spec, &args.hull)?;
+        // Each name owns a state dir and a cgroup subtree; "floor" names the no-runtime row.
+        if names.contains(&name) || name == "floor" {
+            bail!("--runtimes: {name:?} given twice or reserved");
+        }
+        names.push(name);
     }
     // Found out now rather than after minutes of measuring.
     if let Some(dir) = args.json.as_ref().and_then(|p| p.parent()).filter(|d| !d.as_os_str().is_empty()) {
