@@ -36,6 +36,10 @@ struct Args {
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let result = if argv.first().map(String::as_str) == Some("--worker") {
         worker(&argv[1..]).map(|()| ExitCode::SUCCESS)
     } else {
@@ -80,7 +84,6 @@ fn parse(argv: &[String]) -> Result<Args> {
             "--timeout-ms" => args.timeout = Duration::from_millis(number(flag, &value()?)? as u64),
             "--inner-workdir" => workdir = Some(PathBuf::from(value()?)),
             "--inner-cgroup-parent" => parent = Some(value()?),
-            "-h" | "--help" => bail!("{USAGE}"),
             other => bail!("unknown argument {other:?} (see --help)"),
         }
     }
