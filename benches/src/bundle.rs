@@ -24,6 +24,8 @@ pub struct Bundle {
     pub seccomp: Option<Value>,
     /// `process.args`; `/bin/true` unless a check needs the container to report something.
     pub args: Vec<String>,
+    /// `linux.resources.memory.limit` in bytes, if any.
+    pub memory_limit: Option<u64>,
 }
 
 impl Bundle {
@@ -34,7 +36,7 @@ impl Bundle {
         let target = bin.join("busybox");
         fs::copy(busybox, &target).with_context(|| format!("copying {} to {}", busybox.display(), target.display()))?;
         symlink("busybox", bin.join("true")).with_context(|| format!("symlinking {}/true", bin.display()))?;
-        Ok(Bundle { dir: dir.to_path_buf(), seccomp, args: vec!["/bin/true".to_string()] })
+        Ok(Bundle { dir: dir.to_path_buf(), seccomp, args: vec!["/bin/true".to_string()], memory_limit: None })
     }
 
     /// Rewrites config.json so the next container lands in `cgroups_path` (done outside any timing).
@@ -42,6 +44,9 @@ impl Bundle {
         let path = self.dir.join("config.json");
         let mut config = config(cgroups_path);
         config["process"]["args"] = json!(self.args);
+        if let Some(limit) = self.memory_limit {
+            config["linux"]["resources"]["memory"] = json!({ "limit": limit });
+        }
         if let Some(seccomp) = &self.seccomp {
             config["linux"]["seccomp"] = seccomp.clone();
         }
@@ -128,6 +133,12 @@ mod tests {
         let written: Value = serde_json::from_slice(&fs::read(dir.join("config.json")).expect("read")).expect("json");
         assert_eq!(written["linux"]["cgroupsPath"], "/c/d");
         assert_eq!(written["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
+        assert_eq!(written["linux"]["resources"]["memory"], Value::Null);
+        let mut bundle = bundle;
+        bundle.memory_limit = Some(1 << 20);
+        bundle.set_cgroups_path("/c/d").expect("write");
+        let written: Value = serde_json::from_slice(&fs::read(dir.join("config.json")).expect("read")).expect("json");
+        assert_eq!(written["linux"]["resources"]["memory"]["limit"], 1 << 20);
         fs::remove_dir_all(&dir).expect("cleanup");
     }
 

@@ -6,6 +6,7 @@ pub mod cgroups;
 pub mod host;
 pub mod load;
 pub mod measure;
+pub mod memory;
 pub mod report;
 pub mod runtimes;
 pub mod spawn;

@@ -62,6 +62,8 @@ pub struct Measured {
     pub exec: Result<Metrics, String>,
     /// [`Report::load`] concurrent `run`s, or why they were not measured.
     pub load: Result<LoadSummary, String>,
+    /// Smallest memory limit (bytes) a `run` succeeded in, or why there is none.
+    pub min_memory: Result<u64, String>,
     /// Container cgroups (by id) the runtime left behind after delete; the benchmark removed them.
     pub leaked_cgroups: Vec<String>,
     /// Container state entries the runtime left in its --root; force-deleted by the benchmark.
@@ -131,6 +133,7 @@ impl Report {
         self.seccomp_table(&mut out);
         self.exec_table(&mut out);
         self.load_table(&mut out);
+        self.memory_line(&mut out);
         self.steps_table(&mut out);
         self.problems(&mut out);
         let _ = writeln!(out, "\n{NOTES}");
@@ -257,6 +260,21 @@ impl Report {
         }
     }
 
+    fn memory_line(&self, out: &mut String) {
+        let found: Vec<String> = self
+            .measured
+            .iter()
+            .filter_map(|m| m.min_memory.as_ref().ok().map(|b| format!("{} {} KiB", m.runtime.name, b / 1024)))
+            .collect();
+        if !found.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nSmallest memory limit `run` succeeds in (tried 128 KiB to 64 MiB, limit checked on the cgroup): {}",
+                found.join("; ")
+            );
+        }
+    }
+
     fn steps_table(&self, out: &mut String) {
         let steps = Mode::Sequence.steps();
         let _ = writeln!(out, "\n### Sequence steps (median wall ms)\n");
@@ -287,6 +305,9 @@ impl Report {
             }
             if let Err(reason) = &m.exec {
                 let _ = writeln!(out, "\n- {} exec not measured: {reason}", m.runtime.name);
+            }
+            if let Err(reason) = &m.min_memory {
+                let _ = writeln!(out, "\n- {} smallest memory limit not found: {reason}", m.runtime.name);
             }
             if let (Err(reason), true) = (&m.load, self.load > 0) {
                 let _ = writeln!(out, "\n- {} under load not measured: {reason}", m.runtime.name);
@@ -328,6 +349,7 @@ impl Report {
                        "run_seccomp_failure": m.run_seccomp.as_ref().err(),
                        "exec": m.exec.as_ref().ok().map(Metrics::to_json), "exec_failure": m.exec.as_ref().err(),
                        "load": m.load.as_ref().ok().map(LoadSummary::to_json), "load_failure": m.load.as_ref().err(),
+                       "min_memory_limit_bytes": m.min_memory.as_ref().ok(), "min_memory_failure": m.min_memory.as_ref().err(),
                        "ratio_to_crun": ratios(m, "crun"), "ratio_to_runc": ratios(m, "runc"),
                        "run_wall_to_floor": ratio(m.run.wall_ms.median, self.floor.as_ref().map(|f| f.wall_ms.median)),
                        "leaked_cgroups": m.leaked_cgroups, "leaked_states": m.leaked_states})
@@ -362,6 +384,7 @@ mod tests {
             run_seccomp: Ok(metrics.clone()),
             exec: Ok(metrics.clone()),
             load: Err("not requested".into()),
+            min_memory: Ok(512 * 1024),
             sequence: metrics,
             leaked_cgroups: vec![],
             leaked_states: vec![],
@@ -395,6 +418,7 @@ mod tests {
         assert!(text.contains("kernel 6.18 | 2 CPUs"), "{text}");
         assert!(text.contains("| runc | 20.0 | 22.0 | 10.0 | 0.0 | 2.00 | 1.00 |"), "{text}");
         assert!(text.contains("| crun | 10.0 | 11.0 | 2.0 | 1.00 | 1.00 | 0.50 | 0.50 |"), "{text}");
+        assert!(text.contains("limit checked on the cgroup): runc 512 KiB; crun 512 KiB\n"), "{text}");
         let floor = "wall 4.0 ms, CPU 2.0 ms, peak RSS 1.0 MiB. `run` wall / floor: runc 5.0; crun 2.5\n";
         assert!(text.contains(floor), "{text}");
     }

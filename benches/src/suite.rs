@@ -15,6 +15,7 @@ use crate::cgroups;
 use crate::host::Host;
 use crate::load::{self, LoadSample, LoadSummary};
 use crate::measure::{path_str, Mode, Sample};
+use crate::memory;
 use crate::report::{Measured, Metrics, Report};
 use crate::runtimes::{self, Runtime, Skipped};
 use crate::spawn;
@@ -47,6 +48,7 @@ struct Contestant {
     /// Mode name -> why it stopped being measured in that mode.
     failures: BTreeMap<&'static str, String>,
     load: Option<Result<LoadSummary, String>>,
+    min_memory: Option<Result<u64, String>>,
 }
 
 /// The bundle each mode runs: the plain one, the one with Docker's seccomp profile, and the
@@ -101,6 +103,17 @@ pub fn run(plan: &Plan) -> Result<Report> {
             c.load = Some(measure_load(plan, &bundles.plain, c).map_err(|e| format!("{e:#}")));
         }
     }
+    let mut memory_bundle = Bundle::create(&plan.workdir.join("bundle-memory"), busybox, None)?;
+    for c in contestants.iter_mut() {
+        let subject = memory::Subject {
+            runtime: &c.runtime.path,
+            root: &c.root,
+            cgroup_prefix: format!("{}/{}/{}-mem", plan.cgroup_parent, c.runtime.name, c.runtime.name),
+            scratch: &scratch,
+            timeout: plan.timeout,
+        };
+        c.min_memory = Some(memory::smallest_limit(&subject, &mut memory_bundle).map_err(|e| format!("{e:#}")));
+    }
     let floor = floor.first().and_then(|f| Metrics::of(Mode::Floor, f.samples.get("floor")?));
     let mut measured = Vec::new();
     for c in contestants {
@@ -126,6 +139,7 @@ fn probe_all(plan: &Plan, scratch: &Path) -> Result<(Vec<Contestant>, Vec<Skippe
                     samples: BTreeMap::new(),
                     failures: BTreeMap::new(),
                     load: None,
+                    min_memory: None,
                 });
             }
             Err(reason) => skipped.push(Skipped { name, reason }),
@@ -144,7 +158,14 @@ fn floor_contestant(plan: &Plan, skipped: &mut Vec<Skipped>) -> Result<Vec<Conte
     let root = plan.workdir.join("state-floor");
     fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
     let runtime = Runtime { name: "floor".into(), path, version };
-    Ok(vec![Contestant { runtime, root, samples: BTreeMap::new(), failures: BTreeMap::new(), load: None }])
+    Ok(vec![Contestant {
+        runtime,
+        root,
+        samples: BTreeMap::new(),
+        failures: BTreeMap::new(),
+        load: None,
+        min_memory: None,
+    }])
 }
 
 /// One untimed container per runtime first: a runtime that cannot run the bundle is skipped
@@ -308,7 +329,9 @@ fn finish(plan: &Plan, c: Contestant) -> Result<Result<Measured, Skipped>> {
     };
     let (run_seccomp, exec) = (metrics(Mode::RunSeccomp), metrics(Mode::Exec));
     let load = c.load.unwrap_or_else(|| Err("not requested".into()));
-    Ok(Ok(Measured { runtime: c.runtime, run, run_seccomp, sequence, exec, load, leaked_cgroups, leaked_states }))
+    let min_memory = c.min_memory.unwrap_or_else(|| Err("not measured".into()));
+    let runtime = c.runtime;
+    Ok(Ok(Measured { runtime, run, run_seccomp, sequence, exec, load, min_memory, leaked_cgroups, leaked_states }))
 }
 
 /// Container ids still in the runtime's --root; each is force-deleted so no process survives us.

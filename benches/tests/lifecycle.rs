@@ -98,6 +98,9 @@ fn assert_complete(report: &Value) {
         // Ten containers at once, each with its own latency, and none of them left behind (checked below).
         assert_eq!(rt["load"]["count"], 10, "{report}");
         assert!(rt["load"]["p99_latency_ms"].as_f64().unwrap() >= rt["load"]["latency_ms"]["median"].as_f64().unwrap());
+        // Started under a memory limit it really set on the cgroup, one of the limits tried.
+        let limit = rt["min_memory_limit_bytes"].as_u64().unwrap_or(0);
+        assert!(benches::memory::LIMITS_KIB.contains(&(limit / 1024)), "{report}");
         let steps = rt["sequence"]["steps_wall_ms"].as_object().expect("steps");
         assert_eq!(steps.len(), 5, "{report}");
         assert_eq!(rt["leaked_states"], serde_json::json!([]), "{}: {report}", rt["name"]);
