@@ -55,7 +55,8 @@ fn verify_applied(s: &Subject, bundle: &mut Bundle, limit: u64) -> Result<()> {
     let id = "mem-check";
     runtime(s, &["create", "--bundle", path_str(&bundle.dir)?, id])
         .context("creating a container to check the limit")?;
-    let file = memory_hierarchy()?.join(cgroup.trim_start_matches('/')).join("memory.limit_in_bytes");
+    let (hierarchy, limit_file) = memory_hierarchy()?;
+    let file = hierarchy.join(cgroup.trim_start_matches('/')).join(limit_file);
     let read = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()));
     let _ = runtime(s, &["delete", "--force", id]);
     let set: u64 = read?.trim().parse().with_context(|| format!("{} is not a number", file.display()))?;
@@ -65,15 +66,20 @@ fn verify_applied(s: &Subject, bundle: &mut Bundle, limit: u64) -> Result<()> {
     Ok(())
 }
 
-fn memory_hierarchy() -> Result<PathBuf> {
+/// Where the memory controller's limit file of a cgroup lives: (hierarchy mount, file name).
+fn memory_hierarchy() -> Result<(PathBuf, &'static str)> {
     let text = std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
-    let found = text
-        .lines()
-        .find(|l| l.split(" - ").nth(1).is_some_and(|fs| fs.starts_with("cgroup ") && fs.contains("memory")));
-    match found.and_then(|l| l.split_whitespace().nth(4)) {
-        Some(point) => Ok(PathBuf::from(point)),
-        None => bail!("not supported: memory limits need the cgroup v1 memory controller"),
+    for line in text.lines() {
+        let (Some(point), Some(fs)) = (line.split_whitespace().nth(4), line.split(" - ").nth(1)) else { continue };
+        if fs.starts_with("cgroup ") && fs.contains("memory") {
+            return Ok((PathBuf::from(point), "memory.limit_in_bytes"));
+        }
+        let controllers = Path::new(point).join("cgroup.controllers");
+        if fs.starts_with("cgroup2 ") && std::fs::read_to_string(controllers).is_ok_and(|c| c.contains("memory")) {
+            return Ok((PathBuf::from(point), "memory.max"));
+        }
     }
+    bail!("not supported: memory limits need a cgroup memory controller")
 }
 
 fn runtime(s: &Subject, args: &[&str]) -> Result<()> {
@@ -95,7 +101,7 @@ mod tests {
     #[test]
     fn this_machine_has_a_memory_hierarchy_or_says_not_supported() {
         match memory_hierarchy() {
-            Ok(point) => assert!(point.join("memory.limit_in_bytes").exists(), "{}", point.display()),
+            Ok((point, file)) => assert!(point.join(file).exists() || file == "memory.max", "{}", point.display()),
             Err(e) => assert!(e.to_string().starts_with("not supported:"), "{e}"),
         }
     }
