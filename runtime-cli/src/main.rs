@@ -27,6 +27,13 @@ fn real_main() -> u8 {
         Ok(inv) => inv,
         Err(e) => return fail_early(&e.to_string()),
     };
+    if matches!(inv.command, cli::Command::Create(_) | cli::Command::Run(_)) {
+        // CVE-2019-5736: a container must never be able to open the runtime binary for writing.
+        // This re-executes hull from a read-only overlay (same argv, env and fds) or returns.
+        if let Err(e) = runtime_core::seal::ensure_sealed() {
+            return fail_early(&e.to_string());
+        }
+    }
     // Checked before the log file is opened, so that the log's fd cannot pass for an inherited one.
     let inherited = commands::inherited_fds(&inv.command);
     let g = &inv.global;

@@ -64,7 +64,10 @@ pub fn run(rt: &Runtime, args: &CreateArgs, fds: Inherited, log: &mut Logger) ->
     let console = args.console_socket.clone().map_or(ConsoleMode::None, ConsoleMode::Socket);
     let opts = options(args, fds, console)?;
     log.debug(&format!("create {} from bundle {}", args.id, args.bundle.display()));
-    rt.create(&args.id, opts).map_err(|e| anyhow!("hull create failed: {e}"))?;
+    let c = rt.create(&args.id, opts).map_err(|e| anyhow!("hull create failed: {e}"))?;
+    for w in c.warnings() {
+        log.warn(w);
+    }
     Ok(0)
 }
 

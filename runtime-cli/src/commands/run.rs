@@ -22,7 +22,9 @@ pub fn run(rt: &Runtime, args: &RunArgs, fds: Inherited, log: &mut Logger) -> Re
     runtime_core::validate_id(id)?;
     if args.detach {
         let console = args.create.console_socket.clone().map_or(ConsoleMode::None, ConsoleMode::Socket);
-        started(rt.create(id, create::options(&args.create, fds, console)?).map_err(failed)?)?;
+        let c = rt.create(id, create::options(&args.create, fds, console)?).map_err(failed)?;
+        warn_all(&c, log);
+        started(c)?;
         return Ok(0);
     }
     if args.create.console_socket.is_some() {
@@ -35,6 +37,7 @@ pub fn run(rt: &Runtime, args: &RunArgs, fds: Inherited, log: &mut Logger) -> Re
     let console = if wants_terminal(&args.create.bundle) { ConsoleMode::Return } else { ConsoleMode::None };
     log.debug(&format!("run {id} in the foreground from bundle {}", args.create.bundle.display()));
     let mut c = rt.create(id, create::options(&args.create, fds, console)?).map_err(failed)?;
+    warn_all(&c, log);
     let master = c.take_console().map(File::from);
     // Blocked only now: the container's init was cloned with the caller's signal mask.
     let signals = match block_forwarded_signals() {
@@ -55,6 +58,12 @@ pub fn run(rt: &Runtime, args: &RunArgs, fds: Inherited, log: &mut Logger) -> Re
     }
     // The shell convention: an exit code, or 128+N when killed by signal N.
     Ok((status? & 0xff) as u8)
+}
+
+fn warn_all(c: &Container, log: &mut Logger) {
+    for w in c.warnings() {
+        log.warn(w);
+    }
 }
 
 fn failed(e: runtime_core::Error) -> anyhow::Error {

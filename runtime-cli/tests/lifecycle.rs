@@ -1,0 +1,191 @@
+//! Runs real containers through the `hull` binary (root and a static /bin/busybox needed; skipped
+//! with the reason printed otherwise): create/start/state/kill/delete, pid file, foreground run
+//! with exit status, signal forwarding and a terminal.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// A busybox bundle and a state root in a temp dir; every container left is force-deleted on drop.
+struct Bundle {
+    dir: PathBuf,
+    root: PathBuf,
+}
+
+fn skip_reason() -> Option<&'static str> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("needs root");
+    }
+    if !Path::new("/bin/busybox").exists() {
+        return Some("needs a static /bin/busybox");
+    }
+    None
+}
+
+macro_rules! require_root {
+    () => {
+        if let Some(why) = skip_reason() {
+            eprintln!("SKIP {}: {why}", module_path!());
+            return;
+        }
+    };
+}
+
+impl Bundle {
+    fn new(name: &str, args: &[&str], terminal: bool) -> Bundle {
+        let dir = std::env::temp_dir().join(format!("hull-lc-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("rootfs/bin")).unwrap();
+        std::fs::copy("/bin/busybox", dir.join("rootfs/bin/busybox")).unwrap();
+        for tool in ["sh", "sleep", "cat", "echo", "tty"] {
+            std::os::unix::fs::symlink("busybox", dir.join("rootfs/bin").join(tool)).unwrap();
+        }
+        let mut spec = serde_json::to_value(runtime_core::spec::example(false)).unwrap();
+        spec["process"]["args"] = json!(args);
+        spec["process"]["terminal"] = json!(terminal);
+        std::fs::write(dir.join("config.json"), spec.to_string()).unwrap();
+        let root = dir.join("state");
+        Bundle { dir, root }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_hull"));
+        c.arg("--root").arg(&self.root).args(args).current_dir(&self.dir);
+        c
+    }
+
+    /// Runs hull with stdout and stderr in files, not pipes: after a non-terminal `create` the
+    /// container keeps them open, so reading a pipe to its end would wait for the container.
+    fn hull(&self, args: &[&str]) -> Output {
+        let (out, err) = (self.dir.join(".stdout"), self.dir.join(".stderr"));
+        let file = |p: &Path| std::fs::File::create(p).unwrap();
+        let status = self.cmd(args).stdin(Stdio::null()).stdout(file(&out)).stderr(file(&err)).status().unwrap();
+        Output { status, stdout: std::fs::read(&out).unwrap(), stderr: std::fs::read(&err).unwrap() }
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.hull(args);
+        assert!(o.status.success(), "hull {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    fn state(&self, id: &str) -> Value {
+        serde_json::from_str(&self.ok(&["state", id])).unwrap()
+    }
+
+    fn wait_status(&self, id: &str, want: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let st = self.state(id);
+            if st["status"] == want || Instant::now() > deadline {
+                return st;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        for id in self.ok(&["list", "-q"]).lines() {
+            let _ = self.hull(&["delete", "--force", id]);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn create_start_kill_delete() {
+    require_root!();
+    let b = Bundle::new("basic", &["sleep", "1000"], false);
+    // A relative pid file is resolved against the caller's cwd (the bundle here).
+    b.ok(&["create", "--pid-file", "init.pid", "c1"]);
+    let pid = std::fs::read_to_string(b.dir.join("init.pid")).unwrap();
+    assert!(pid.bytes().all(|c| c.is_ascii_digit()), "digits only, no newline: {pid:?}");
+    let st = b.state("c1");
+    assert_eq!(st["status"], "created");
+    assert_eq!(st["pid"].to_string(), pid);
+    assert_eq!(st["bundle"], b.dir.to_str().unwrap());
+    assert!(st.get("hull").is_none(), "internal state is never printed");
+
+    let table = b.ok(&["list"]);
+    assert!(table.lines().nth(1).unwrap().starts_with("c1 "), "{table}");
+    assert!(table.lines().nth(1).unwrap().ends_with("   root"), "{table}");
+
+    b.ok(&["start", "c1"]);
+    assert_eq!(b.state("c1")["status"], "running");
+    let o = b.hull(&["delete", "c1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot delete container c1 that is not stopped: running"));
+
+    b.ok(&["kill", "c1", "KILL"]);
+    let st = b.wait_status("c1", "stopped");
+    assert_eq!((st["status"].as_str(), st["pid"].as_i64()), (Some("stopped"), Some(0)));
+    let o = b.hull(&["kill", "c1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("container not running"));
+    b.ok(&["delete", "c1"]);
+    assert_eq!(b.ok(&["list", "-q"]), "");
+}
+
+#[test]
+fn run_exits_with_the_container_status_and_deletes_it() {
+    require_root!();
+    let b = Bundle::new("run", &["sh", "-c", "echo out; echo err >&2; exit 3"], false);
+    let o = b.hull(&["run", "r1"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "err\n");
+    assert_eq!(b.ok(&["list", "-q"]), "", "deleted after the run");
+
+    let o = b.hull(&["run", "--keep", "r2"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(b.state("r2")["status"], "stopped");
+}
+
+#[test]
+fn run_forwards_signals_to_the_init() {
+    require_root!();
+    let script = "trap 'exit 7' TERM; trap 'exit 9' USR1; echo ready; sleep 1000 & wait";
+    let b = Bundle::new("signals", &["sh", "-c", script], false);
+    for (signal, want) in [(nix::sys::signal::Signal::SIGTERM, 7), (nix::sys::signal::Signal::SIGUSR1, 9)] {
+        let mut child = b.cmd(&["run", "s1"]).stdin(Stdio::null()).stdout(Stdio::piped()).spawn().unwrap();
+        let mut ready = [0u8; 6];
+        child.stdout.as_mut().unwrap().read_exact(&mut ready).unwrap();
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::kill(pid, signal).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(want), "{signal:?}");
+    }
+}
+
+#[test]
+fn run_relays_a_terminal() {
+    require_root!();
+    let b = Bundle::new("tty", &["sh", "-c", "tty; read line; echo \"got $line\"; exit 4"], true);
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut child = b
+        .cmd(&["run", "t1"])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let mut master = std::fs::File::from(pty.master);
+    std::io::Write::write_all(&mut master, b"hello\r").unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(4));
+    // Every slave is closed now: the master reads what is buffered, then fails with EIO.
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = master.read(&mut buf) {
+        out.extend_from_slice(&buf[..n]);
+    }
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("/dev/pts/"), "the container has a terminal: {out:?}");
+    assert!(out.contains("got hello"), "{out:?}");
+}
