@@ -186,7 +186,16 @@ fn subcommand(name: &str, args: &[String], cwd: &Path) -> Result<Command, UsageE
     }
     let Some(spec) = COMMANDS.iter().find(|c| c.name == name) else {
         if name == "help" || name == "h" {
-            return Ok(Command::Help(args.first().cloned()));
+            return match args.first() {
+                // No help for what hull cannot do: a probe must not take it as support.
+                Some(topic) if UNSUPPORTED.contains(&topic.as_str()) => {
+                    Ok(Command::Unsupported(UNSUPPORTED.iter().find(|c| **c == topic).copied().unwrap_or("help")))
+                }
+                Some(topic) if !command_names().any(|c| c == topic) => {
+                    Err(usage(format!("No help topic for '{topic}'")))
+                }
+                topic => Ok(Command::Help(topic.cloned())),
+            };
         }
         return Err(usage(format!("unknown command {name:?}")));
     };
