@@ -189,3 +189,49 @@ fn run_relays_a_terminal() {
     assert!(out.contains("/dev/pts/"), "the container has a terminal: {out:?}");
     assert!(out.contains("got hello"), "{out:?}");
 }
+
+#[test]
+fn run_detached_leaves_it_running() {
+    require_root!();
+    let b = Bundle::new("detach", &["sleep", "1000"], false);
+    b.ok(&["run", "-d", "--pid-file", "d.pid", "d1"]);
+    let st = b.state("d1");
+    assert_eq!(st["status"], "running");
+    assert_eq!(std::fs::read_to_string(b.dir.join("d.pid")).unwrap(), st["pid"].to_string());
+    b.ok(&["delete", "--force", "d1"]);
+    assert_eq!(b.ok(&["list", "-q"]), "");
+}
+
+/// Runs `hull <args>` through sh with fd 3 open on a file holding "fd3", and `env` set.
+fn with_fd3(b: &Bundle, env: &str, args: &str) -> Output {
+    std::fs::write(b.dir.join("fd3.txt"), "fd3").unwrap();
+    let hull = env!("CARGO_BIN_EXE_hull");
+    let script = format!("exec 3<fd3.txt; {env} exec {hull} --root {} {args}", b.root.display());
+    Command::new("sh").arg("-c").arg(script).current_dir(&b.dir).stdin(Stdio::null()).output().unwrap()
+}
+
+#[test]
+fn preserved_fds_reach_the_container() {
+    require_root!();
+    let b = Bundle::new("preserve", &["sh", "-c", "cat <&3 || exit 9; echo \" $LISTEN_FDS\""], false);
+    let o = with_fd3(&b, "", "run --preserve-fds 1 p1");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "fd3 \n", "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(0));
+    // Without --preserve-fds the container gets nothing beyond stdio.
+    let o = with_fd3(&b, "", "run p2");
+    assert_eq!(o.status.code(), Some(9), "fd 3 must be closed in the container");
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("fd3"));
+}
+
+#[test]
+fn listen_fds_are_honoured_only_for_this_pid() {
+    require_root!();
+    let b = Bundle::new("listen", &["sh", "-c", "cat <&3 || exit 9; echo \" $LISTEN_FDS $LISTEN_PID\""], false);
+    // `exec` keeps the shell's pid, so $$ is hull's own pid.
+    let o = with_fd3(&b, "LISTEN_PID=$$ LISTEN_FDS=1", "run l1");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "fd3 1 1\n", "{}", String::from_utf8_lossy(&o.stderr));
+    // podman leaves its own pid there: then the variables are not ours and nothing is passed.
+    let o = with_fd3(&b, "LISTEN_PID=1 LISTEN_FDS=1", "run l2");
+    assert_eq!(o.status.code(), Some(9));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("fd3"));
+}
