@@ -235,3 +235,34 @@ fn listen_fds_are_honoured_only_for_this_pid() {
     assert_eq!(o.status.code(), Some(9));
     assert!(!String::from_utf8_lossy(&o.stdout).contains("fd3"));
 }
+
+#[test]
+fn kill_all_of_a_stopped_container_succeeds() {
+    require_root!();
+    let b = Bundle::new("killall", &["sh", "-c", "exit 0"], false);
+    b.ok(&["create", "k1"]);
+    b.ok(&["start", "k1"]);
+    assert_eq!(b.wait_status("k1", "stopped")["status"], "stopped");
+    let o = b.hull(&["kill", "k1", "9"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("container not running"));
+    b.ok(&["kill", "--all", "k1", "9"]);
+    b.ok(&["delete", "k1"]);
+}
+
+#[test]
+fn delete_removes_what_an_aborted_create_left() {
+    require_root!();
+    let b = Bundle::new("leftover", &["true"], false);
+    for (id, force, code) in [("ghost1", false, 1), ("ghost2", true, 0)] {
+        std::fs::create_dir_all(b.root.join(id)).unwrap();
+        std::fs::write(b.root.join(id).join("exec.fifo"), "").unwrap();
+        let mut args = vec!["delete", id];
+        if force {
+            args.insert(1, "--force");
+        }
+        let o = b.hull(&args);
+        assert_eq!(o.status.code(), Some(code), "{args:?}");
+        assert!(!b.root.join(id).exists(), "{id} removed");
+    }
+}
