@@ -16,9 +16,8 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== build hull (release) and the static probe"
+echo "== build hull (release)"
 cargo build --release -p runtime-cli
-scripts/build-probe.sh
 echo "== cargo test --workspace"
 HULL="$PWD/target/release/hull" cargo test --workspace -- --test-threads=2
 echo "== leftovers"

@@ -1,1 +1,93 @@
-//! Black-box OCI conformance suite.
+//! Black-box OCI conformance suite: drives any runc-compatible binary (`$RUNTIME`) against real bundles
+//! and checks what a static probe observes inside the container.
+//!
+//! Entry points: [`Case`] (one test's container, with a cleanup guard), [`BundleBuilder`], [`requires!`].
+
+pub mod bundle;
+pub mod case;
+pub mod console;
+pub mod leftovers;
+pub mod runtime;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub use bundle::BundleBuilder;
+pub use case::Case;
+pub use console::ConsoleSocket;
+pub use runtime::{Outcome, RuntimeUnderTest};
+
+/// The workspace root (this crate's parent directory).
+pub fn workspace_dir() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// The static probe: `$PROBE`, else built once per process into `target/probe` with `+crt-static`.
+pub fn probe_path() -> PathBuf {
+    static PROBE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    PROBE.get_or_init(locate_or_build_probe).clone().unwrap_or_else(|e| panic!("static probe unavailable: {e}"))
+}
+
+fn locate_or_build_probe() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("PROBE") {
+        return Ok(PathBuf::from(p));
+    }
+    let target = "x86_64-unknown-linux-gnu";
+    let target_dir = workspace_dir().join("target/probe");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // A separate target dir keeps this nested build off the lock of the outer `cargo test`.
+    let out = Command::new(cargo)
+        .args(["build", "-q", "-p", "conformance", "--bin", "probe", "--release", "--target", target])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS", "-C target-feature=+crt-static")
+        .current_dir(workspace_dir())
+        .output()
+        .map_err(|e| format!("running cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo build of the probe failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(target_dir.join(target).join("release/probe"))
+}
+
+/// Why the current environment cannot run a test, or None when `what` is available.
+/// Known requirements: `root`, `runtime` (the binary exists), `cgroup_v1`, `cgroup_v2`.
+pub fn missing(what: &str) -> Option<String> {
+    match what {
+        "root" => (!nix::unistd::geteuid().is_root()).then(|| "needs root".to_owned()),
+        "runtime" => {
+            let bin = RuntimeUnderTest::binary_from_env();
+            (!bin.is_file()).then(|| format!("runtime {} not found (set RUNTIME)", bin.display()))
+        }
+        "cgroup_v1" => (!std::path::Path::new("/sys/fs/cgroup/memory").is_dir()).then(|| "needs cgroup v1".to_owned()),
+        "cgroup_v2" => {
+            (!std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()).then(|| "needs cgroup v2".to_owned())
+        }
+        other => Some(format!("unknown requirement {other}")),
+    }
+}
+
+/// Reports a skip on stderr as `SKIP <test>: <reason>`; with `CONFORMANCE_STRICT=1` a skip is a failure,
+/// so a CI run cannot pass by skipping everything.
+pub fn skip(reason: &str) {
+    let name = std::thread::current().name().unwrap_or("test").to_owned();
+    eprintln!("SKIP {name}: {reason}");
+    if std::env::var_os("CONFORMANCE_STRICT").is_some_and(|v| v == "1") {
+        panic!("SKIP {name}: {reason} (CONFORMANCE_STRICT=1)");
+    }
+}
+
+/// `requires!(root, runtime)`: returns from the test, printing `SKIP <test>: <reason>`, when any is missing.
+#[macro_export]
+macro_rules! requires {
+    ($($what:ident),+ $(,)?) => {
+        $(
+            if let Some(reason) = $crate::missing(stringify!($what)) {
+                $crate::skip(&reason);
+                return;
+            }
+        )+
+    };
+}

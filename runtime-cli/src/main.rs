@@ -28,8 +28,7 @@ fn real_main() -> u8 {
         Err(e) => return fail_early(&e.to_string()),
     };
     if matches!(inv.command, cli::Command::Create(_) | cli::Command::Run(_)) {
-        // CVE-2019-5736: a container must never be able to open the runtime binary for writing.
-        // This re-executes hull from a read-only overlay (same argv, env and fds) or returns.
+        // Before anything else: the container's processes are clones of this one (CVE-2019-5736).
         if let Err(e) = runtime_core::seal::ensure_sealed() {
             return fail_early(&e.to_string());
         }

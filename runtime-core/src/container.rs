@@ -137,7 +137,7 @@ impl Container {
     }
 
     fn cgroup(&self) -> Cgroup {
-        Cgroup::load(&self.state.internal.cgroup_paths)
+        Cgroup::load_created(&self.state.internal.cgroup_paths, &self.state.internal.cgroup_created)
     }
 
     /// Lets a created container run its program (releases the exec fifo).
@@ -257,6 +257,27 @@ impl Container {
         self.cgroup().thaw()?;
         self.state.status = Status::Running;
         Ok(())
+    }
+
+    /// Changes the resource limits of a created, running or paused container (`hull update`).
+    pub fn update(&self, resources: &oci_spec::runtime::LinuxResources) -> Result<()> {
+        if self.state.status == Status::Stopped {
+            return Err(Error::WrongState("container not running".into()));
+        }
+        self.cgroup().update(resources)
+    }
+
+    /// Resource usage, shaped as the `data` of runc's `events --stats`.
+    pub fn stats(&self) -> Result<serde_json::Value> {
+        if self.state.status == Status::Stopped {
+            return Err(Error::WrongState("container not running".into()));
+        }
+        self.cgroup().stats()
+    }
+
+    /// Host pids of every process in the container's cgroup (`hull ps`).
+    pub fn pids(&self) -> Result<Vec<i32>> {
+        self.cgroup().pids()
     }
 
     /// Waits for the init to exit (only in the process that created it, e.g. foreground `run`)

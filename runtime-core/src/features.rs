@@ -72,11 +72,8 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "unbindable",
 ];
 
-/// Cgroup support: (v1, v2, systemd, systemdUser). Nothing is wired yet.
-pub const CGROUP: (bool, bool, bool, bool) = (false, false, false, false);
-
-/// Whether seccomp filters are installed. Until then a config with `linux.seccomp` is refused.
-pub const SECCOMP_ENABLED: bool = false;
+/// Cgroup support: (v1, v2, systemd, systemdUser): cgroupfs drivers for both versions, no systemd driver.
+pub const CGROUP: (bool, bool, bool, bool) = (true, true, false, false);
 
 /// Every capability name the kernel headers of this release know (CAP_LAST_CAP = 40).
 const CAPABILITIES: &[&str] = &[
@@ -135,7 +132,14 @@ pub fn document() -> Value {
             "namespaces": NAMESPACES,
             "capabilities": CAPABILITIES,
             "cgroup": { "v1": v1, "v2": v2, "systemd": systemd, "systemdUser": systemd_user, "rdma": false },
-            "seccomp": { "enabled": SECCOMP_ENABLED },
+            "seccomp": {
+                "enabled": true,
+                "actions": crate::seccomp::FEATURE_ACTIONS,
+                "operators": crate::seccomp::FEATURE_OPERATORS,
+                "archs": crate::seccomp::FEATURE_ARCHS,
+                "knownFlags": crate::seccomp::FEATURE_FLAGS,
+                "supportedFlags": crate::seccomp::FEATURE_FLAGS
+            },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false },
@@ -174,7 +178,8 @@ mod tests {
         assert_eq!(sorted, opts, "sorted and unique, as runc lists them");
         let ns: Vec<&str> = doc["linux"]["namespaces"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
         assert!(!ns.contains(&"user"));
-        assert_eq!(doc["linux"]["seccomp"]["enabled"], false);
+        assert_eq!(doc["linux"]["seccomp"]["enabled"], true);
+        assert!(doc["linux"]["seccomp"]["actions"].as_array().unwrap().contains(&json!("SCMP_ACT_NOTIFY")));
         assert_eq!(doc["linux"]["mountExtensions"]["idmap"]["enabled"], false);
         assert_eq!(doc["potentiallyUnsafeConfigAnnotations"], json!([]));
     }

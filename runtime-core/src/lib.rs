@@ -19,6 +19,7 @@ mod bundle;
 pub use bundle::Bundle;
 
 mod host;
+mod passwd;
 mod plan;
 
 #[allow(unsafe_code)]

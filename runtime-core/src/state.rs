@@ -73,6 +73,9 @@ pub struct Internal {
     pub init_start_time: u64,
     /// Cgroup directory per controller ("" for the unified hierarchy), absolute host paths.
     pub cgroup_paths: BTreeMap<String, PathBuf>,
+    /// The top-most cgroup directory hull created per hierarchy (removed on delete).
+    #[serde(default)]
+    pub cgroup_created: BTreeMap<String, PathBuf>,
     /// Whether the container has its own pid namespace (kill --all and delete depend on it).
     pub own_pid_ns: bool,
     /// Namespace paths of the init, by OCI namespace type, for exec.

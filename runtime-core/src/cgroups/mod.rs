@@ -1,71 +1,134 @@
-//! TEMPORARY placeholder with the cgroup interface; replaced by the real cgroup layer on merge.
-#![allow(dead_code)]
+//! The container's cgroups on v1, hybrid and v2 hosts: layout detection, the pure translation of
+//! `linux.resources` into ordered file writes, and the filesystem driver that creates, joins,
+//! freezes, signals, measures and removes the cgroup directories.
+//!
+//! The split follows what can be tested without a kernel: [`detect`] reads the host once into a
+//! [`Layout`]; [`plan`] is pure and turns (cgroupsPath, id, resources, layout) into a
+//! [`CgroupPlan`] of directories and [`Write`]s (table-tested for both versions); [`Cgroup`]
+//! executes a plan through directory fds and manages the result for the container's lifetime.
 
-use std::collections::BTreeMap;
-use std::os::fd::BorrowedFd;
+mod devices;
+mod freezer;
+mod fs;
+mod layout;
+mod path;
+mod stats;
+mod v1;
+mod v2;
+
+#[cfg(test)]
+mod kernel_tests;
+
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use oci_spec::runtime::LinuxResources;
 
-#[derive(Debug, Clone)]
-pub(crate) struct Layout;
-impl Layout {
-    pub(crate) fn is_v2(&self) -> bool {
-        false
+pub(crate) use fs::Cgroup;
+pub(crate) use layout::{detect, Layout};
+
+/// Which cgroup interface the container's limits are written to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Version {
+    /// One hierarchy per controller (legacy or hybrid host).
+    V1,
+    /// The unified hierarchy only.
+    V2,
+}
+
+/// How a [`Write`] reacts when the kernel does not take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriteMode {
+    /// Any failure is an error.
+    Required,
+    /// Skipped when the file does not exist (features that depend on kernel version or config).
+    IfExists,
+    /// An EINVAL is retried once after all other writes: pairs of limits (memory and
+    /// memory+swap, cfs period and quota) are only accepted by the kernel in one order, which
+    /// depends on the values currently set.
+    RetryOnEinval,
+}
+
+/// One value written to one cgroup file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Write {
+    /// The hierarchy: a v1 controller name (`memory`, `name=systemd`) or `""` for the unified one.
+    pub(crate) key: String,
+    /// File name inside the cgroup directory.
+    pub(crate) file: String,
+    /// The exact bytes to write.
+    pub(crate) value: String,
+    /// Error handling.
+    pub(crate) mode: WriteMode,
+    /// A file (and value) written instead when it exists: BFQ's weight files replace the
+    /// generic ones when that scheduler is active, as runc does.
+    pub(crate) prefer: Option<(String, String)>,
+}
+
+impl Write {
+    fn new(key: &str, file: impl Into<String>, value: impl Into<String>) -> Self {
+        Write { key: key.into(), file: file.into(), value: value.into(), mode: WriteMode::Required, prefer: None }
+    }
+
+    fn mode(mut self, mode: WriteMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    fn prefer(mut self, file: impl Into<String>, value: impl Into<String>) -> Self {
+        self.prefer = Some((file.into(), value.into()));
+        self
     }
 }
-pub(crate) fn detect() -> Result<Layout> {
-    Ok(Layout)
+
+/// One directory of the container's cgroup in one hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlannedDir {
+    /// Hierarchy key, as in [`Write::key`].
+    pub(crate) key: String,
+    /// The container's cgroup directory.
+    pub(crate) path: PathBuf,
+    /// The hierarchy's mount point: never created nor removed.
+    pub(crate) mount_point: PathBuf,
 }
-#[derive(Debug, Clone, Default)]
-pub(crate) struct CgroupPlan;
+
+/// The pure result of [`plan`]: where the cgroup lives and what to write into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CgroupPlan {
+    /// Version the writes are meant for.
+    pub(crate) version: Version,
+    /// One directory per hierarchy, in a stable order.
+    pub(crate) dirs: Vec<PlannedDir>,
+    /// The writes, in order.
+    pub(crate) writes: Vec<Write>,
+}
+
+/// Computes the container's cgroup directories and limit writes. Pure: nothing is read or written.
+///
+/// `cgroups_path` follows runc's cgroupfs driver: absolute paths are taken from each hierarchy's
+/// root; relative ones are placed under the runtime's own cgroup (under its parent on pure v2,
+/// whose own cgroup cannot have children with controllers while it holds processes); empty means
+/// the relative path `<id>`. A `..` component is refused.
 pub(crate) fn plan(
-    _p: Option<&Path>,
-    _id: &str,
-    r: Option<&oci_spec::runtime::LinuxResources>,
-    _l: &Layout,
-) -> Result<CgroupPlan> {
-    if let Some(r) = r {
-        if r.memory().is_some() || r.cpu().is_some() || r.pids().is_some() || r.block_io().is_some() {
-            return Err(Error::NotSupported("linux.resources".into()));
-        }
-    }
-    Ok(CgroupPlan)
+    cgroups_path: Option<&Path>,
+    id: &str,
+    resources: Option<&LinuxResources>,
+    layout: &Layout,
+) -> crate::Result<CgroupPlan> {
+    let inner = path::inner_path(cgroups_path, id)?;
+    let dirs = path::dirs(&inner, layout)?;
+    let empty = LinuxResources::default();
+    let resources = resources.unwrap_or(&empty);
+    let writes = match layout.version() {
+        Version::V1 => v1::writes(resources, &layout.v1_keys(), true)?,
+        Version::V2 => v2::writes(resources, &layout.unified_controllers(), true)?,
+    };
+    Ok(CgroupPlan { version: layout.version(), dirs, writes })
 }
-#[derive(Debug)]
-pub(crate) struct Cgroup;
-impl Cgroup {
-    pub(crate) fn create(_p: &CgroupPlan) -> Result<Cgroup> {
-        Ok(Cgroup)
-    }
-    pub(crate) fn procs_fds(&self) -> Vec<BorrowedFd<'_>> {
-        Vec::new()
-    }
-    pub(crate) fn unified_dir_fd(&self) -> Option<BorrowedFd<'_>> {
-        None
-    }
-    pub(crate) fn paths(&self) -> BTreeMap<String, PathBuf> {
-        BTreeMap::new()
-    }
-    pub(crate) fn load(_p: &BTreeMap<String, PathBuf>) -> Cgroup {
-        Cgroup
-    }
-    pub(crate) fn destroy(&self) -> Result<()> {
-        Ok(())
-    }
-    pub(crate) fn pids(&self) -> Result<Vec<i32>> {
-        Ok(Vec::new())
-    }
-    pub(crate) fn freeze(&self) -> Result<()> {
-        Err(Error::NotSupported("pause".into()))
-    }
-    pub(crate) fn thaw(&self) -> Result<()> {
-        Err(Error::NotSupported("resume".into()))
-    }
-    pub(crate) fn is_frozen(&self) -> Result<bool> {
-        Ok(false)
-    }
-    pub(crate) fn kill_all(&self, _s: i32) -> Result<()> {
-        Ok(())
-    }
+
+fn not_supported(what: impl Into<String>) -> crate::Error {
+    crate::Error::NotSupported(what.into())
+}
+
+fn invalid(what: impl Into<String>) -> crate::Error {
+    crate::Error::InvalidConfig(what.into())
 }

@@ -10,7 +10,7 @@ use crate::sys;
 const DEVPTS_SUPER_MAGIC: i64 = 0x1cd1;
 
 /// Child side: allocate the pty, send the master, take the peer as stdio and controlling tty.
-pub(crate) fn setup_child(sock: BorrowedFd<'_>, size: Option<(u16, u16)>) -> Result<(), SysError> {
+pub(crate) fn setup_child(sock: BorrowedFd<'_>, size: Option<(u16, u16)>, dev_console: bool) -> Result<(), SysError> {
     let master = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -32,10 +32,27 @@ pub(crate) fn setup_child(sock: BorrowedFd<'_>, size: Option<(u16, u16)>) -> Res
     let name = format!("/dev/pts/{}", sys::tty::pty_number(master.as_fd())?);
     protocol::send(sock, &ChildMsg::Console { name }, &[master.as_fd()], false)?;
     drop(master);
+    if dev_console {
+        bind_console(&peer)?;
+    }
     for target in 0..3 {
         sys::process::dup2(peer.as_fd(), target)?;
     }
     sys::tty::set_controlling(peer.as_fd())
+}
+
+/// Binds the pty over /dev/console (an empty file we create in the fresh /dev), as runc does.
+fn bind_console(peer: &OwnedFd) -> Result<(), SysError> {
+    let target = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open("/dev/console")
+        .map_err(|e| SysError::io("create", Some("/dev/console"), &e))?;
+    let tree = sys::mount::open_tree(Some(peer.as_fd()), "", false)?;
+    sys::mount::move_mount(tree.as_fd(), target.as_fd(), "/dev/console")
 }
 
 /// Parent side: hand the master to the caller's console socket (runc's raw SCM_RIGHTS message).

@@ -54,6 +54,7 @@ pub(crate) fn run(ctx: ChildContext<'_>) -> ! {
 /// The program to execute, resolved before `Ready` so a missing binary fails `create` (runc does so).
 struct Exec {
     path: CString,
+    env: Vec<CString>,
     procfs: ProcfsHandle,
 }
 
@@ -87,15 +88,30 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     }
     sys::process::setsid().map_err(at(Step::Console))?;
     if plan.process.terminal {
-        console::setup_child(ctx.sock.as_fd(), plan.process.console_size).map_err(at(Step::Console))?;
+        console::setup_child(ctx.sock.as_fd(), plan.process.console_size, plan.rootfs.populate_dev)
+            .map_err(at(Step::Console))?;
     }
     if plan.new_keyring {
         sys::process::join_session_keyring(&format!("_ses.{}", plan.id)).map_err(at(Step::Credentials))?;
     }
-    credentials(plan)?;
+    credentials(plan, ctx.sock.as_fd())?;
+    if plan.process.no_new_privileges && plan.seccomp.as_ref().is_some_and(|s| s.needs_listener()) {
+        // The listener must reach the runtime before it exits, so no late install here.
+        seccomp_now(plan, ctx.sock.as_fd())?;
+    }
     let path = lookup(&plan.process)?;
+    let env = with_home(&plan.process);
     protocol::send(ctx.sock.as_fd(), &ChildMsg::Ready, &[], true).map_err(at(Step::Spawn))?;
-    Ok(Exec { path, procfs })
+    Ok(Exec { path, env, procfs })
+}
+
+/// Installs the filter and hands a notify listener to the runtime.
+fn seccomp_now(plan: &Plan, sock: BorrowedFd<'_>) -> StepResult {
+    let Some(prog) = &plan.seccomp else { return Ok(()) };
+    if let Some(listener) = sys::seccomp::install(prog).map_err(at(Step::Seccomp))? {
+        protocol::send(sock, &ChildMsg::SeccompListener, &[listener.as_fd()], true).map_err(at(Step::Seccomp))?;
+    }
+    Ok(())
 }
 
 fn identity(plan: &Plan) -> StepResult {
@@ -110,15 +126,15 @@ fn identity(plan: &Plan) -> StepResult {
 
 /// rlimits, then runc's privilege-drop order: bounding set while privileged, keep caps across the
 /// uid switch, groups, gid, uid, then the final capability sets and the ambient set.
-fn credentials(plan: &Plan) -> StepResult {
+fn credentials(plan: &Plan, sock: BorrowedFd<'_>) -> StepResult {
     let p = &plan.process;
     let err = at(Step::Credentials);
     for r in &p.rlimits {
         sys::process::setrlimit(r.resource, r.soft, r.hard, &r.name).map_err(&err)?;
     }
-    if let Some(prog) = plan.seccomp.as_ref().filter(|_| !p.no_new_privileges) {
+    if !p.no_new_privileges {
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it before dropping caps.
-        sys::seccomp::install(prog).map_err(at(Step::Seccomp))?;
+        seccomp_now(plan, sock)?;
     }
     for cap in 0..64u64 {
         if p.caps.bounding & (1 << cap) == 0 {
@@ -178,6 +194,19 @@ fn lookup(p: &ProcessPlan) -> StepResult<CString> {
     Err(not_found(format!("exec: {arg0:?}: executable file not found in $PATH")))
 }
 
+/// The environment, with HOME from the container's /etc/passwd when the config sets none (runc).
+fn with_home(p: &ProcessPlan) -> Vec<CString> {
+    let mut env = p.env.clone();
+    if env.iter().any(|e| e.as_bytes().starts_with(b"HOME=")) {
+        return env;
+    }
+    let home = crate::passwd::home_of(p.uid).unwrap_or_else(|| "/".to_owned());
+    if let Ok(c) = CString::new(format!("HOME={home}")) {
+        env.push(c);
+    }
+    env
+}
+
 fn errno_text(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
@@ -208,7 +237,8 @@ fn exec_program(ctx: &ChildContext<'_>, exec: Exec) -> ! {
         fail(e)
     }
     drop(fifo);
-    if let Some(prog) = ctx.plan.seccomp.as_ref().filter(|_| p.no_new_privileges) {
+    if let Some(prog) = ctx.plan.seccomp.as_ref().filter(|s| p.no_new_privileges && !s.needs_listener()) {
+        // As late as possible: everything above runs unfiltered, only execve follows.
         if let Err(e) = sys::seccomp::install(prog) {
             fail(e)
         }
@@ -223,5 +253,5 @@ fn exec_program(ctx: &ChildContext<'_>, exec: Exec) -> ! {
         fail(e)
     }
     sys::process::reset_signals();
-    fail(sys::process::execve(&exec.path, &p.args, &p.env))
+    fail(sys::process::execve(&exec.path, &p.args, &exec.env))
 }

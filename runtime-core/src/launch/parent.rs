@@ -90,6 +90,9 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
     let dir = made.dir.as_ref().expect("state dir");
     let fifo_path = dir.fifo_path();
     sys::fs::mkfifo(&fifo_path.to_string_lossy(), 0o622).step(Step::State)?;
+    // mkfifo's mode went through our umask; the init may run as any user and must open it.
+    std::fs::set_permissions(&fifo_path, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+        .map_err(|e| Error::sys(Step::State, SysError::io("chmod", Some(&fifo_path.to_string_lossy()), &e)))?;
     let fifo = open_path(&fifo_path).step(Step::State)?;
     let ns_fds = plan
         .namespaces
@@ -99,7 +102,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
         .collect::<Result<Vec<_>>>()?;
     made.cgroup = Some(Cgroup::create(&plan.cgroup)?);
     let cgroup = made.cgroup.as_ref().expect("just set");
-    let cgroup_paths: Vec<(String, PathBuf)> = cgroup.paths().into_iter().filter(|(k, _)| !k.is_empty()).collect();
+    let cgroup_paths = v1_mount_dirs(cgroup);
     let (parent_sock, child_sock) = sys::socket::seqpacket_pair().step(Step::Spawn)?;
     sys::socket::enable_passcred(parent_sock.as_fd()).step(Step::Spawn)?;
 
@@ -119,7 +122,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
             made.child = Some(pid);
             drop(child_sock);
             drop(ns_fds);
-            let (init_pid, console) = serve(plan, &parent_sock, opts, pid)?;
+            let (init_pid, console) = serve(plan, &bundle.dir, &parent_sock, opts, pid)?;
             if plan.namespaces.second_fork {
                 // The intermediate process exits as soon as it has forked the init.
                 sys::process::wait_child(pid).step(Step::Spawn)?;
@@ -139,6 +142,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                 internal: Internal {
                     init_start_time: start_time,
                     cgroup_paths: cgroup.paths(),
+                    cgroup_created: cgroup.created(),
                     own_pid_ns: plan.namespaces.own_pid_ns,
                     namespaces: Default::default(),
                 },
@@ -148,10 +152,31 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
     }
 }
 
+/// The container's v1 cgroup directories as they appear under its /sys/fs/cgroup: one per
+/// hierarchy, named after the controller (`name=systemd` -> `systemd`); the unified one is not
+/// shown on hybrid hosts, as with runc.
+fn v1_mount_dirs(cgroup: &Cgroup) -> Vec<(String, PathBuf)> {
+    let mut out: Vec<(String, PathBuf)> = Vec::new();
+    for (key, path) in cgroup.paths() {
+        if key.is_empty() || out.iter().any(|(_, p)| *p == path) {
+            continue;
+        }
+        out.push((key.trim_start_matches("name=").to_owned(), path));
+    }
+    out
+}
+
 /// Serves the child until `Ready`; returns the init's pid (as seen here) and a kept console.
-fn serve(plan: &Plan, sock: &OwnedFd, opts: &CreateOptions, child: i32) -> Result<(i32, Option<OwnedFd>)> {
+fn serve(
+    plan: &Plan,
+    bundle: &std::path::Path,
+    sock: &OwnedFd,
+    opts: &CreateOptions,
+    child: i32,
+) -> Result<(i32, Option<OwnedFd>)> {
     let mut console = None;
     let mut expect_console = plan.process.terminal;
+    let mut expect_listener = plan.seccomp.as_ref().is_some_and(|s| s.needs_listener());
     loop {
         let m = protocol::recv(sock.as_fd()).step(Step::Spawn)?;
         match m.msg {
@@ -166,7 +191,18 @@ fn serve(plan: &Plan, sock: &OwnedFd, opts: &CreateOptions, child: i32) -> Resul
                     ConsoleMode::None => unreachable!("the plan refuses a terminal without a console"),
                 }
             }
-            Some(ChildMsg::Ready) if !expect_console => {
+            Some(ChildMsg::SeccompListener) if expect_listener && !expect_console => {
+                expect_listener = false;
+                let (Some(fd), Some(pid), Some(prog)) = (m.fds.first(), m.pid, plan.seccomp.as_ref()) else {
+                    return Err(Error::sys(Step::Seccomp, SysError::check("receive listener", None, "no fd")));
+                };
+                let state = serde_json::json!({
+                    "ociVersion": plan.oci_version, "id": plan.id, "status": "creating", "pid": pid,
+                    "bundle": bundle, "annotations": plan.annotations,
+                });
+                sys::seccomp::send_to_agent(prog, state.to_string().as_bytes(), fd.as_fd()).step(Step::Seccomp)?;
+            }
+            Some(ChildMsg::Ready) if !expect_console && !expect_listener => {
                 let pid = m
                     .pid
                     .ok_or_else(|| Error::sys(Step::Spawn, SysError::check("receive ready", None, "no credentials")))?;

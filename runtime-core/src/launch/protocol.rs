@@ -4,11 +4,13 @@
 //! | # | child -> parent            | fds        | parent does                                          |
 //! |---|----------------------------|------------|------------------------------------------------------|
 //! | 1 | `Console { name }`         | pty master | sends it to `--console-socket`, or keeps it (`run`)  |
-//! | 2 | `Ready`                    | -          | pid (from SCM_CREDENTIALS), state.json, pid file     |
+//! | 2 | `SeccompListener`          | listener   | hands it with the state to the agent (listenerPath)  |
+//! | 3 | `Ready`                    | -          | pid (from SCM_CREDENTIALS), state.json, pid file     |
 //! | - | `Failed(ChildError)`       | -          | kills and reaps the child, removes everything, fails |
 //! | - | (socket closed, no Ready)  | -          | the child died: same cleanup, reports its exit       |
 //!
-//! `Console` comes only when `process.terminal` is true. The child sends `Ready` with
+//! `Console` comes only when `process.terminal` is true, `SeccompListener` only when the seccomp
+//! profile has SCMP_ACT_NOTIFY rules (both carry credentials, like `Ready`). The child sends `Ready` with
 //! SCM_CREDENTIALS so the kernel translates its pid into the parent's pid namespace, which also
 //! covers the second fork a joined pid namespace needs. The parent sends nothing yet: id maps and
 //! hooks (later issues) add parent -> child replies here.
@@ -25,6 +27,8 @@ use crate::sys::socket;
 pub(crate) enum ChildMsg {
     /// The pty master follows as an fd; `name` is its /dev/pts path inside the container.
     Console { name: String },
+    /// The seccomp notify listener follows as an fd.
+    SeccompListener,
     /// Set up and about to block on the exec fifo.
     Ready,
     /// Setup failed; the child exits after sending this.

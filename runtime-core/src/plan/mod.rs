@@ -47,6 +47,8 @@ pub(crate) struct RootfsPlan {
     pub(crate) devices: Vec<DeviceNode>,
     pub(crate) masked: Vec<String>,
     pub(crate) readonly_paths: Vec<String>,
+    /// The process's cwd relative to the rootfs, created when missing (runc does).
+    pub(crate) cwd: Option<String>,
 }
 
 /// Everything the launcher needs, resolved.
@@ -120,6 +122,7 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
         devices,
         masked,
         readonly_paths,
+        cwd: spec.process().as_ref().and_then(|p| mounts::clean_dest(p.cwd(), "process.cwd").ok()),
     })
 }
 

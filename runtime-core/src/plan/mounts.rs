@@ -193,7 +193,7 @@ fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<
     } else if typ == "sysfs" && !ns.new_net {
         // A sysfs instance belongs to a network namespace the container does not own: bind the host's.
         MountKind::Bind { source: "/sys".into(), recursive: true }
-    } else if typ == "cgroup" && !host.cgroups.is_v2() {
+    } else if typ == "cgroup" && host.cgroups.version() == crate::cgroups::Version::V1 {
         MountKind::CgroupV1Tree
     } else if typ.is_empty() {
         return Err(Error::InvalidConfig(format!("{field}: no type and no bind option")));

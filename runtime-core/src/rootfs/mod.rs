@@ -59,5 +59,8 @@ pub(crate) fn prepare(plan: &RootfsPlan, cgroup_paths: &[(String, std::path::Pat
         dev::create_nodes(&root, &plan.devices).at(Step::Devices)?;
     }
     masked::apply(&root, &plan.masked, &plan.readonly_paths).at(Step::MaskedPaths)?;
+    if let Some(cwd) = &plan.cwd {
+        mounts::destination(&root, cwd, false).at(Step::Rootfs)?;
+    }
     Ok(root)
 }

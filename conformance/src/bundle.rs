@@ -1,0 +1,200 @@
+//! OCI bundles for tests: a busybox + probe rootfs and a `runc spec`-like config.json that tests mutate.
+//!
+//! The config is a `serde_json::Value`, not a typed spec, so tests can also write configs that are malformed.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+/// Host busybox used for the rootfs; it must be statically linked (Debian's `busybox-static`).
+pub const BUSYBOX: &str = "/bin/busybox";
+
+/// The unprivileged user present in the test rootfs's /etc/passwd.
+pub const TEST_UID: u32 = 1000;
+pub const TEST_GID: u32 = 1000;
+
+/// Environment variable every container process carries, so leftovers can be found by their environ.
+pub const MARKER_ENV: &str = "HULL_CONFORMANCE_ID";
+
+/// Default config similar to `runc spec`, but non-terminal, rootfs writable, and a cgroup of its own.
+pub fn default_spec(id: &str, args: &[&str]) -> Value {
+    let caps = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+    json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": args,
+            "env": [
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "TERM=xterm",
+                format!("{MARKER_ENV}={id}"),
+            ],
+            "cwd": "/",
+            "capabilities": {
+                "bounding": caps, "effective": caps, "permitted": caps, "inheritable": caps, "ambient": caps,
+            },
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            "noNewPrivileges": true
+        },
+        "root": {"path": "rootfs", "readonly": false},
+        "hostname": "conformance",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+             "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+        ],
+        "linux": {
+            // Absolute, so the container never lands inside the caller's (foreign) cgroup; flat, so that
+            // parallel tests never race on creating/removing a shared parent directory.
+            "cgroupsPath": cgroup_path(id),
+            "resources": {"devices": [{"allow": false, "access": "rwm"}]},
+            "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}],
+            "maskedPaths": [
+                "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+                "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"
+            ],
+            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+        }
+    })
+}
+
+/// The cgroupsPath given to container `id`; cleanup removes exactly this directory under each hierarchy.
+pub fn cgroup_path(id: &str) -> String {
+    format!("/hull-conformance-{id}")
+}
+
+/// What config.json should contain.
+#[derive(Debug, Clone)]
+enum Config {
+    Spec(Value),
+    Raw(String),
+    Absent,
+}
+
+/// Assembles a bundle directory: `rootfs/` (busybox applets, `/probe`, passwd/group) and `config.json`.
+#[derive(Debug, Clone)]
+pub struct BundleBuilder {
+    dir: PathBuf,
+    probe: PathBuf,
+    config: Config,
+    rootfs: bool,
+}
+
+impl BundleBuilder {
+    /// A bundle at `dir` (created if missing) for container `id`, running `args` (default: `/probe report`).
+    pub fn new(dir: impl Into<PathBuf>, probe: impl Into<PathBuf>, id: &str) -> Self {
+        let spec = default_spec(id, &["/probe", "report"]);
+        BundleBuilder { dir: dir.into(), probe: probe.into(), config: Config::Spec(spec), rootfs: true }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Sets `process.args`.
+    pub fn args(self, args: &[&str]) -> Self {
+        self.with(|s| s["process"]["args"] = json!(args))
+    }
+
+    /// Mutates the config (only when it is still a JSON value).
+    pub fn with(mut self, f: impl FnOnce(&mut Value)) -> Self {
+        if let Config::Spec(ref mut spec) = self.config {
+            f(spec);
+        }
+        self
+    }
+
+    /// Writes `text` verbatim as config.json (for malformed-input tests).
+    pub fn raw_config(mut self, text: &str) -> Self {
+        self.config = Config::Raw(text.to_owned());
+        self
+    }
+
+    /// Leaves config.json out.
+    pub fn no_config(mut self) -> Self {
+        self.config = Config::Absent;
+        self
+    }
+
+    /// Leaves rootfs/ out.
+    pub fn no_rootfs(mut self) -> Self {
+        self.rootfs = false;
+        self
+    }
+
+    pub fn spec(&self) -> Option<&Value> {
+        match &self.config {
+            Config::Spec(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Writes everything to disk and returns the bundle directory.
+    pub fn build(&self) -> io::Result<PathBuf> {
+        fs::create_dir_all(&self.dir)?;
+        if self.rootfs {
+            build_rootfs(&self.dir.join("rootfs"), &self.probe)?;
+        }
+        let config = self.dir.join("config.json");
+        match &self.config {
+            Config::Spec(v) => fs::write(&config, serde_json::to_vec_pretty(v)?)?,
+            Config::Raw(text) => fs::write(&config, text)?,
+            Config::Absent => {}
+        }
+        Ok(self.dir.clone())
+    }
+}
+
+/// A minimal rootfs: busybox with an applet symlink for each command, the probe at /probe, /etc files.
+pub fn build_rootfs(root: &Path, probe: &Path) -> io::Result<()> {
+    for d in ["bin", "etc", "tmp", "proc", "sys", "dev", "root", "home/test"] {
+        fs::create_dir_all(root.join(d))?;
+    }
+    fs::set_permissions(root.join("tmp"), fs::Permissions::from_mode(0o1777))?;
+    copy_executable(Path::new(BUSYBOX), &root.join("bin/busybox"))?;
+    copy_executable(probe, &root.join("probe"))?;
+    for applet in busybox_applets()? {
+        if applet != "busybox" {
+            symlink("busybox", root.join("bin").join(&applet))?;
+        }
+    }
+    fs::write(
+        root.join("etc/passwd"),
+        format!("root:x:0:0:root:/root:/bin/sh\ntest:x:{TEST_UID}:{TEST_GID}:test:/home/test:/bin/sh\n"),
+    )?;
+    fs::write(root.join("etc/group"), format!("root:x:0:\ntty:x:5:\ntest:x:{TEST_GID}:\n"))?;
+    fs::write(root.join("etc/hostname"), "conformance\n")?;
+    Ok(())
+}
+
+fn copy_executable(from: &Path, to: &Path) -> io::Result<()> {
+    fs::copy(from, to)
+        .map_err(|e| io::Error::new(e.kind(), format!("copy {} -> {}: {e}", from.display(), to.display())))?;
+    fs::set_permissions(to, fs::Permissions::from_mode(0o755))
+}
+
+/// Applet names, one per line from `busybox --list`; computed once per process.
+fn busybox_applets() -> io::Result<Vec<String>> {
+    static APPLETS: std::sync::OnceLock<Result<Vec<String>, String>> = std::sync::OnceLock::new();
+    let list = APPLETS.get_or_init(|| {
+        let out = Command::new(BUSYBOX).arg("--list").output().map_err(|e| format!("{BUSYBOX} --list: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("{BUSYBOX} --list: {}", out.status));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(text.lines().filter(|n| !n.is_empty() && !n.contains('/')).map(str::to_owned).collect())
+    });
+    list.clone().map_err(io::Error::other)
+}

@@ -1,0 +1,95 @@
+//! Self-tests of the harness: the cleanup guard and the leftover checker must work even when the runtime
+//! leaves a container behind, and the bundle builder must produce what tests rely on.
+
+use std::process::Command;
+use std::time::Duration;
+
+use conformance::bundle::{cgroup_path, MARKER_ENV};
+use conformance::{requires, Case};
+
+#[test]
+fn guard_removes_an_abandoned_running_container() {
+    requires!(root, runtime);
+    let (pid, footprint) = {
+        let mut c = Case::new();
+        c.build(c.bundle().args(&["/probe", "sleep", "60"]));
+        c.create(&[]).ok();
+        c.start().ok();
+        let pid = c.state_json().unwrap()["pid"].as_i64().unwrap();
+        let f = c.footprint();
+        assert!(!f.leftovers().is_empty(), "a running container must show up as leftovers");
+        // A runtime that cannot delete: the guard's own sweep must do all the work.
+        c.rt.binary = "/bin/false".into();
+        (pid, f)
+    };
+    assert!(footprint.leftovers_settled(Duration::from_secs(3)).is_empty(), "{:#?}", footprint.leftovers());
+    assert!(!footprint.dir.exists(), "test dir {} not removed", footprint.dir.display());
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(stat.is_empty() || stat.contains(") Z"), "container init {pid} survived the guard");
+}
+
+#[test]
+fn leftover_checker_finds_marked_process_and_clean_kills_it() {
+    requires!(root);
+    let c = Case::new();
+    let mut child = Command::new("sleep").arg("60").env(MARKER_ENV, &c.id).spawn().unwrap();
+    let f = c.footprint();
+    let procs = f.processes();
+    assert!(procs.iter().any(|(p, _)| *p == child.id() as i32), "{procs:?}");
+    f.clean();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "marked process was not killed");
+    assert!(f.processes().is_empty());
+}
+
+#[test]
+fn leftover_checker_finds_cgroup_dir() {
+    requires!(root, cgroup_v1);
+    let c = Case::new();
+    let dir = std::path::Path::new("/sys/fs/cgroup/pids").join(cgroup_path(&c.id).trim_start_matches('/'));
+    std::fs::create_dir(&dir).unwrap();
+    let f = c.footprint();
+    assert_eq!(f.cgroup_dirs(), vec![dir.clone()]);
+    f.clean();
+    assert!(!dir.exists(), "cgroup dir {} not removed", dir.display());
+}
+
+#[test]
+fn bundle_has_busybox_probe_and_users() {
+    requires!(root);
+    let c = Case::new();
+    let b = c.build(c.bundle());
+    let root = b.join("rootfs");
+    for f in ["bin/busybox", "bin/sh", "bin/ls", "probe", "etc/passwd", "etc/group"] {
+        assert!(root.join(f).exists(), "{f} missing");
+    }
+    assert!(std::fs::read_to_string(root.join("etc/passwd")).unwrap().contains("test:x:1000:1000"));
+    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["linux"]["cgroupsPath"], cgroup_path(&c.id));
+    assert_eq!(cfg["process"]["args"], serde_json::json!(["/probe", "report"]));
+}
+
+#[test]
+fn probe_is_static() {
+    requires!(root);
+    let probe = conformance::probe_path();
+    let out = Command::new("file").arg(&probe).output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            assert!(text.contains("static"), "probe is not statically linked: {text}");
+        }
+        _ => conformance::skip("`file` is not installed"),
+    }
+}
+
+#[test]
+fn timeout_kills_a_hung_runtime() {
+    requires!(root);
+    let mut c = Case::new();
+    c.rt.binary = "/bin/sleep".into();
+    c.rt.timeout = Duration::from_millis(300);
+    // `sleep --root X 30` fails on the flag; use exec_raw so only `30` is passed.
+    let o = c.rt.exec_raw(&["30".to_owned()], std::process::Stdio::null());
+    assert!(o.timed_out && o.signal == Some(9), "{o}");
+}

@@ -1,0 +1,274 @@
+//! process: args, env, cwd, user/groups, umask, capabilities, rlimits, noNewPrivileges, fds, terminal.
+
+use std::io::Read;
+use std::time::Duration;
+
+use conformance::bundle::{TEST_GID, TEST_UID};
+use conformance::{requires, Case, ConsoleSocket};
+use serde_json::{json, Value};
+
+const CHOWN: u64 = 1 << 0;
+const KILL: u64 = 1 << 5;
+const NET_BIND_SERVICE: u64 = 1 << 10;
+const AUDIT_WRITE: u64 = 1 << 29;
+
+#[test]
+fn args_reach_the_process_verbatim() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle().args(&["/probe", "report", "with space", "", "ünïcode"]));
+    assert_eq!(r["args"], json!(["/probe", "report", "with space", "", "ünïcode"]));
+}
+
+#[test]
+fn args_zero_is_resolved_through_path() {
+    requires!(root, runtime);
+    let c = Case::new();
+    c.build(c.bundle().args(&["echo", "via PATH"]));
+    assert_eq!(c.run(&[]).ok().stdout, "via PATH\n");
+}
+
+#[test]
+fn env_is_exactly_the_configured_list() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle().with(|s| {
+        let env = s["process"]["env"].as_array_mut().unwrap();
+        env.push(json!("FOO=bar=baz"));
+        env.push(json!("EMPTY="));
+    }));
+    let mut env: Vec<&str> = r["env"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    env.sort();
+    let mut want = vec![
+        "EMPTY=",
+        "FOO=bar=baz",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "TERM=xterm",
+    ];
+    let marker = format!("{}={}", conformance::bundle::MARKER_ENV, c.id);
+    want.push(&marker);
+    want.sort();
+    // runc adds HOME when the config lacks it (from /etc/passwd of the container user).
+    env.retain(|e| !e.starts_with("HOME="));
+    assert_eq!(env, want);
+}
+
+#[test]
+fn home_defaults_from_container_passwd() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle().with(|s| s["process"]["user"] = json!({"uid": TEST_UID, "gid": TEST_GID})));
+    let env: Vec<&str> = r["env"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(env.contains(&"HOME=/home/test"), "{env:?}");
+}
+
+#[test]
+fn cwd_is_set() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle().with(|s| s["process"]["cwd"] = json!("/tmp")));
+    assert_eq!(r["cwd"], "/tmp");
+}
+
+#[test]
+fn cwd_is_created_when_missing() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle().with(|s| s["process"]["cwd"] = json!("/does/not/exist")));
+    assert_eq!(r["cwd"], "/does/not/exist");
+}
+
+#[test]
+fn uid_gid_and_additional_gids() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r =
+        c.report(c.bundle().with(|s| {
+            s["process"]["user"] = json!({"uid": TEST_UID, "gid": TEST_GID, "additionalGids": [5, 100, 4242]})
+        }));
+    assert_eq!((r["uid"].as_u64(), r["euid"].as_u64()), (Some(TEST_UID.into()), Some(TEST_UID.into())));
+    assert_eq!((r["gid"].as_u64(), r["egid"].as_u64()), (Some(TEST_GID.into()), Some(TEST_GID.into())));
+    let mut groups: Vec<u64> = r["groups"].as_array().unwrap().iter().filter_map(Value::as_u64).collect();
+    groups.sort();
+    // runc also keeps the primary gid in the list; the configured ones must all be there.
+    groups.retain(|g| *g != u64::from(TEST_GID));
+    assert_eq!(groups, vec![5, 100, 4242]);
+}
+
+#[test]
+fn root_user_has_no_supplementary_groups_by_default() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle());
+    assert_eq!((r["uid"].as_u64(), r["gid"].as_u64()), (Some(0), Some(0)));
+    let groups: Vec<u64> =
+        r["groups"].as_array().unwrap().iter().filter_map(Value::as_u64).filter(|g| *g != 0).collect();
+    assert!(groups.is_empty(), "host groups leaked: {groups:?}");
+}
+
+#[test]
+fn umask_is_applied() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle().with(|s| s["process"]["user"]["umask"] = json!(0o027)));
+    assert_eq!(r["umask"].as_u64(), Some(0o027));
+}
+
+#[test]
+fn default_umask_is_0022() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle());
+    assert_eq!(r["umask"].as_u64(), Some(0o022));
+}
+
+fn caps(r: &Value) -> [u64; 5] {
+    ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"].map(|k| r["caps"][k].as_u64().unwrap_or(u64::MAX))
+}
+
+#[test]
+fn capabilities_all_five_sets_for_non_root() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle().with(|s| {
+        s["process"]["user"] = json!({"uid": TEST_UID, "gid": TEST_GID});
+        s["process"]["capabilities"] = json!({
+            "bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+            "permitted": ["CAP_CHOWN", "CAP_KILL"],
+            "effective": ["CAP_CHOWN", "CAP_KILL"],
+            "inheritable": ["CAP_CHOWN", "CAP_NET_BIND_SERVICE"],
+            "ambient": ["CAP_CHOWN"],
+        });
+    }));
+    // For a non-root user execve keeps only the ambient set in permitted/effective (capabilities(7)).
+    let [inh, prm, eff, bnd, amb] = caps(&r);
+    assert_eq!(bnd, CHOWN | KILL | NET_BIND_SERVICE, "bounding");
+    assert_eq!(inh, CHOWN | NET_BIND_SERVICE, "inheritable");
+    assert_eq!(amb, CHOWN, "ambient");
+    assert_eq!(prm, CHOWN, "permitted");
+    assert_eq!(eff, CHOWN, "effective");
+}
+
+#[test]
+fn capabilities_for_root_are_bounded() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle());
+    let [_, prm, eff, bnd, _] = caps(&r);
+    let want = AUDIT_WRITE | KILL | NET_BIND_SERVICE;
+    assert_eq!(bnd, want, "bounding");
+    // For uid 0, execve grants permitted = inheritable | bounding, effective = permitted.
+    assert_eq!(prm, want, "permitted");
+    assert_eq!(eff, want, "effective");
+}
+
+#[test]
+fn empty_capabilities_drop_everything() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle().with(|s| s["process"]["capabilities"] = json!({})));
+    assert_eq!(caps(&r), [0, 0, 0, 0, 0]);
+}
+
+#[test]
+fn rlimits_are_applied() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle().with(|s| {
+        s["process"]["rlimits"] = json!([
+            {"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200},
+            {"type": "RLIMIT_CORE", "soft": 0, "hard": 0},
+            {"type": "RLIMIT_NPROC", "soft": 500, "hard": 600},
+        ])
+    }));
+    assert_eq!(r["rlimits"]["RLIMIT_NOFILE"], json!([100, 200]));
+    assert_eq!(r["rlimits"]["RLIMIT_CORE"], json!([0, 0]));
+    assert_eq!(r["rlimits"]["RLIMIT_NPROC"], json!([500, 600]));
+}
+
+#[test]
+fn no_new_privileges_true() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle().with(|s| s["process"]["noNewPrivileges"] = json!(true)));
+    assert_eq!(r["no_new_privs"].as_u64(), Some(1));
+}
+
+#[test]
+fn no_new_privileges_false() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle().with(|s| s["process"]["noNewPrivileges"] = json!(false)));
+    assert_eq!(r["no_new_privs"].as_u64(), Some(0));
+}
+
+#[test]
+fn only_stdio_fds_are_open() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle());
+    let mut fds: Vec<&String> = r["fds"].as_object().unwrap().keys().collect();
+    fds.sort();
+    assert_eq!(fds, ["0", "1", "2"], "leaked fds: {}", r["fds"]);
+}
+
+#[test]
+fn non_terminal_stdio_is_not_a_tty() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle());
+    for fd in 0..3 {
+        assert_eq!(r["tty"][fd]["isatty"], false, "fd {fd}: {}", r["tty"]);
+    }
+}
+
+#[test]
+fn process_is_session_leader_in_pid_namespace() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let r = c.report(c.bundle());
+    assert_eq!(r["pid"].as_u64(), Some(1));
+    assert_eq!(r["sid"].as_u64(), Some(1), "runc makes the init a session leader (setsid)");
+}
+
+/// Reads the pty master until the slave side is gone (EIO) or the timeout passes.
+fn read_master(mut master: std::fs::File, timeout: Duration) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+        let _ = tx.send(all);
+    });
+    String::from_utf8_lossy(&rx.recv_timeout(timeout).unwrap_or_default()).replace("\r\n", "\n")
+}
+
+#[test]
+fn terminal_via_console_socket() {
+    requires!(root, runtime);
+    let c = Case::new();
+    c.build(c.bundle().with(|s| s["process"]["terminal"] = json!(true)));
+    let sock = ConsoleSocket::bind(&c.dir.join("console.sock")).expect("bind console socket");
+    c.create(&["--console-socket", &sock.path.to_string_lossy()]).ok();
+    let console = sock.receive(Duration::from_secs(5)).expect("pty master over the console socket");
+    assert_eq!(console.fd_count, 1, "exactly one fd in the message");
+    assert!(!console.name.is_empty(), "message data names the slave");
+    let target = std::fs::read_link(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&console.master)));
+    let target = target.map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    assert!(target.ends_with("ptmx"), "received fd is not a pty master: {target}");
+    c.start().ok();
+    let text = read_master(console.master, Duration::from_secs(10));
+    let r = conformance::runtime::parse_json(&text).unwrap_or_else(|| panic!("no report on the pty: {text:?}"));
+    for fd in 0..3 {
+        assert_eq!(r["tty"][fd]["isatty"], true, "fd {fd}: {}", r["tty"]);
+        assert_eq!(r["tty"][fd]["name"], "/dev/pts/0", "fd {fd}");
+    }
+    // The container's console is the controlling terminal: /dev/console exists and is the slave.
+    assert!(r["dev"]["console"].is_object(), "no /dev/console: {}", r["dev"]);
+    assert_eq!(r["sid"].as_u64(), Some(1));
+}

@@ -1,0 +1,388 @@
+//! The container's cgroup on the filesystem: directories created from a [`CgroupPlan`], limit
+//! files written through directory fds, the fds the child joins with, update and removal.
+//!
+//! Removal rule: `destroy` removes each leaf directory (and any sub-cgroups below it, which
+//! `rmdir` only allows once they hold no process), then the parent directories this runtime
+//! created for it, from the leaf upwards, stopping at the first one that is not empty. Parents
+//! are only known when the `Cgroup` came from [`Cgroup::create`] or [`Cgroup::load_created`];
+//! after a plain [`Cgroup::load`] only the leaf is removed, as runc does, because a parent that
+//! exists without our knowledge belongs to someone else (a pod cgroup, a slice).
+
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::{mkdirat, Mode};
+use oci_spec::runtime::LinuxResources;
+
+use super::{v1, v2, CgroupPlan, Version, Write, WriteMode};
+use crate::error::{Step, SysError};
+
+/// A container's cgroup: one directory per hierarchy.
+#[derive(Debug)]
+pub(crate) struct Cgroup {
+    pub(super) version: Version,
+    /// Hierarchy key (`memory`, `name=systemd`, `""` for cgroup2) -> the container's directory.
+    pub(super) paths: BTreeMap<String, PathBuf>,
+    /// Hierarchy key -> the top-most directory this runtime created on the way to the leaf.
+    pub(super) created: BTreeMap<String, PathBuf>,
+    /// One entry per distinct directory, opened at create (or at load where it exists).
+    opened: Vec<Opened>,
+}
+
+#[derive(Debug)]
+struct Opened {
+    path: PathBuf,
+    dir: OwnedFd,
+    procs: OwnedFd,
+}
+
+pub(super) fn sys(op: impl Into<String>, path: &Path, errno: Errno) -> crate::Error {
+    crate::Error::sys(Step::Cgroup, SysError::from_errno(op, Some(&path.display().to_string()), errno as i32))
+}
+
+pub(super) fn open_dir(path: &Path) -> crate::Result<OwnedFd> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    nix::fcntl::open(path, flags, Mode::empty()).map_err(|e| sys("open", path, e))
+}
+
+/// Writes `value` with a single write(2), as cgroup files require.
+pub(super) fn write_at(dir: BorrowedFd<'_>, file: &str, value: &str) -> nix::Result<()> {
+    let fd = openat(dir, file, OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW, Mode::empty())?;
+    let n = nix::unistd::write(&fd, value.as_bytes())?;
+    if n != value.len() {
+        return Err(Errno::EIO);
+    }
+    Ok(())
+}
+
+pub(super) fn read_at(dir: BorrowedFd<'_>, file: &str) -> nix::Result<String> {
+    let fd = openat(dir, file, OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW, Mode::empty())?;
+    std::io::read_to_string(std::fs::File::from(fd)).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+}
+
+/// Reads `file` in the directory `dir`, with an error naming the file.
+pub(super) fn read_file(dir: &Path, file: &str) -> crate::Result<String> {
+    let fd = open_dir(dir)?;
+    read_at(fd.as_fd(), file).map_err(|e| sys("read", &dir.join(file), e))
+}
+
+impl Cgroup {
+    /// Creates the directories of `plan` (remembering which ones did not exist), applies its
+    /// writes and opens the fds the child joins with. On failure nothing created is left.
+    pub(crate) fn create(plan: &CgroupPlan) -> crate::Result<Cgroup> {
+        let mut cg = Cgroup {
+            version: plan.version,
+            paths: plan.dirs.iter().map(|d| (d.key.clone(), d.path.clone())).collect(),
+            created: BTreeMap::new(),
+            opened: Vec::new(),
+        };
+        if let Err(e) = cg.build(plan) {
+            // Only what this call created: a leaf that existed before is someone else's.
+            for top in cg.created.values() {
+                let _ = remove_tree(top);
+            }
+            return Err(e);
+        }
+        Ok(cg)
+    }
+
+    fn build(&mut self, plan: &CgroupPlan) -> crate::Result<()> {
+        for d in &plan.dirs {
+            if self.opened.iter().any(|o| o.path == d.path) {
+                // Co-mounted controllers (cpu,cpuacct) share one directory.
+                let twin = self.paths.iter().find(|(k, p)| **p == d.path && self.created.contains_key(*k));
+                if let Some(top) = twin.map(|(k, _)| self.created[k].clone()) {
+                    self.created.insert(d.key.clone(), top);
+                }
+                continue;
+            }
+            let (dir, top) = make_dirs(&d.mount_point, &d.path, &d.key, plan.version)?;
+            if let Some(top) = top {
+                self.created.insert(d.key.clone(), top);
+            }
+            let procs = openat(dir.as_fd(), "cgroup.procs", OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| sys("open", &d.path.join("cgroup.procs"), e))?;
+            self.opened.push(Opened { path: d.path.clone(), dir, procs });
+        }
+        self.apply(&plan.writes)
+    }
+
+    /// The cgroup of a container created earlier, from the paths stored in its state. Only
+    /// the leaf directories will be removed by [`Cgroup::destroy`].
+    pub(crate) fn load(paths: &BTreeMap<String, PathBuf>) -> Cgroup {
+        Self::load_created(paths, &BTreeMap::new())
+    }
+
+    /// Like [`Cgroup::load`], with the directories [`Cgroup::created`] reported at create time,
+    /// so that `destroy` also removes the parents made for this container. An entry that is not
+    /// the leaf or one of its ancestors is ignored.
+    pub(crate) fn load_created(paths: &BTreeMap<String, PathBuf>, created: &BTreeMap<String, PathBuf>) -> Cgroup {
+        let version = if paths.keys().all(|k| k.is_empty()) { Version::V2 } else { Version::V1 };
+        let created = created
+            .iter()
+            .filter(|(k, top)| paths.get(*k).is_some_and(|p| p.starts_with(top) && top.components().count() > 1))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut opened: Vec<Opened> = Vec::new();
+        for path in paths.values() {
+            if opened.iter().any(|o| &o.path == path) {
+                continue;
+            }
+            let Ok(dir) = open_dir(path) else { continue };
+            let flags = OFlag::O_WRONLY | OFlag::O_CLOEXEC;
+            if let Ok(procs) = openat(dir.as_fd(), "cgroup.procs", flags, Mode::empty()) {
+                opened.push(Opened { path: path.clone(), dir, procs });
+            }
+        }
+        Cgroup { version, paths: paths.clone(), created, opened }
+    }
+
+    /// `cgroup.procs` of each distinct directory, opened write-only: the child writes "0" into
+    /// each to join before it does anything else.
+    pub(crate) fn procs_fds(&self) -> Vec<BorrowedFd<'_>> {
+        self.opened.iter().map(|o| o.procs.as_fd()).collect()
+    }
+
+    /// The cgroup directory on a pure v2 host, for clone3's CLONE_INTO_CGROUP.
+    pub(crate) fn unified_dir_fd(&self) -> Option<BorrowedFd<'_>> {
+        let path = self.paths.get("").filter(|_| self.version == Version::V2)?;
+        self.opened.iter().find(|o| &o.path == path).map(|o| o.dir.as_fd())
+    }
+
+    /// Hierarchy key -> directory, as runc stores them in its state (`cgroup_paths`).
+    pub(crate) fn paths(&self) -> BTreeMap<String, PathBuf> {
+        self.paths.clone()
+    }
+
+    /// Hierarchy key -> the top-most directory created for this container; persist it beside
+    /// [`Cgroup::paths`] and pass it to [`Cgroup::load_created`] so that delete removes them.
+    pub(crate) fn created(&self) -> BTreeMap<String, PathBuf> {
+        self.created.clone()
+    }
+
+    /// The directory used for listing processes and freezing: the cgroup2 one on v2, else the
+    /// v1 `freezer` (or `devices`, which every v1 container has).
+    pub(super) fn main_path(&self) -> Option<&Path> {
+        let keys: &[&str] = match self.version {
+            Version::V2 => &[""],
+            Version::V1 => &["freezer", "devices", ""],
+        };
+        keys.iter().find_map(|k| self.paths.get(*k)).map(PathBuf::as_path)
+    }
+
+    /// Applies writes in order; EINVALs of `RetryOnEinval` writes are retried once at the end.
+    fn apply(&self, writes: &[Write]) -> crate::Result<()> {
+        let mut dirs: BTreeMap<&str, OwnedFd> = BTreeMap::new();
+        for w in writes {
+            let path =
+                self.paths.get(&w.key).ok_or_else(|| super::not_supported(format!("cgroup controller {}", w.key)))?;
+            if !dirs.contains_key(w.key.as_str()) {
+                dirs.insert(&w.key, open_dir(path)?);
+            }
+        }
+        let mut retry = Vec::new();
+        for w in writes {
+            match write_one(dirs[w.key.as_str()].as_fd(), w) {
+                Err(Errno::EINVAL) if w.mode == WriteMode::RetryOnEinval => retry.push(w),
+                Err(e) => return Err(write_error(&self.paths[&w.key], w, e)),
+                Ok(()) => {}
+            }
+        }
+        for w in retry {
+            write_one(dirs[w.key.as_str()].as_fd(), w).map_err(|e| write_error(&self.paths[&w.key], w, e))?;
+        }
+        Ok(())
+    }
+
+    /// Changes the limits of a created cgroup: only the resources present in `resources` are
+    /// written. `memory.checkBeforeUpdate` refuses a limit below the current usage.
+    pub(crate) fn update(&self, resources: &LinuxResources) -> crate::Result<()> {
+        let writes = match self.version {
+            Version::V1 => v1::writes(resources, &self.paths.keys().cloned().collect::<Vec<_>>(), false)?,
+            Version::V2 => {
+                let dir = self.paths.get("").ok_or_else(|| super::not_supported("cgroup v2 without a path"))?;
+                let ctrls = read_file(dir, "cgroup.controllers")?;
+                v2::writes(resources, &ctrls.split_whitespace().map(str::to_owned).collect::<Vec<_>>(), false)?
+            }
+        };
+        self.check_before_update(resources)?;
+        self.apply(&writes)
+    }
+
+    fn check_before_update(&self, resources: &LinuxResources) -> crate::Result<()> {
+        let Some(m) = resources.memory() else { return Ok(()) };
+        let limit = m.limit().unwrap_or(0);
+        if m.check_before_update() != Some(true) || limit <= 0 {
+            return Ok(());
+        }
+        let (key, file) = match self.version {
+            Version::V1 => ("memory", "memory.usage_in_bytes"),
+            Version::V2 => ("", "memory.current"),
+        };
+        let Some(dir) = self.paths.get(key) else { return Ok(()) };
+        let usage: i64 = read_file(dir, file)?.trim().parse().unwrap_or(0);
+        if limit < usage {
+            return Err(crate::Error::InvalidArgument(format!(
+                "rejecting memory limit {limit} below current usage {usage}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Removes the container's directories (see the module doc for which ones).
+    pub(crate) fn destroy(&self) -> crate::Result<()> {
+        let mut first_error = None;
+        let mut done: Vec<&Path> = Vec::new();
+        for (key, path) in &self.paths {
+            if done.contains(&path.as_path()) {
+                continue;
+            }
+            done.push(path);
+            if let Err(e) = remove_tree(path) {
+                first_error.get_or_insert(e);
+                continue;
+            }
+            if let Some(top) = self.created.get(key) {
+                let mut dir = path.parent();
+                while let Some(d) = dir.filter(|d| d.starts_with(top)) {
+                    // ENOTEMPTY or EBUSY: another cgroup or process lives there now; keep it.
+                    if rmdir(d).is_err() {
+                        break;
+                    }
+                    dir = d.parent();
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Writes `w` (or its preferred alternative when that file exists).
+fn write_one(dir: BorrowedFd<'_>, w: &Write) -> nix::Result<()> {
+    if let Some((file, value)) = &w.prefer {
+        match write_at(dir, file, value) {
+            Err(Errno::ENOENT) => {}
+            other => return other,
+        }
+    }
+    match write_at(dir, &w.file, &w.value) {
+        Err(Errno::ENOENT) if w.mode == WriteMode::IfExists => Ok(()),
+        other => other,
+    }
+}
+
+fn write_error(dir: &Path, w: &Write, e: Errno) -> crate::Error {
+    sys(format!("write {:?} to", w.value), &dir.join(&w.file), e)
+}
+
+/// Creates `path` below `mount_point` one level at a time through dirfds. Returns the leaf's fd
+/// and the top-most directory that did not exist before.
+fn make_dirs(
+    mount_point: &Path,
+    path: &Path,
+    key: &str,
+    version: Version,
+) -> crate::Result<(OwnedFd, Option<PathBuf>)> {
+    let rel = path.strip_prefix(mount_point).map_err(|_| sys("outside its hierarchy", path, Errno::EINVAL))?;
+    let mut dir = open_dir(mount_point)?;
+    let mut current = mount_point.to_path_buf();
+    let mut top = None;
+    for name in rel.components() {
+        if version == Version::V2 {
+            enable_controllers(dir.as_fd());
+        }
+        current.push(name);
+        let made = match mkdirat(dir.as_fd(), name.as_os_str(), Mode::from_bits_truncate(0o755)) {
+            Ok(()) => true,
+            Err(Errno::EEXIST) => false,
+            Err(e) => return Err(sys("mkdir", &current, e)),
+        };
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let child = openat(dir.as_fd(), name.as_os_str(), flags, Mode::empty()).map_err(|e| sys("open", &current, e));
+        if made && top.is_none() {
+            top = Some(current.clone());
+        }
+        let child = match child {
+            Ok(c) => c,
+            Err(e) => return Err(undo(top, e)),
+        };
+        if made && key == "cpuset" {
+            // A new v1 cpuset starts with no cpus and mems, and no task can join it until set.
+            if let Err(e) = copy_cpuset(dir.as_fd(), child.as_fd(), &current) {
+                return Err(undo(top, e));
+            }
+        }
+        dir = child;
+    }
+    Ok((dir, top))
+}
+
+fn undo(top: Option<PathBuf>, e: crate::Error) -> crate::Error {
+    if let Some(t) = top {
+        let _ = remove_tree(&t);
+    }
+    e
+}
+
+fn copy_cpuset(parent: BorrowedFd<'_>, child: BorrowedFd<'_>, path: &Path) -> crate::Result<()> {
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let value = read_at(parent, file).map_err(|e| sys("read", &path.with_file_name(file), e))?;
+        if read_at(child, file).unwrap_or_default().trim().is_empty() {
+            write_at(child, file, value.trim())
+                .map_err(|e| sys(format!("write {:?} to", value.trim()), &path.join(file), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// runc enables every available controller on the way down so that the leaf can use them; a
+/// controller the parent cannot delegate is left out and reported by the write that needs it.
+fn enable_controllers(dir: BorrowedFd<'_>) {
+    let Ok(available) = read_at(dir, "cgroup.controllers") else { return };
+    let all: Vec<String> = available.split_whitespace().map(|c| format!("+{c}")).collect();
+    if all.is_empty() || write_at(dir, "cgroup.subtree_control", &all.join(" ")).is_ok() {
+        return;
+    }
+    for c in &all {
+        let _ = write_at(dir, "cgroup.subtree_control", c);
+    }
+}
+
+/// Removes a cgroup directory and the cgroups below it, deepest first. rmdir of a cgroup fails
+/// with EBUSY while its last processes are still exiting, so that is retried for about a second.
+pub(super) fn remove_tree(path: &Path) -> crate::Result<()> {
+    let entries = match std::fs::read_dir(path) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(crate::Error::sys(
+                Step::Cgroup,
+                SysError::io("read_dir", Some(&path.display().to_string()), &e),
+            ))
+        }
+    };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_tree(&entry.path())?;
+        }
+    }
+    let mut delay = Duration::from_millis(10);
+    loop {
+        match rmdir(path) {
+            Ok(()) | Err(Errno::ENOENT) => return Ok(()),
+            Err(Errno::EBUSY) if delay < Duration::from_millis(640) => {
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+            Err(e) => return Err(sys("rmdir", path, e)),
+        }
+    }
+}
+
+fn rmdir(path: &Path) -> nix::Result<()> {
+    std::fs::remove_dir(path).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+}

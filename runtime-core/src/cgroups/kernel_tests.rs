@@ -1,0 +1,1 @@
+//! Kernel-backed tests.
