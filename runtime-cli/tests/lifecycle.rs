@@ -266,3 +266,27 @@ fn delete_removes_what_an_aborted_create_left() {
         assert!(!b.root.join(id).exists(), "{id} removed");
     }
 }
+
+#[test]
+fn pause_and_resume() {
+    require_root!();
+    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    if !v2 && !Path::new("/sys/fs/cgroup/freezer").exists() {
+        eprintln!("SKIP pause_and_resume: no cgroup freezer on this host");
+        return;
+    }
+    let b = Bundle::new("pause", &["sleep", "1000"], false);
+    b.ok(&["run", "-d", "z1"]);
+    b.ok(&["pause", "z1"]);
+    assert_eq!(b.state("z1")["status"], "paused");
+    let o = b.hull(&["resume", "z1"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(b.state("z1")["status"], "running");
+    let o = b.hull(&["resume", "z1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("container not paused"));
+    b.ok(&["pause", "z1"]);
+    // A paused container is killed and removed by delete --force.
+    b.ok(&["delete", "--force", "z1"]);
+    assert_eq!(b.ok(&["list", "-q"]), "");
+}
