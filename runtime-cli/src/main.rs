@@ -47,12 +47,23 @@ fn real_main() -> u8 {
     let outcome = inherited.and_then(|fds| commands::dispatch(&inv, fds, &mut log));
     match outcome {
         Ok(code) => code,
+        // A reader that went away (`hull list | head -1`) is not an error worth a message; exit
+        // like a program killed by SIGPIPE, as runc does.
+        Err(e) if broken_pipe(&e) => 128 + libc::SIGPIPE as u8,
         Err(e) => {
             // Not `{:#}`: library errors already print their cause, which would then repeat.
             log.error(&format!("{e}"));
             1
         }
     }
+}
+
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    let kind = e
+        .downcast_ref::<std::io::Error>()
+        .map(std::io::Error::kind)
+        .or_else(|| e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind));
+    kind == Some(std::io::ErrorKind::BrokenPipe)
 }
 
 /// An error before the log file is known: runc prints it to stderr as a text log line.

@@ -279,3 +279,13 @@ fn preserve_fds_must_name_open_fds() {
     // fd 3 is open, so the fd check passes and the failure (if any) is about the bundle, not fds.
     assert!(!text(&o.stderr).contains("is not open"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly_like_sigpipe() {
+    let s = Scratch::new("epipe");
+    let (r, w) = nix::unistd::pipe().unwrap();
+    drop(r);
+    let o = Command::new(env!("CARGO_BIN_EXE_hull")).arg("features").current_dir(&s.0).stdout(w).output().unwrap();
+    assert_eq!(o.status.code(), Some(141));
+    assert_eq!(text(&o.stderr), "");
+}
