@@ -1,21 +1,18 @@
 //! /dev: device nodes (created with mknodat in a directory fd, then verified) and the standard
 //! symlinks.
 
-use std::os::fd::AsFd;
-use std::os::unix::fs::PermissionsExt;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
-use pathrs::Root;
-
-use super::path_err;
+use super::RootDir;
 use crate::error::SysError;
 use crate::plan::{DeviceNode, DEV_SYMLINKS};
 use crate::sys;
 
 /// Creates every device node, then the /dev symlinks (a fresh /dev mount).
-pub(super) fn populate(root: &Root, devices: &[DeviceNode]) -> Result<(), SysError> {
+pub(super) fn populate(root: &RootDir, devices: &[DeviceNode]) -> Result<(), SysError> {
     create_nodes(root, devices)?;
-    let dev = root.resolve("dev").map_err(|e| path_err("resolve", "/dev", e))?;
+    let dev = root.resolve("dev")?;
     for (name, target) in DEV_SYMLINKS {
         sys::fs::symlinkat(target, dev.as_fd(), name)?;
     }
@@ -23,13 +20,12 @@ pub(super) fn populate(root: &Root, devices: &[DeviceNode]) -> Result<(), SysErr
 }
 
 /// Creates the device nodes of the plan.
-pub(super) fn create_nodes(root: &Root, devices: &[DeviceNode]) -> Result<(), SysError> {
-    let perm = std::fs::Permissions::from_mode(0o755);
+pub(super) fn create_nodes(root: &RootDir, devices: &[DeviceNode]) -> Result<(), SysError> {
     for d in devices {
         let path = Path::new(&d.path);
         let parent = path.parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let dir = root.mkdir_all(&parent, &perm).map_err(|e| path_err("mkdir", &parent, e))?;
+        let dir = root.mkdir_all(&parent)?;
         let shown = format!("/{}", d.path);
         sys::fs::mknodat(dir.as_fd(), &name, d.kind | d.mode, d.major, d.minor)
             .map_err(|e| e.with_detail(shown.clone()))?;
@@ -42,7 +38,7 @@ pub(super) fn create_nodes(root: &Root, devices: &[DeviceNode]) -> Result<(), Sy
 }
 
 /// Checks that what now sits at the path is the node we made (nothing swapped it meanwhile).
-fn verify(dir: &pathrs::Handle, name: &str, d: &DeviceNode, shown: &str) -> Result<(), SysError> {
+fn verify(dir: &OwnedFd, name: &str, d: &DeviceNode, shown: &str) -> Result<(), SysError> {
     let fd = sys::fs::openat(dir.as_fd(), name, libc::O_PATH, shown)?;
     let st = sys::fs::fstat(fd.as_fd(), shown)?;
     let ok =

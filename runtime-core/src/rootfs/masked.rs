@@ -1,12 +1,10 @@
 //! maskedPaths (files get the container's verified /dev/null bound over them, directories a
 //! read-only tmpfs) and readonlyPaths (a read-only recursive bind of themselves).
 
-use std::os::fd::AsFd;
-
-use pathrs::{Handle, Root};
+use std::os::fd::{AsFd, OwnedFd};
 
 use super::mounts::new_fs;
-use super::path_err;
+use super::RootDir;
 use crate::error::SysError;
 use crate::sys;
 use crate::sys::mount::MountAttr;
@@ -17,17 +15,17 @@ const ATTR_NODEV: u64 = 0x4;
 const ATTR_NOEXEC: u64 = 0x8;
 
 /// A path that does not exist in this rootfs is simply not there to mask.
-fn resolve_existing(root: &Root, path: &str) -> Result<Option<Handle>, SysError> {
+fn resolve_existing(root: &RootDir, path: &str) -> Result<Option<OwnedFd>, SysError> {
     match root.resolve(path) {
         Ok(h) => Ok(Some(h)),
-        Err(e) if matches!(e.kind(), pathrs::error::ErrorKind::OsError(Some(libc::ENOENT | libc::ENOTDIR))) => Ok(None),
-        Err(e) => Err(path_err("resolve", path, e)),
+        Err(e) if e.errno == libc::ENOENT || e.errno == libc::ENOTDIR => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
 /// The container's /dev/null, checked to be the real character device 1:3 (CVE-2025-31133).
-fn verified_null(root: &Root) -> Result<Handle, SysError> {
-    let h = root.resolve_nofollow("dev/null").map_err(|e| path_err("resolve", "/dev/null", e))?;
+fn verified_null(root: &RootDir) -> Result<OwnedFd, SysError> {
+    let h = root.resolve_nofollow("dev/null")?;
     let st = sys::fs::fstat(h.as_fd(), "/dev/null")?;
     if st.mode & libc::S_IFMT != libc::S_IFCHR || st.major != 1 || st.minor != 3 {
         return Err(SysError::check("mask", Some("/dev/null"), "not the character device 1:3"));
@@ -35,8 +33,8 @@ fn verified_null(root: &Root) -> Result<Handle, SysError> {
     Ok(h)
 }
 
-pub(super) fn apply(root: &Root, masked: &[String], readonly: &[String]) -> Result<(), SysError> {
-    let mut null: Option<Handle> = None;
+pub(super) fn apply(root: &RootDir, masked: &[String], readonly: &[String]) -> Result<(), SysError> {
+    let mut null: Option<OwnedFd> = None;
     for p in masked {
         let Some(target) = resolve_existing(root, p)? else { continue };
         let shown = format!("/{p}");

@@ -2,17 +2,16 @@
 //! bind, every mount resolved inside the rootfs through fds, devices, masked and read-only paths,
 //! and the switch into the new root.
 //!
-//! Every path inside the rootfs goes through a [`pathrs::Root`] (openat2 RESOLVE_IN_ROOT, or
-//! libpathrs' checked userspace walker where openat2 is missing), never through a host path string.
+//! Every path inside the rootfs goes through a [`RootDir`] (openat2 RESOLVE_IN_ROOT, or libpathrs'
+//! checked userspace walker where openat2 is missing), never through a host path string.
 
 mod dev;
 mod masked;
 mod mounts;
 mod pivot;
+mod resolve;
 
-use std::path::Path;
-
-use pathrs::Root;
+pub(crate) use resolve::RootDir;
 
 use crate::error::{Step, SysError};
 use crate::plan::RootfsPlan;
@@ -42,14 +41,14 @@ pub(crate) fn path_err(op: &str, path: &str, e: pathrs::error::Error) -> SysErro
 }
 
 /// Prepares the rootfs up to (not including) the switch into it; returns the root handle.
-pub(crate) fn prepare(plan: &RootfsPlan, cgroup_paths: &[(String, std::path::PathBuf)]) -> StepResult<Root> {
+pub(crate) fn prepare(plan: &RootfsPlan, cgroup_paths: &[(String, std::path::PathBuf)]) -> StepResult<RootDir> {
     let rootfs = plan.path.to_string_lossy().into_owned();
     // Nothing we mount may propagate back to the host; rootfsPropagation is applied to the new
     // root once we are inside it (pivot.rs), where it cannot reach the host's mounts.
     sys::mount::mount(None, "/", None, libc::MS_SLAVE | libc::MS_REC).at(Step::Rootfs)?;
     // pivot_root needs the new root to be a mount point.
     sys::mount::mount(Some(&rootfs), &rootfs, None, libc::MS_BIND | libc::MS_REC).at(Step::Rootfs)?;
-    let root = Root::open(Path::new(&rootfs)).map_err(|e| path_err("open rootfs", &rootfs, e)).at(Step::Rootfs)?;
+    let root = RootDir::open(&rootfs).at(Step::Rootfs)?;
     for m in &plan.mounts {
         mounts::mount(&root, m, cgroup_paths).at(Step::Rootfs)?;
     }

@@ -2,13 +2,9 @@
 //! (fsopen/fsmount or open_tree), set its attributes, then attach it onto the destination fd.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use pathrs::flags::OpenFlags;
-use pathrs::{Handle, Root};
-
-use super::path_err;
+use super::RootDir;
 use crate::error::SysError;
 use crate::plan::{MountKind, MountStep};
 use crate::sys;
@@ -17,23 +13,16 @@ use crate::sys::mount::MountAttr;
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 
 /// Resolves `dest` inside the root, creating a directory (or an empty file for a file bind).
-pub(super) fn destination(root: &Root, dest: &str, file: bool) -> Result<Handle, SysError> {
+pub(super) fn destination(root: &RootDir, dest: &str, file: bool) -> Result<OwnedFd, SysError> {
     match root.resolve(dest) {
-        Ok(h) => return Ok(h),
-        Err(e) if matches!(e.kind(), pathrs::error::ErrorKind::OsError(Some(libc::ENOENT))) => {}
-        Err(e) => return Err(path_err("resolve", dest, e)),
+        Err(e) if e.errno == libc::ENOENT => {}
+        other => return other,
     }
-    let perm = std::fs::Permissions::from_mode(0o755);
-    if !file {
-        return root.mkdir_all(dest, &perm).map_err(|e| path_err("mkdir", dest, e));
+    if file {
+        root.create_file(dest)
+    } else {
+        root.mkdir_all(dest)
     }
-    let parent = Path::new(dest).parent().unwrap_or(Path::new(""));
-    if !parent.as_os_str().is_empty() {
-        root.mkdir_all(parent, &perm).map_err(|e| path_err("mkdir", &parent.to_string_lossy(), e))?;
-    }
-    root.create_file(dest, OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC, &std::fs::Permissions::from_mode(0o644))
-        .map_err(|e| path_err("create", dest, e))?;
-    root.resolve(dest).map_err(|e| path_err("resolve", dest, e))
 }
 
 fn apply_attrs(mnt: BorrowedFd<'_>, m: &MountStep, what: &str) -> Result<(), SysError> {
@@ -46,7 +35,7 @@ fn apply_attrs(mnt: BorrowedFd<'_>, m: &MountStep, what: &str) -> Result<(), Sys
     Ok(())
 }
 
-fn attach(mnt: &OwnedFd, target: &Handle, m: &MountStep) -> Result<(), SysError> {
+fn attach(mnt: &OwnedFd, target: &OwnedFd, m: &MountStep) -> Result<(), SysError> {
     let what = format!("/{}", m.dest);
     sys::mount::move_mount(mnt.as_fd(), target.as_fd(), &what)?;
     if let Some((prop, recursive)) = m.propagation {
@@ -77,7 +66,7 @@ pub(super) fn new_fs(
     sys::mount::fsmount(ctx.as_fd(), attrs, fstype)
 }
 
-pub(super) fn mount(root: &Root, m: &MountStep, cgroup_paths: &[(String, PathBuf)]) -> Result<(), SysError> {
+pub(super) fn mount(root: &RootDir, m: &MountStep, cgroup_paths: &[(String, PathBuf)]) -> Result<(), SysError> {
     let what = format!("/{}", m.dest);
     match &m.kind {
         MountKind::Bind { source, recursive } => {
@@ -107,8 +96,8 @@ pub(super) fn mount(root: &Root, m: &MountStep, cgroup_paths: &[(String, PathBuf
 }
 
 /// /proc and /sys must be real directories, never symlinks (CVE-2019-19921 and friends).
-fn check_plain_dir(root: &Root, dest: &str) -> Result<(), SysError> {
-    let h = root.resolve_nofollow(dest).map_err(|e| path_err("resolve", dest, e))?;
+fn check_plain_dir(root: &RootDir, dest: &str) -> Result<(), SysError> {
+    let h = root.resolve_nofollow(dest)?;
     let st = sys::fs::fstat(h.as_fd(), dest)?;
     if st.mode & libc::S_IFMT != libc::S_IFDIR {
         return Err(SysError::check("mount", Some(dest), "destination must be a directory, not a symlink"));
@@ -118,7 +107,7 @@ fn check_plain_dir(root: &Root, dest: &str) -> Result<(), SysError> {
 
 /// cgroup v1: a tmpfs at the destination, then the container's own cgroup directory of each
 /// hierarchy bound read-only under it (what runc shows without a cgroup namespace).
-fn cgroup_v1_tree(root: &Root, m: &MountStep, cgroup_paths: &[(String, PathBuf)]) -> Result<(), SysError> {
+fn cgroup_v1_tree(root: &RootDir, m: &MountStep, cgroup_paths: &[(String, PathBuf)]) -> Result<(), SysError> {
     let what = format!("/{}", m.dest);
     let target = destination(root, &m.dest, false)?;
     let tmpfs = new_fs("tmpfs", "tmpfs", &[("mode".into(), Some("755".into()))], m.attr.set & !0x1)?;

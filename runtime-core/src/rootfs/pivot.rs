@@ -3,14 +3,14 @@
 
 use std::os::fd::AsFd;
 
-use pathrs::Root;
+use super::RootDir;
 
 use crate::error::SysError;
 use crate::sys;
 use crate::sys::mount::MountAttr;
 
 /// Makes the prepared root the process's "/".
-pub(crate) fn switch_root(root: &Root, no_pivot: bool, propagation: u64) -> Result<(), SysError> {
+pub(crate) fn switch_root(root: &RootDir, no_pivot: bool, propagation: u64) -> Result<(), SysError> {
     sys::process::fchdir(root.as_fd(), "rootfs")?;
     if no_pivot {
         sys::mount::move_by_path(".", "/")?;

@@ -149,3 +149,54 @@ pub(crate) fn on_readonly_mount(fd: BorrowedFd<'_>, what: &str) -> Result<bool, 
     check(r as _, "fstatvfs", Some(what))?;
     Ok(st.f_flag & libc::ST_RDONLY != 0)
 }
+
+/// RESOLVE_* flags of openat2.
+pub(crate) const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub(crate) const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub(crate) const RESOLVE_IN_ROOT: u64 = 0x10;
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// openat2: opens `path` relative to `dir` with the kernel's path-resolution restrictions.
+pub(crate) fn openat2(
+    dir: BorrowedFd<'_>,
+    path: &str,
+    flags: i32,
+    mode: u32,
+    resolve: u64,
+) -> Result<OwnedFd, SysError> {
+    let p = cstr(path, "openat2")?;
+    let how = OpenHow { flags: (flags | libc::O_CLOEXEC) as u64, mode: u64::from(mode), resolve };
+    loop {
+        // SAFETY: valid fd, C string and open_how of the size passed.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dir.as_raw_fd(),
+                p.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN) {
+            // A rename raced the lookup; the kernel asks us to retry.
+            continue;
+        }
+        let fd = check(r, "openat2", Some(path))?;
+        // SAFETY: fresh fd from the kernel.
+        return Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+    }
+}
+
+/// mkdirat: creates directory `name` in `dir`.
+pub(crate) fn mkdirat(dir: BorrowedFd<'_>, name: &str, mode: u32) -> Result<(), SysError> {
+    let n = cstr(name, "mkdirat")?;
+    // SAFETY: valid fd and C string.
+    let r = unsafe { libc::mkdirat(dir.as_raw_fd(), n.as_ptr(), mode) };
+    check(r as _, "mkdirat", Some(name)).map(drop)
+}
