@@ -46,6 +46,9 @@ impl Bundle {
         let mut spec = serde_json::to_value(runtime_core::spec::example(false)).unwrap();
         spec["process"]["args"] = json!(args);
         spec["process"]["terminal"] = json!(terminal);
+        // Own cgroup per bundle: the default path is the container id, which other suites running
+        // at the same time may use too.
+        spec["linux"]["cgroupsPath"] = json!(format!("/hull-cli-test-{}-{name}", std::process::id()));
         std::fs::write(dir.join("config.json"), spec.to_string()).unwrap();
         let root = dir.join("state");
         Bundle { dir, root }
