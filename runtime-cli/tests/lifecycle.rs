@@ -19,8 +19,13 @@ fn skip_reason() -> Option<&'static str> {
     if !nix::unistd::geteuid().is_root() {
         return Some("needs root");
     }
-    if !Path::new("/bin/busybox").exists() {
-        return Some("needs a static /bin/busybox");
+    // A dynamic busybox names its loader (PT_INTERP) near the start of the file.
+    let mut head = Vec::new();
+    if let Ok(f) = std::fs::File::open("/bin/busybox") {
+        let _ = f.take(4096).read_to_end(&mut head);
+    }
+    if head.is_empty() || head.windows(4).any(|w| w == b"/ld-") {
+        return Some("needs a static /bin/busybox (apt-get install busybox-static)");
     }
     None
 }
