@@ -212,7 +212,7 @@ fn subcommand(name: &str, args: &[String], cwd: &Path) -> Result<Command, UsageE
     }
     let Some(spec) = COMMANDS.iter().find(|c| c.name == name) else {
         if name == "help" || name == "h" {
-            return Ok(Command::Help(args.first().cloned()));
+            return help(args.first());
         }
         return Err(usage(format!("unknown command {name:?}")));
     };
@@ -250,6 +250,18 @@ fn subcommand(name: &str, args: &[String], cwd: &Path) -> Result<Command, UsageE
         "features" => Command::Features,
         _ => unreachable!("every entry of COMMANDS is matched"),
     })
+}
+
+/// `help [topic]`. No help for what hull cannot do: a probe must not take it for support.
+fn help(topic: Option<&String>) -> Result<Command, UsageError> {
+    let Some(topic) = topic else { return Ok(Command::Help(None)) };
+    if let Some(cmd) = UNSUPPORTED.iter().find(|c| *c == topic) {
+        return Ok(Command::Unsupported(cmd));
+    }
+    if !COMMANDS.iter().any(|c| c.name == topic) {
+        return Err(usage(format!("No help topic for '{topic}'")));
+    }
+    Ok(Command::Help(Some(topic.clone())))
 }
 
 fn create_args(f: &Flags, id: String, cwd: &Path) -> Result<CreateArgs, UsageError> {

@@ -60,6 +60,9 @@ fn version_and_help() {
     assert_eq!(cmd("-h"), Command::Help(None));
     assert_eq!(cmd("help"), Command::Help(None));
     assert_eq!(cmd("help state"), Command::Help(Some("state".into())));
+    assert_eq!(cmd("h state"), Command::Help(Some("state".into())));
+    assert_eq!(cmd("help checkpoint"), Command::Unsupported("checkpoint"));
+    assert_eq!(err("help bogus"), "No help topic for 'bogus'");
     assert_eq!(cmd("state --help"), Command::Help(Some("state".into())));
     assert_eq!(cmd("kill -h"), Command::Help(Some("kill".into())));
 }

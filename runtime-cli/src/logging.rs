@@ -45,6 +45,14 @@ impl Logger {
         }
     }
 
+    /// A warning (a config leniency hull accepted), written to the log file only: stderr may
+    /// belong to the container or be parsed by the caller.
+    pub fn warn(&mut self, msg: &str) {
+        if let Some(f) = &mut self.file {
+            let _ = f.write_all(format_line(self.format, "warning", msg, SystemTime::now()).as_bytes());
+        }
+    }
+
     /// A debug record, written to the log file only and only with `--debug`.
     pub fn debug(&mut self, msg: &str) {
         if let (true, Some(f)) = (self.debug, &mut self.file) {

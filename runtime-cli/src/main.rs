@@ -28,14 +28,9 @@ fn real_main() -> u8 {
         Ok(inv) => inv,
         Err(e) => return fail_early(&e.to_string()),
     };
-    if matches!(inv.command, cli::Command::Create(_) | cli::Command::Run(_) | cli::Command::Exec(_)) {
-        // Before anything else: the container's processes are clones of this one (CVE-2019-5736).
-        if let Err(e) = runtime_core::seal::ensure_sealed() {
-            return fail_early(&e.to_string());
-        }
-    }
-    // Checked before the log file is opened, so that the log's fd cannot pass for an inherited one.
-    let inherited = commands::inherited_fds(&inv.command);
+    // Both before the log file is opened: sealing re-executes hull, and the log's fd must not
+    // pass for one the caller handed over. Their errors are reported once the log is open.
+    let prepared = seal(&inv.command).and_then(|()| commands::inherited_fds(&inv.command));
     let g = &inv.global;
     let mut log = match Logger::open(g.log.as_deref(), g.log_format, g.debug) {
         Ok(l) => l,
@@ -45,15 +40,35 @@ fn real_main() -> u8 {
         }
     };
     log.debug(&format!("hull {}", args.join(" ")));
-    let outcome = inherited.and_then(|fds| commands::dispatch(&inv, fds, &mut log));
+    let outcome = prepared.and_then(|fds| commands::dispatch(&inv, fds, &mut log));
     match outcome {
         Ok(code) => code,
+        // A reader that went away (`hull list | head -1`) is not an error worth a message; exit
+        // like a program killed by SIGPIPE, as runc does.
+        Err(e) if broken_pipe(&e) => 128 + libc::SIGPIPE as u8,
         Err(e) => {
             // Not `{:#}`: library errors already print their cause, which would then repeat.
             log.error(&format!("{e}"));
             1
         }
     }
+}
+
+/// CVE-2019-5736: the container's processes are clones of this one, so a command that creates a
+/// container first re-executes hull from a read-only overlay (argv, env and fds unchanged).
+fn seal(cmd: &cli::Command) -> anyhow::Result<()> {
+    if matches!(cmd, cli::Command::Create(_) | cli::Command::Run(_) | cli::Command::Exec(_)) {
+        runtime_core::seal::ensure_sealed()?;
+    }
+    Ok(())
+}
+
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    let kind = e
+        .downcast_ref::<std::io::Error>()
+        .map(std::io::Error::kind)
+        .or_else(|| e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind));
+    kind == Some(std::io::ErrorKind::BrokenPipe)
 }
 
 /// An error before the log file is known: runc prints it to stderr as a text log line.

@@ -274,8 +274,27 @@ fn preserve_fds_must_name_open_fds() {
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
     assert!(err.contains("fd 4 is not open"), "{err}");
+    // The same failure reaches the --log file, the channel containerd and podman read for create.
+    let log = s.path("log.json");
+    let script = format!(
+        "exec 3</dev/null; exec {hull} --root {root} --log {} --log-format json create --preserve-fds 2 c1",
+        log.display()
+    );
+    Command::new("sh").arg("-c").arg(&script).current_dir(&s.0).output().unwrap();
+    let v: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim_end()).unwrap();
+    assert!(v["msg"].as_str().unwrap().contains("fd 4 is not open"), "{v}");
     let script = format!("exec 3</dev/null; exec {hull} --root {root} create --preserve-fds 1 -b {root}/nobundle c1");
     let o = Command::new("sh").arg("-c").arg(&script).current_dir(&s.0).output().unwrap();
     // fd 3 is open, so the fd check passes and the failure (if any) is about the bundle, not fds.
     assert!(!text(&o.stderr).contains("is not open"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_like_sigpipe() {
+    let s = Scratch::new("epipe");
+    let (r, w) = nix::unistd::pipe().unwrap();
+    drop(r);
+    let o = Command::new(env!("CARGO_BIN_EXE_hull")).arg("features").current_dir(&s.0).stdout(w).output().unwrap();
+    assert_eq!(o.status.code(), Some(141));
+    assert_eq!(text(&o.stderr), "");
 }

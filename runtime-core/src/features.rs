@@ -11,9 +11,9 @@ pub const NAMESPACES: &[&str] = &["cgroup", "ipc", "mount", "network", "pid", "u
 /// Hook phases hull runs. None yet: a config with hooks is refused.
 pub const HOOKS: &[&str] = &[];
 
-/// Mount options hull understands: the classic `mount(2)` flags and propagation types.
-/// Not yet: the recursive `mount_setattr` forms (`rro`, `rnosuid`, ...), `idmap`/`ridmap`,
-/// `tmpcopyup`. Callers read `rro` as "recursive read-only supported", so it must stay out until it is.
+/// Mount options hull understands (plan/mounts.rs): the per-mount attributes and their recursive
+/// `mount_setattr` forms, propagation, bind, and the superblock flags. Not yet: `idmap`/`ridmap`,
+/// `tmpcopyup`. Callers read `rro` as "recursive read-only supported" (containerd, dockerd, CRI-O).
 pub const MOUNT_OPTIONS: &[&str] = &[
     "async",
     "atime",
@@ -23,15 +23,12 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "diratime",
     "dirsync",
     "exec",
-    "iversion",
     "lazytime",
-    "loud",
     "mand",
     "noatime",
     "nodev",
     "nodiratime",
     "noexec",
-    "noiversion",
     "nolazytime",
     "nomand",
     "norelatime",
@@ -39,17 +36,34 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "nosuid",
     "nosymfollow",
     "private",
+    "ratime",
     "rbind",
+    "rdev",
+    "rdiratime",
     "relatime",
     "remount",
+    "rexec",
+    "rnoatime",
+    "rnodev",
+    "rnodiratime",
+    "rnoexec",
+    "rnorelatime",
+    "rnostrictatime",
+    "rnosuid",
+    "rnosymfollow",
     "ro",
     "rprivate",
+    "rrelatime",
+    "rro",
+    "rrw",
     "rshared",
     "rslave",
+    "rstrictatime",
+    "rsuid",
+    "rsymfollow",
     "runbindable",
     "rw",
     "shared",
-    "silent",
     "slave",
     "strictatime",
     "suid",
@@ -156,9 +170,12 @@ mod tests {
     fn claims_only_what_is_supported() {
         let doc = document();
         let opts: Vec<&str> = doc["mountOptions"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-        assert!(opts.contains(&"ro") && opts.contains(&"rbind"));
-        assert!(!opts.contains(&"rro"), "recursive read-only is not implemented");
-        assert!(!opts.contains(&"idmap"));
+        assert!(opts.contains(&"ro") && opts.contains(&"rbind") && opts.contains(&"rro"));
+        assert!(!opts.contains(&"idmap") && !opts.contains(&"tmpcopyup"));
+        let mut sorted = opts.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted, opts, "sorted and unique, as runc lists them");
         let ns: Vec<&str> = doc["linux"]["namespaces"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
         assert!(!ns.contains(&"user"));
         assert_eq!(doc["linux"]["seccomp"]["enabled"], true);
@@ -174,5 +191,28 @@ mod tests {
         caps.dedup();
         assert_eq!(caps.len(), 41);
         assert!(CAPABILITIES.iter().all(|c| c.starts_with("CAP_")));
+    }
+
+    #[test]
+    fn every_listed_mount_option_is_accepted_by_the_planner() {
+        use crate::plan::{Plan, PlanOptions};
+        let dir = std::env::temp_dir().join(format!("hull-features-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("rootfs")).unwrap();
+        let host = crate::host::HostInfo::detect().unwrap();
+        for opt in MOUNT_OPTIONS {
+            let mut doc = serde_json::to_value(crate::spec::example(false)).unwrap();
+            doc["process"]["terminal"] = json!(false);
+            let mount = if opt.ends_with("bind") {
+                json!({ "destination": "/mnt", "type": "none", "source": "/tmp", "options": [opt] })
+            } else {
+                json!({ "destination": "/mnt", "type": "tmpfs", "source": "tmpfs", "options": [opt] })
+            };
+            doc["mounts"].as_array_mut().unwrap().push(mount);
+            let spec = serde_json::from_value(doc).unwrap();
+            let bundle = crate::Bundle::from_spec(dir.clone(), spec).unwrap();
+            let plan = Plan::build("t", &bundle, &PlanOptions::default(), &host);
+            assert!(plan.is_ok(), "mount option {opt}: {:?}", plan.err());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,7 +1,7 @@
 //! `hull create`: turn the flags into `CreateOptions`, check the fds the caller hands over, create.
 
 use anyhow::{anyhow, bail, Result};
-use runtime_core::{ConsoleMode, CreateOptions, Runtime};
+use runtime_core::{ConsoleMode, Container, CreateOptions, Runtime};
 
 use crate::cli::{Command, CreateArgs};
 use crate::logging::Logger;
@@ -64,8 +64,16 @@ pub fn run(rt: &Runtime, args: &CreateArgs, fds: Inherited, log: &mut Logger) ->
     let console = args.console_socket.clone().map_or(ConsoleMode::None, ConsoleMode::Socket);
     let opts = options(args, fds, console)?;
     log.debug(&format!("create {} from bundle {}", args.id, args.bundle.display()));
-    rt.create(&args.id, opts).map_err(|e| anyhow!("hull create failed: {e}"))?;
+    let c = rt.create(&args.id, opts).map_err(|e| anyhow!("hull create failed: {e}"))?;
+    log_warnings(&c, log);
     Ok(0)
+}
+
+/// Config leniencies the library accepted (runc logs the same ones as warnings).
+pub fn log_warnings(c: &Container, log: &mut Logger) {
+    for w in c.warnings() {
+        log.warn(w);
+    }
 }
 
 #[cfg(test)]

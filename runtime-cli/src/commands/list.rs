@@ -33,7 +33,7 @@ fn json(states: &[State], owners: &[String]) -> Result<String> {
         return Ok("null\n".to_owned());
     }
     let printed: Vec<Printed> = states.iter().zip(owners).map(|(s, o)| Printed::new(s, o)).collect();
-    Ok(serde_json::to_string(&printed)? + "\n")
+    Ok(super::state::go_escape(&serde_json::to_string(&printed)?) + "\n")
 }
 
 fn table(states: &[State], owners: &[String]) -> String {

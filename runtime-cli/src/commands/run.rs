@@ -14,13 +14,24 @@ use crate::foreground::{block_forwarded_signals, supervise, RawMode};
 use crate::logging::Logger;
 
 pub fn run(rt: &Runtime, args: &RunArgs, fds: Inherited, log: &mut Logger) -> Result<u8> {
-    let id = &args.create.id;
-    runtime_core::validate_id(id)?;
+    runtime_core::validate_id(&args.create.id)?;
     if args.detach {
-        let console = args.create.console_socket.clone().map_or(ConsoleMode::None, ConsoleMode::Socket);
-        started(rt.create(id, create::options(&args.create, fds, console)?).map_err(failed)?)?;
-        return Ok(0);
+        detached(rt, args, fds, log)
+    } else {
+        foreground(rt, args, fds, log)
     }
+}
+
+/// `run -d`: create and start, leaving the container running (like `create` then `start`).
+fn detached(rt: &Runtime, args: &RunArgs, fds: Inherited, log: &mut Logger) -> Result<u8> {
+    let console = args.create.console_socket.clone().map_or(ConsoleMode::None, ConsoleMode::Socket);
+    let c = rt.create(&args.create.id, create::options(&args.create, fds, console)?).map_err(failed)?;
+    create::log_warnings(&c, log);
+    started(c)?;
+    Ok(0)
+}
+
+fn foreground(rt: &Runtime, args: &RunArgs, fds: Inherited, log: &mut Logger) -> Result<u8> {
     if args.create.console_socket.is_some() {
         bail!("cannot use console socket if hull will not detach or allocate tty");
     }
@@ -29,8 +40,9 @@ pub fn run(rt: &Runtime, args: &RunArgs, fds: Inherited, log: &mut Logger) -> Re
         nix::sys::prctl::set_child_subreaper(true).map_err(|e| anyhow!("set child subreaper: {e}"))?;
     }
     let console = if wants_terminal(&args.create.bundle) { ConsoleMode::Return } else { ConsoleMode::None };
-    log.debug(&format!("run {id} in the foreground from bundle {}", args.create.bundle.display()));
-    let mut c = rt.create(id, create::options(&args.create, fds, console)?).map_err(failed)?;
+    log.debug(&format!("run {} in the foreground from bundle {}", args.create.id, args.create.bundle.display()));
+    let mut c = rt.create(&args.create.id, create::options(&args.create, fds, console)?).map_err(failed)?;
+    create::log_warnings(&c, log);
     let master = c.take_console().map(File::from);
     // Blocked only now: the container's init was cloned with the caller's signal mask.
     let signals = match block_forwarded_signals() {

@@ -40,10 +40,24 @@ impl<'a> Printed<'a> {
     }
 }
 
+/// Go's encoding/json escapes `<`, `>`, `&` (and U+2028/U+2029) even inside strings; doing the
+/// same keeps hull's output byte-identical to runc's. These characters only occur inside JSON
+/// strings, so a plain replacement is exact.
+pub fn go_escape(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 pub fn run(rt: &Runtime, id: &str) -> Result<u8> {
     let c = super::load(rt, id)?;
     let st = c.state();
-    let text = serde_json::to_string_pretty(&Printed::new(st, &st.owner))?;
+    let text = go_escape(&serde_json::to_string_pretty(&Printed::new(st, &st.owner))?);
     // runc writes no newline after the object.
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
@@ -81,6 +95,16 @@ pub(crate) mod tests {
   "owner": ""
 }"#;
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn escapes_like_go() {
+        let mut st = sample("c1");
+        st.annotations.insert("k".into(), "<a&b>\u{2028}".into());
+        let text = go_escape(&serde_json::to_string(&Printed::new(&st, "")).unwrap());
+        assert!(text.contains(r#""k":"\u003ca\u0026b\u003e\u2028""#), "{text}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["annotations"]["k"], "<a&b>\u{2028}");
     }
 
     #[test]
