@@ -128,7 +128,7 @@ pub enum ListFormat {
 pub enum Command {
     Create(CreateArgs),
     Run(RunArgs),
-    Exec(ExecArgs),
+    Exec(Box<ExecArgs>),
     Start {
         id: String,
     },
@@ -232,7 +232,7 @@ fn subcommand(name: &str, args: &[String], cwd: &Path) -> Result<Command, UsageE
             keep: f.bool("keep")?,
             no_subreaper: f.bool("no-subreaper")?,
         }),
-        "exec" => Command::Exec(exec_args(&f, pos, cwd)?),
+        "exec" => Command::Exec(Box::new(exec_args(&f, pos, cwd)?)),
         "start" => Command::Start { id: id() },
         "state" => Command::State { id: id() },
         "kill" => Command::Kill {
