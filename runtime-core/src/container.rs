@@ -173,7 +173,21 @@ impl Container {
         std::fs::remove_file(&fifo_path)
             .map_err(|e| Error::sys(Step::Lifecycle, SysError::io("remove", Some(&fifo_path.to_string_lossy()), &e)))?;
         self.state.status = Status::Running;
+        let hooks = self.hooks();
+        if let Some(h) = hooks.poststart().as_ref().filter(|h| !h.is_empty()) {
+            crate::hooks::run("poststart", h, &self.hook_state("running"))?;
+        }
         Ok(())
+    }
+
+    fn hooks(&self) -> oci_spec::runtime::Hooks {
+        let stored = self.state.internal.hooks.clone();
+        stored.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default()
+    }
+
+    fn hook_state(&self, status: &str) -> Vec<u8> {
+        let s = &self.state;
+        crate::hooks::state_json(&s.oci_version, &s.id, status, s.pid, &s.bundle, &s.annotations)
     }
 
     /// A pidfd of the init, checked against the recorded start time (pid reuse).
@@ -218,7 +232,13 @@ impl Container {
             }
         }
         self.cgroup().destroy()?;
-        dir.remove()
+        dir.remove()?;
+        // After the container is gone, as the spec orders; a failure is reported, not undone.
+        let hooks = self.hooks();
+        match hooks.poststop().as_ref().filter(|h| !h.is_empty()) {
+            Some(h) => crate::hooks::run("poststop", h, &self.hook_state("stopped")),
+            None => Ok(()),
+        }
     }
 
     fn kill_and_wait(&self) -> Result<()> {

@@ -18,6 +18,7 @@ pub use error::{ChildCause, ChildError, Error, Result, Step, SysError};
 mod bundle;
 pub use bundle::Bundle;
 
+mod hooks;
 mod host;
 mod passwd;
 mod plan;

@@ -81,6 +81,9 @@ pub struct Internal {
     /// CLONE_NEW* flags of every namespace the container has (created or joined), for exec.
     #[serde(default)]
     pub ns_flags: i32,
+    /// The config's hooks (poststart runs at start, poststop at delete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<serde_json::Value>,
     /// The config's seccomp profile, applied again to processes started by exec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seccomp: Option<serde_json::Value>,

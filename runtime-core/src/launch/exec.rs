@@ -139,7 +139,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
             drop(child_sock);
             drop(cgroup_procs);
             let st = &c.state;
-            let agent_state = |pid: i32| {
+            let state = |pid: i32| {
                 serde_json::json!({"ociVersion": st.oci_version, "id": st.id, "status": "running", "pid": pid,
                     "bundle": st.bundle, "annotations": st.annotations})
             };
@@ -147,7 +147,8 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
                 terminal: proc_plan.terminal,
                 console: &opts.console,
                 seccomp: seccomp.as_ref(),
-                agent_state: &agent_state,
+                state: &state,
+                hooks: Vec::new(),
             };
             let served = serve(&parent_sock, child, &expect);
             let (pid, console) = match served {

@@ -12,8 +12,9 @@ use pathrs::procfs::{ProcfsBase, ProcfsHandle};
 
 use super::console;
 use super::process::{self, at, StepResult};
-use super::protocol::{self, ChildMsg};
-use crate::error::Step;
+use super::protocol::{self, ChildMsg, ParentMsg};
+use crate::error::{Step, SysError};
+use crate::hooks;
 use crate::plan::Plan;
 use crate::rootfs;
 use crate::sys;
@@ -48,6 +49,8 @@ pub(crate) fn run(ctx: ChildContext<'_>) -> ! {
 
 /// The program to execute, resolved before `Ready` so a missing binary fails `create` (runc does so).
 struct Exec {
+    /// The init's pid as the runtime sees it (0 when no hook needed it).
+    pid: i32,
     path: CString,
     env: Vec<CString>,
     procfs: ProcfsHandle,
@@ -76,6 +79,7 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     let procfs = ProcfsHandle::new().map_err(|e| at(Step::Spawn)(rootfs::path_err("open", "procfs", e)))?;
     identity(plan)?;
     let root = rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths).map_err(|(s, e)| at(s)(e))?;
+    let pid = hooks_before_pivot(ctx)?;
     rootfs::switch_root(&root, plan.rootfs.no_pivot, plan.rootfs.propagation).map_err(at(Step::Pivot))?;
     drop(root);
     if plan.rootfs.readonly {
@@ -94,7 +98,32 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     let path = process::lookup(&plan.process)?;
     let env = process::with_home(&plan.process);
     protocol::send(ctx.sock.as_fd(), &ChildMsg::Ready, &[], true).map_err(at(Step::Spawn))?;
-    Ok(Exec { path, env, procfs })
+    Ok(Exec { path, env, procfs, pid })
+}
+
+/// createRuntime (and prestart) hooks run by the runtime, then createContainer hooks here, in the
+/// container's namespaces with the host's paths still reachable (before pivot_root, as runc).
+fn hooks_before_pivot(ctx: &ChildContext<'_>) -> StepResult<i32> {
+    let plan = ctx.plan;
+    let mut pid = 0;
+    if !plan.runtime_hooks().is_empty() {
+        let sock = ctx.sock.as_fd();
+        protocol::send(sock, &ChildMsg::RunHooks, &[], true).map_err(at(Step::Hooks))?;
+        match protocol::recv::<ParentMsg>(sock).map_err(at(Step::Hooks))?.msg {
+            Some(ParentMsg::HooksDone { pid: p }) => pid = p,
+            None => sys::process::exit_now(1),
+        }
+    }
+    if let Some(hooks) = plan.hooks.create_container().as_ref().filter(|h| !h.is_empty()) {
+        let state =
+            hooks::state_json(&plan.oci_version, &plan.id, "creating", pid, &plan.rootfs.bundle, &plan.annotations);
+        hooks::run("createContainer", hooks, &state).map_err(hook_err)?;
+    }
+    Ok(pid)
+}
+
+fn hook_err(e: crate::Error) -> crate::ChildError {
+    crate::ChildError { step: Step::Hooks, error: crate::ChildCause::Message(e.to_string()) }
 }
 
 fn identity(plan: &Plan) -> StepResult {
@@ -120,5 +149,14 @@ fn exec_program(ctx: &ChildContext<'_>, exec: Exec) -> ! {
         process::fail_late(e)
     }
     drop(fifo);
+    let plan = ctx.plan;
+    if let Some(hooks) = plan.hooks.start_container().as_ref().filter(|h| !h.is_empty()) {
+        // In the container, after start, before the program: paths resolve in the container.
+        let state =
+            hooks::state_json(&plan.oci_version, &plan.id, "created", exec.pid, &plan.rootfs.bundle, &plan.annotations);
+        if let Err(e) = hooks::run("startContainer", hooks, &state) {
+            process::fail_late(SysError::check("startContainer hook", None, e.to_string()))
+        }
+    }
     process::final_exec(p, &exec.path, &exec.env, process::late_seccomp(p, ctx.plan.seccomp.as_ref()))
 }

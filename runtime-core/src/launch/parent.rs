@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use super::console;
 use super::init::{self, ChildContext};
-use super::protocol::{self, ChildMsg};
+use super::protocol::{self, ChildMsg, ParentMsg};
 use crate::bundle::Bundle;
 use crate::cgroups::Cgroup;
 use crate::container::{ConsoleMode, Container, CreateOptions};
@@ -123,7 +123,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
             made.child = Some(pid);
             drop(child_sock);
             drop(ns_fds);
-            let agent_state = |pid: i32| {
+            let state = |pid: i32| {
                 serde_json::json!({
                     "ociVersion": plan.oci_version, "id": plan.id, "status": "creating", "pid": pid,
                     "bundle": bundle.dir, "annotations": plan.annotations,
@@ -133,7 +133,8 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                 terminal: plan.process.terminal,
                 console: &opts.console,
                 seccomp: plan.seccomp.as_ref(),
-                agent_state: &agent_state,
+                state: &state,
+                hooks: plan.runtime_hooks(),
             };
             let (init_pid, console) = serve(&parent_sock, pid, &expect)?;
             if plan.namespaces.second_fork {
@@ -158,6 +159,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                     cgroup_created: cgroup.created(),
                     own_pid_ns: plan.namespaces.own_pid_ns,
                     ns_flags: plan.namespaces.all_flags(),
+                    hooks: bundle.spec.hooks().as_ref().map(|h| serde_json::to_value(h).unwrap_or_default()),
                     seccomp: bundle
                         .spec
                         .linux()
@@ -190,8 +192,10 @@ pub(crate) struct Expect<'a> {
     pub(crate) terminal: bool,
     pub(crate) console: &'a ConsoleMode,
     pub(crate) seccomp: Option<&'a Program>,
-    /// The OCI state handed to a seccomp agent, given the process's pid.
-    pub(crate) agent_state: &'a dyn Fn(i32) -> serde_json::Value,
+    /// The OCI state (for a seccomp agent and hooks), given the process's pid.
+    pub(crate) state: &'a dyn Fn(i32) -> serde_json::Value,
+    /// prestart + createRuntime hooks, run when the child asks.
+    pub(crate) hooks: Vec<oci_spec::runtime::Hook>,
 }
 
 /// Serves the child until `Ready`; returns its pid (as seen here) and a kept console.
@@ -218,8 +222,15 @@ pub(crate) fn serve(sock: &OwnedFd, child: i32, ex: &Expect<'_>) -> Result<(i32,
                 let (Some(fd), Some(pid), Some(prog)) = (m.fds.first(), m.pid, ex.seccomp) else {
                     return Err(Error::sys(Step::Seccomp, SysError::check("receive listener", None, "no fd")));
                 };
-                let state = (ex.agent_state)(pid);
+                let state = (ex.state)(pid);
                 sys::seccomp::send_to_agent(prog, state.to_string().as_bytes(), fd.as_fd()).step(Step::Seccomp)?;
+            }
+            Some(ChildMsg::RunHooks) if !ex.hooks.is_empty() => {
+                let pid =
+                    m.pid.ok_or_else(|| Error::sys(Step::Hooks, SysError::check("receive", None, "no credentials")))?;
+                let state = (ex.state)(pid).to_string();
+                crate::hooks::run("createRuntime", &ex.hooks, state.as_bytes())?;
+                protocol::send(sock.as_fd(), &ParentMsg::HooksDone { pid }, &[], false).step(Step::Hooks)?;
             }
             Some(ChildMsg::Ready) if !expect_console && !expect_listener => {
                 let pid = m

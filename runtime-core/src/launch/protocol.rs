@@ -4,13 +4,17 @@
 //! | # | child -> parent            | fds        | parent does                                          |
 //! |---|----------------------------|------------|------------------------------------------------------|
 //! | 1 | `Console { name }`         | pty master | sends it to `--console-socket`, or keeps it (`run`)  |
-//! | 2 | `SeccompListener`          | listener   | hands it with the state to the agent (listenerPath)  |
-//! | 3 | `Ready`                    | -          | pid (from SCM_CREDENTIALS), state.json, pid file     |
+//! | 2 | `RunHooks`                 | -          | runs prestart + createRuntime hooks, replies         |
+//! |   |   parent -> child: `HooksDone { pid }` | | the child then runs createContainer hooks itself    |
+//! | 3 | `SeccompListener`          | listener   | hands it with the state to the agent (listenerPath)  |
+//! | 4 | `Ready`                    | -          | pid (from SCM_CREDENTIALS), state.json, pid file     |
 //! | - | `Failed(ChildError)`       | -          | kills and reaps the child, removes everything, fails |
 //! | - | (socket closed, no Ready)  | -          | the child died: same cleanup, reports its exit       |
 //!
 //! `Console` comes only when `process.terminal` is true, `SeccompListener` only when the seccomp
-//! profile has SCMP_ACT_NOTIFY rules (both carry credentials, like `Ready`). The child sends `Ready` with
+//! profile has SCMP_ACT_NOTIFY rules, `RunHooks` only when prestart or createRuntime hooks exist
+//! (all three carry credentials, like `Ready`). A hook failure in the parent ends the create: the
+//! parent kills the waiting child instead of replying. The child sends `Ready` with
 //! SCM_CREDENTIALS so the kernel translates its pid into the parent's pid namespace, which also
 //! covers the second fork a joined pid namespace needs. The parent sends nothing yet: id maps and
 //! hooks (later issues) add parent -> child replies here.
@@ -27,6 +31,8 @@ use crate::sys::socket;
 pub(crate) enum ChildMsg {
     /// The pty master follows as an fd; `name` is its /dev/pts path inside the container.
     Console { name: String },
+    /// Mounts are done, pivot_root is not: run the runtime-namespace hooks and reply.
+    RunHooks,
     /// The seccomp notify listener follows as an fd.
     SeccompListener,
     /// Set up and about to block on the exec fifo.
@@ -35,21 +41,33 @@ pub(crate) enum ChildMsg {
     Failed(ChildError),
 }
 
+/// Replies from the runtime to the child.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum ParentMsg {
+    /// The runtime's hooks ran; `pid` is the child's pid as the runtime sees it (for hook state).
+    HooksDone { pid: i32 },
+}
+
 /// A received message with what came beside it.
 #[derive(Debug)]
-pub(crate) struct Incoming {
+pub(crate) struct Incoming<M = ChildMsg> {
     /// None when the peer closed the socket.
-    pub(crate) msg: Option<ChildMsg>,
+    pub(crate) msg: Option<M>,
     pub(crate) fds: Vec<OwnedFd>,
     pub(crate) pid: Option<i32>,
 }
 
-pub(crate) fn send(sock: BorrowedFd<'_>, msg: &ChildMsg, fds: &[BorrowedFd<'_>], creds: bool) -> Result<(), SysError> {
+pub(crate) fn send<M: Serialize>(
+    sock: BorrowedFd<'_>,
+    msg: &M,
+    fds: &[BorrowedFd<'_>],
+    creds: bool,
+) -> Result<(), SysError> {
     let data = serde_json::to_vec(msg).map_err(|e| SysError::check("encode message", None, e.to_string()))?;
     socket::send(sock, &data, fds, creds)
 }
 
-pub(crate) fn recv(sock: BorrowedFd<'_>) -> Result<Incoming, SysError> {
+pub(crate) fn recv<M: serde::de::DeserializeOwned>(sock: BorrowedFd<'_>) -> Result<Incoming<M>, SysError> {
     let r = socket::recv(sock)?;
     if r.data.is_empty() {
         return Ok(Incoming { msg: None, fds: r.fds, pid: r.pid });

@@ -35,6 +35,8 @@ pub(crate) struct PlanOptions {
 /// The root filesystem part of the plan.
 #[derive(Debug)]
 pub(crate) struct RootfsPlan {
+    /// Host path of the bundle (for hook state).
+    pub(crate) bundle: PathBuf,
     /// Host path of the rootfs.
     pub(crate) path: PathBuf,
     pub(crate) readonly: bool,
@@ -65,6 +67,7 @@ pub(crate) struct Plan {
     pub(crate) cgroup: CgroupPlan,
     pub(crate) seccomp: Option<seccomp::Program>,
     pub(crate) new_keyring: bool,
+    pub(crate) hooks: oci_spec::runtime::Hooks,
 }
 
 impl Plan {
@@ -98,6 +101,7 @@ impl Plan {
             cgroup,
             seccomp,
             new_keyring: !opts.no_new_keyring,
+            hooks: spec.hooks().clone().unwrap_or_default(),
         })
     }
 }
@@ -113,6 +117,7 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
     let masked = mounts::clean_paths(linux.masked_paths().as_deref().unwrap_or(&[]), "linux.maskedPaths")?;
     let readonly_paths = mounts::clean_paths(linux.readonly_paths().as_deref().unwrap_or(&[]), "linux.readonlyPaths")?;
     Ok(RootfsPlan {
+        bundle: bundle.dir.clone(),
         path: bundle.rootfs.clone(),
         readonly,
         propagation,
@@ -124,6 +129,14 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
         readonly_paths,
         cwd: spec.process().as_ref().and_then(|p| mounts::clean_dest(p.cwd(), "process.cwd").ok()),
     })
+}
+
+impl Plan {
+    /// The hooks the runtime runs while the child waits: prestart (deprecated), then createRuntime.
+    pub(crate) fn runtime_hooks(&self) -> Vec<oci_spec::runtime::Hook> {
+        let h = &self.hooks;
+        h.prestart().iter().flatten().chain(h.create_runtime().iter().flatten()).cloned().collect()
+    }
 }
 
 #[cfg(test)]

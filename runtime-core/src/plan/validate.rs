@@ -15,13 +15,6 @@ pub(super) fn check(spec: &Spec) -> Result<()> {
     if spec.root().is_none() {
         return Err(Error::InvalidConfig("root: missing".into()));
     }
-    if spec.hooks().as_ref().is_some_and(|h| {
-        [h.prestart(), h.create_runtime(), h.create_container(), h.start_container(), h.poststart(), h.poststop()]
-            .iter()
-            .any(|v| v.as_ref().is_some_and(|v| !v.is_empty()))
-    }) {
-        return Err(unsupported("hooks"));
-    }
     if let Some(p) = spec.process() {
         let checks: [(&str, bool); 6] = [
             ("process.apparmorProfile", p.apparmor_profile().as_ref().is_some_and(|s| !s.is_empty())),
