@@ -90,14 +90,14 @@ mod tests {
         send(a.as_fd(), &ChildMsg::Console { name: "/dev/pts/0".into() }, &[f.as_fd()], false).unwrap();
         let err = ChildError { step: Step::Rootfs, error: ChildCause::Message("x".into()) };
         send(a.as_fd(), &ChildMsg::Failed(err.clone()), &[], true).unwrap();
-        let m1 = recv(b.as_fd()).unwrap();
+        let m1 = recv::<ChildMsg>(b.as_fd()).unwrap();
         assert_eq!(m1.msg, Some(ChildMsg::Console { name: "/dev/pts/0".into() }));
         assert_eq!(m1.fds.len(), 1);
-        let m2 = recv(b.as_fd()).unwrap();
+        let m2 = recv::<ChildMsg>(b.as_fd()).unwrap();
         assert_eq!(m2.msg, Some(ChildMsg::Failed(err)));
         assert_eq!(m2.pid, Some(std::process::id() as i32));
         drop(a);
-        assert!(recv(b.as_fd()).unwrap().msg.is_none());
+        assert!(recv::<ChildMsg>(b.as_fd()).unwrap().msg.is_none());
     }
 
     #[test]
