@@ -19,6 +19,6 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== build hull (release)"
 cargo build --release -p runtime-cli
 echo "== cargo test --workspace"
-HULL="$PWD/target/release/hull" cargo test --workspace -- --test-threads=2
+HULL="$PWD/target/release/hull" cargo test --workspace --no-fail-fast -- --test-threads=2
 echo "== leftovers"
 scripts/leftovers.sh

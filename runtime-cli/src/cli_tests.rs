@@ -165,9 +165,26 @@ fn simple_commands_take_one_id() {
 
 #[test]
 fn unsupported_commands_parse_nothing() {
-    for c in ["exec", "ps", "update", "events", "checkpoint", "restore"] {
+    for c in ["ps", "update", "events", "checkpoint", "restore"] {
         assert_eq!(cmd(&format!("{c} --whatever -x y")), Command::Unsupported(c));
     }
     assert_eq!(cmd("checkpoint --help"), Command::Unsupported("checkpoint"));
     assert_eq!(cmd("restore --lsm-mount-context"), Command::Unsupported("restore"));
+}
+
+#[test]
+fn exec_flags_repeat_and_the_command_is_never_parsed() {
+    let Command::Exec(a) = cmd("exec -e A=1 --env=B=2 -t -u 1000:10 -c CAP_KILL --cap CAP_CHOWN -d c1 ls -l --tty")
+    else {
+        panic!("not exec")
+    };
+    assert_eq!(a.id, "c1");
+    assert_eq!(a.command, ["ls", "-l", "--tty"]);
+    assert_eq!(a.env, ["A=1", "B=2"]);
+    assert_eq!(a.caps, ["CAP_KILL", "CAP_CHOWN"]);
+    assert!(a.tty && a.detach);
+    assert_eq!(a.user.as_deref(), Some("1000:10"));
+    let Command::Exec(p) = cmd("exec --process /p.json c1") else { panic!("not exec") };
+    assert_eq!(p.process.as_deref(), Some(std::path::Path::new("/p.json")));
+    assert!(p.command.is_empty());
 }
