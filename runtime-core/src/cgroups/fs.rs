@@ -366,8 +366,10 @@ fn make_dirs(
             Ok(c) => c,
             Err(e) => return Err(undo(top, e)),
         };
-        if made && key == "cpuset" {
+        if key == "cpuset" {
             // A new v1 cpuset starts with no cpus and mems, and no task can join it until set.
+            // Done on every level, made by us or not: a concurrent create may have made the
+            // directory and not filled it yet (copy_cpuset only fills what is empty).
             if let Err(e) = copy_cpuset(dir.as_fd(), child.as_fd(), &current) {
                 return Err(undo(top, e));
             }

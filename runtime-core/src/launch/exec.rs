@@ -162,11 +162,29 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
             if forks {
                 sys::process::wait_child(child).step(Step::Spawn)?;
             }
+            // In a paused container the process freezes before its execve; do not wait for it.
+            if c.state.status != Status::Paused {
+                wait_for_execve(&parent_sock, pid, forks)?;
+            }
             if let Some(p) = &opts.pid_file {
                 state::write_atomic(p, pid.to_string().as_bytes())?;
             }
             Ok(ExecProcess { pid, console, waitable: !opts.detach })
         }
+    }
+}
+
+/// Waits until the process's end of the socket closes (its execve) or it reports a failure.
+fn wait_for_execve(sock: &OwnedFd, pid: i32, forked: bool) -> Result<()> {
+    match protocol::recv::<ChildMsg>(sock.as_fd()).step(Step::Exec)?.msg {
+        None => Ok(()),
+        Some(ChildMsg::Failed(e)) => {
+            if !forked {
+                let _ = sys::process::wait_child(pid);
+            }
+            Err(Error::Child(e))
+        }
+        Some(other) => Err(Error::sys(Step::Exec, SysError::check("protocol", None, format!("unexpected {other:?}")))),
     }
 }
 
@@ -198,10 +216,13 @@ fn run(ctx: ExecContext<'_>) -> ! {
             // before this, and the program cannot fork before it is in the cgroup.
             for fd in &ctx.cgroup_procs {
                 if let Err(e) = sys::fs::write_all(fd.as_fd(), b"0", "cgroup.procs") {
-                    process::fail_late(e)
+                    let err = crate::ChildError { step: Step::Cgroup, error: crate::ChildCause::Sys(e) };
+                    let _ = protocol::send(sock, &ChildMsg::Failed(err), &[], false);
+                    sys::process::exit_now(1)
                 }
             }
-            process::final_exec(ctx.process, &path, &env, process::late_seccomp(ctx.process, ctx.seccomp))
+            let late = process::late_seccomp(ctx.process, ctx.seccomp);
+            process::final_exec(ctx.process, &path, &env, late, Some(sock))
         }
         Err(e) => {
             let _ = protocol::send(sock, &ChildMsg::Failed(e), &[], false);

@@ -158,5 +158,5 @@ fn exec_program(ctx: &ChildContext<'_>, exec: Exec) -> ! {
             process::fail_late(SysError::check("startContainer hook", None, e.to_string()))
         }
     }
-    process::final_exec(p, &exec.path, &exec.env, process::late_seccomp(p, ctx.plan.seccomp.as_ref()))
+    process::final_exec(p, &exec.path, &exec.env, process::late_seccomp(p, ctx.plan.seccomp.as_ref()), None)
 }

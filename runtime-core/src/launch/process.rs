@@ -122,26 +122,44 @@ pub(crate) fn fail_late(e: SysError) -> ! {
     sys::process::exit_now(127)
 }
 
-/// Loads a late seccomp filter, closes every fd beyond stdio and the preserved ones, resets signal
-/// dispositions and execs. Never returns.
-pub(crate) fn final_exec(p: &ProcessPlan, path: &CString, env: &[CString], late_seccomp: Option<&Program>) -> ! {
+/// Loads a late seccomp filter, marks every fd beyond stdio and the preserved ones close-on-exec
+/// (the kernel closes them at execve, before the program runs), resets signal dispositions and
+/// execs. With `report`, a failure goes to the runtime over that socket, whose closing at
+/// execve tells the runtime that the program is running. Never returns.
+pub(crate) fn final_exec(
+    p: &ProcessPlan,
+    path: &CString,
+    env: &[CString],
+    late_seccomp: Option<&Program>,
+    report: Option<BorrowedFd<'_>>,
+) -> ! {
+    let fail = |e: SysError| -> ! {
+        match report {
+            Some(sock) => {
+                let err = ChildError { step: Step::Exec, error: ChildCause::Sys(e) };
+                let _ = protocol::send(sock, &ChildMsg::Failed(err), &[], false);
+                sys::process::exit_now(127)
+            }
+            None => fail_late(e),
+        }
+    };
     if let Some(prog) = late_seccomp {
         // As late as possible: everything above runs unfiltered, only execve follows.
         if let Err(e) = sys::seccomp::install(prog) {
-            fail_late(e)
+            fail(e)
         }
     }
     let first = 3 + p.preserve_fds;
     for fd in 3..first {
         if let Err(e) = sys::process::clear_cloexec(fd as i32) {
-            fail_late(e)
+            fail(e)
         }
     }
-    if let Err(e) = sys::process::close_range(first, false) {
-        fail_late(e)
+    if let Err(e) = sys::process::close_range(first, true) {
+        fail(e)
     }
     sys::process::reset_signals();
-    fail_late(sys::process::execve(path, &p.args, env))
+    fail(sys::process::execve(path, &p.args, env))
 }
 
 /// The filter to install after `Ready`, if any (noNewPrivileges set and no listener to hand over).

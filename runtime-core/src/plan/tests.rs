@@ -113,7 +113,6 @@ fn sysfs_without_netns_is_a_bind_of_the_hosts() {
 #[test]
 fn refusals_name_the_field() {
     let cases: Vec<(Value, &str)> = vec![
-        (with(base(), |v| v["hooks"] = json!({"prestart": [{"path": "/bin/true"}]})), "not supported: hooks"),
         (with(base(), |v| v["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"})), "not supported: linux.sysctl"),
         (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "user"}])), "user"),
         (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "mount"}])), "listed twice"),
