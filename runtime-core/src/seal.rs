@@ -5,10 +5,11 @@
 //!
 //! runc measured this overlay approach as almost free compared with copying the binary into a
 //! sealed memfd (+64 % start time, runc#4448): no data is copied, the overlay is never attached
-//! to any mount namespace, and it disappears with the last process that runs from it.
+//! to any mount namespace, and it disappears with the last process that runs from it. Where
+//! overlayfs is unavailable (not built in, module not loaded) the sealed memfd copy is used.
 
 use std::ffi::{CString, OsString};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
 
 use crate::error::{Error, Result, Step, StepExt, SysError};
@@ -23,6 +24,9 @@ const ATTR_NOSUID: u64 = 0x2;
 pub fn is_sealed() -> Result<bool> {
     let exe = std::fs::File::open("/proc/self/exe")
         .map_err(|e| Error::sys(Step::Spawn, SysError::io("open", Some("/proc/self/exe"), &e)))?;
+    if sys::fs::seals(exe.as_fd()) & libc::F_SEAL_WRITE != 0 {
+        return Ok(true);
+    }
     let magic = sys::fs::fs_magic(exe.as_fd(), "/proc/self/exe").step(Step::Spawn)?;
     Ok(magic == OVERLAYFS_SUPER_MAGIC && sys::fs::on_readonly_mount(exe.as_fd(), "/proc/self/exe").step(Step::Spawn)?)
 }
@@ -36,6 +40,22 @@ pub fn ensure_sealed() -> Result<()> {
     if is_sealed()? {
         return Ok(());
     }
+    let sealed = match overlay_copy() {
+        Ok(fd) => fd,
+        Err(_) => memfd_copy()?,
+    };
+    let argv = to_cstrings(std::env::args_os())?;
+    let envp = to_cstrings(std::env::vars_os().map(|(k, v)| {
+        let mut kv = k;
+        kv.push("=");
+        kv.push(v);
+        kv
+    }))?;
+    Err(Error::sys(Step::Spawn, sys::process::execveat_empty(sealed.as_fd(), &argv, &envp)))
+}
+
+/// The running binary as seen through a detached read-only overlay of its directory.
+fn overlay_copy() -> Result<OwnedFd> {
     let exe = std::fs::read_link("/proc/self/exe")
         .map_err(|e| Error::sys(Step::Spawn, SysError::io("readlink", Some("/proc/self/exe"), &e)))?;
     let dir = exe.parent().unwrap_or(std::path::Path::new("/")).to_string_lossy().into_owned();
@@ -47,18 +67,44 @@ pub fn ensure_sealed() -> Result<()> {
     sys::mount::fsconfig(ctx.as_fd(), "lowerdir+", Some(&dir)).step(Step::Spawn)?;
     sys::mount::fsconfig(ctx.as_fd(), "lowerdir+", Some(&sys::mount::fd_path(empty.as_fd()))).step(Step::Spawn)?;
     let mnt = sys::mount::fsmount(ctx.as_fd(), ATTR_RDONLY | ATTR_NODEV | ATTR_NOSUID, "overlay").step(Step::Spawn)?;
-    let sealed = sys::fs::openat(mnt.as_fd(), &name, libc::O_RDONLY, "sealed exe").step(Step::Spawn)?;
-    let argv = to_cstrings(std::env::args_os())?;
-    let envp = to_cstrings(std::env::vars_os().map(|(k, v)| {
-        let mut kv = k;
-        kv.push("=");
-        kv.push(v);
-        kv
-    }))?;
-    Err(Error::sys(Step::Spawn, sys::process::execveat_empty(sealed.as_fd(), &argv, &envp)))
+    sys::fs::openat(mnt.as_fd(), &name, libc::O_RDONLY, "sealed exe").step(Step::Spawn)
+}
+
+/// A sealed in-memory copy of the running binary (the fallback: costs a copy per start).
+fn memfd_copy() -> Result<OwnedFd> {
+    let io = |op: &str, e: std::io::Error| Error::sys(Step::Spawn, SysError::io(op, Some("/proc/self/exe"), &e));
+    let mut src = std::fs::File::open("/proc/self/exe").map_err(|e| io("open", e))?;
+    let fd = sys::fs::memfd("hull").step(Step::Spawn)?;
+    let mut dst = std::fs::File::from(fd);
+    std::io::copy(&mut src, &mut dst).map_err(|e| io("copy", e))?;
+    let fd = OwnedFd::from(dst);
+    sys::fs::seal_all(fd.as_fd()).step(Step::Spawn)?;
+    Ok(fd)
 }
 
 fn to_cstrings(it: impl Iterator<Item = OsString>) -> Result<Vec<CString>> {
     it.map(|s| CString::new(s.into_vec()).map_err(|_| Error::InvalidArgument("argument with a NUL byte".into())))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn both_sealed_copies_refuse_writes() {
+        for fd in [super::overlay_copy().unwrap(), super::memfd_copy().unwrap()] {
+            let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
+            let w = std::fs::OpenOptions::new().write(true).open(&path);
+            let sealed = crate::sys::fs::seals(fd.as_fd()) & libc::F_SEAL_WRITE != 0;
+            // The overlay copy cannot even be opened for writing; the memfd can, but not written.
+            match w {
+                Err(e) => assert_eq!(e.raw_os_error(), Some(libc::EROFS)),
+                Ok(mut f) => {
+                    assert!(sealed);
+                    assert!(std::io::Write::write_all(&mut f, b"x").is_err());
+                }
+            }
+        }
+    }
 }

@@ -200,3 +200,28 @@ pub(crate) fn mkdirat(dir: BorrowedFd<'_>, name: &str, mode: u32) -> Result<(), 
     let r = unsafe { libc::mkdirat(dir.as_raw_fd(), n.as_ptr(), mode) };
     check(r as _, "mkdirat", Some(name)).map(drop)
 }
+
+/// An anonymous memory file (close-on-exec, sealable).
+pub(crate) fn memfd(name: &str) -> Result<OwnedFd, SysError> {
+    let n = cstr(name, "memfd_create")?;
+    // SAFETY: valid C string; the result is a new fd we own.
+    let r = unsafe { libc::memfd_create(n.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    let fd = check(r as _, "memfd_create", Some(name))?;
+    // SAFETY: fresh fd from the kernel.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Seals a memfd against any further change.
+pub(crate) fn seal_all(fd: BorrowedFd<'_>) -> Result<(), SysError> {
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: fcntl with integer arguments.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) };
+    check(r as _, "fcntl(F_ADD_SEALS)", None).map(drop)
+}
+
+/// The seals of a file (0 for files that cannot be sealed).
+pub(crate) fn seals(fd: BorrowedFd<'_>) -> i32 {
+    // SAFETY: fcntl query.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
+    r.max(0)
+}

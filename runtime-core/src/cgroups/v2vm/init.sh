@@ -8,7 +8,7 @@ if [ ! -e /stage2 ]; then
     mount -t proc proc /proc
     mkdir -p /newroot
     mount -t tmpfs -o size=900m tmpfs /newroot
-    for d in bin lib lib64 usr hull-tests init; do
+    for d in bin lib lib64 usr hull-tests init hull bundle; do
         [ -e "/$d" ] && cp -a "/$d" /newroot/
     done
     mkdir -p /newroot/proc /newroot/sys /newroot/dev /newroot/tmp
@@ -25,4 +25,16 @@ echo "HULL-V2: kernel $(uname -r), controllers: $(cat /sys/fs/cgroup/cgroup.cont
 filter=$(cat /proc/cmdline | sed -n 's/.*hull.filter=\([^ ]*\).*/\1/p')
 /hull-tests --test-threads=1 --nocapture "${filter:-cgroups::}"
 echo "HULL-V2-RESULT rc=$?"
+if [ -x /hull ]; then
+    mkdir -p /run
+    out=$(/hull --root /run/hull run -b /bundle e2e 2>&1); rc=$?
+    echo "$out" | sed 's/^/HULL-V2-E2E out: /'
+    left=$(ls -d /sys/fs/cgroup/hull-v2-e2e 2>/dev/null)
+    if [ "$rc" = 0 ] && echo "$out" | grep -qx '0::/' && echo "$out" | grep -qx 67108864 \
+        && echo "$out" | grep -qx 20 && [ -z "$left" ] && [ -z "$(ls /run/hull)" ]; then
+        echo "HULL-V2-E2E ok"
+    else
+        echo "HULL-V2-E2E failed: rc=$rc leftover=$left"
+    fi
+fi
 poweroff -f

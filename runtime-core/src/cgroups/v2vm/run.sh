@@ -43,10 +43,26 @@ for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
 done
+# A whole container too, when hull is built: limits must land in cgroup2 files and the cgroup
+# must be gone after the run.
+hull=$repo/target/release/hull
+if [ -x "$hull" ]; then
+    cp "$hull" "$root/hull"
+    for lib in $(ldd "$hull" | grep -o '/[^ ]*'); do
+        mkdir -p "$root$(dirname "$lib")"
+        cp -L "$lib" "$root$lib"
+    done
+    mkdir -p "$root/bundle/rootfs/bin"
+    cp /bin/busybox "$root/bundle/rootfs/bin/busybox"
+    cp "$(dirname "$0")/e2e-config.json" "$root/bundle/config.json"
+fi
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$cache/initramfs.gz"
 
 log="$cache/console.log"
 timeout "${HULL_VM_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -m 1536 -smp 2 -nographic -no-reboot \
     -kernel "$kernel" -initrd "$cache/initramfs.gz" \
     -append "console=ttyS0 panic=-1 rdinit=/init quiet hull.filter=$filter" </dev/null | tee "$log"
-grep -q 'HULL-V2-RESULT rc=0' "$log" && grep -q 'test result: ok' "$log"
+grep -q 'HULL-V2-RESULT rc=0' "$log" && grep -q 'test result: ok' "$log" || exit 1
+if [ -x "$hull" ]; then
+    grep -q 'HULL-V2-E2E ok' "$log"
+fi
