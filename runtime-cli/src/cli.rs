@@ -129,6 +129,22 @@ pub enum Command {
     Create(CreateArgs),
     Run(RunArgs),
     Exec(Box<ExecArgs>),
+    Ps {
+        id: String,
+        format: ListFormat,
+        ps_args: Vec<String>,
+    },
+    Update {
+        id: String,
+        /// `--resources FILE` ("-" for stdin) and runc's single-value flags, in order.
+        resources: Option<PathBuf>,
+        flags: Vec<(&'static str, String)>,
+    },
+    Events {
+        id: String,
+        stats: bool,
+        interval: String,
+    },
     Start {
         id: String,
     },
@@ -174,7 +190,7 @@ pub struct Invocation {
 }
 
 /// Commands accepted but not implemented yet.
-const UNSUPPORTED: &[&str] = &["ps", "update", "events", "checkpoint", "restore"];
+const UNSUPPORTED: &[&str] = &["checkpoint", "restore"];
 
 /// Parses `args` (without argv[0]). Relative paths are made absolute against `cwd`.
 pub fn parse(args: &[String], cwd: &Path) -> Result<Invocation, UsageError> {
@@ -233,6 +249,21 @@ fn subcommand(name: &str, args: &[String], cwd: &Path) -> Result<Command, UsageE
             no_subreaper: f.bool("no-subreaper")?,
         }),
         "exec" => Command::Exec(Box::new(exec_args(&f, pos, cwd)?)),
+        "ps" => Command::Ps {
+            id: id(),
+            format: list_format(f.last("format").unwrap_or("table"))?,
+            ps_args: pos[1..].to_vec(),
+        },
+        "update" => Command::Update {
+            id: id(),
+            resources: f.last("resources").map(|v| if v == "-" { PathBuf::from("-") } else { absolute(cwd, v) }),
+            flags: f.0.iter().filter(|(n, _)| *n != "resources" && *n != "help").cloned().collect(),
+        },
+        "events" => Command::Events {
+            id: id(),
+            stats: f.bool("stats")?,
+            interval: f.last("interval").unwrap_or("5s").to_owned(),
+        },
         "start" => Command::Start { id: id() },
         "state" => Command::State { id: id() },
         "kill" => Command::Kill {
@@ -453,6 +484,27 @@ const EXEC_FLAGS: &[FlagSpec] = &[
     HELP,
 ];
 
+const UPDATE_FLAGS: &[FlagSpec] = &[
+    flag(&["resources", "r"], true),
+    flag(&["blkio-weight"], true),
+    flag(&["cpu-period"], true),
+    flag(&["cpu-quota"], true),
+    flag(&["cpu-rt-period"], true),
+    flag(&["cpu-rt-runtime"], true),
+    flag(&["cpu-share"], true),
+    flag(&["cpuset-cpus"], true),
+    flag(&["cpuset-mems"], true),
+    flag(&["kernel-memory"], true),
+    flag(&["kernel-memory-tcp"], true),
+    flag(&["memory"], true),
+    flag(&["memory-reservation"], true),
+    flag(&["memory-swap"], true),
+    flag(&["pids-limit"], true),
+    flag(&["l3-cache-schema"], true),
+    flag(&["mem-bw-schema"], true),
+    HELP,
+];
+
 const ONLY_HELP: &[FlagSpec] = &[HELP];
 
 /// A subcommand: its flags, its positional arguments, and whether parsing stops after the id.
@@ -475,6 +527,14 @@ const COMMANDS: &[CommandSpec] = &[
     cmd("create", CREATE_FLAGS, ONE),
     cmd("run", RUN_FLAGS, ONE),
     CommandSpec { name: "exec", flags: EXEC_FLAGS, args: Count::Between(1, usize::MAX), stop_after_id: true },
+    CommandSpec {
+        name: "ps",
+        flags: &[flag(&["format", "f"], true), HELP],
+        args: Count::Between(1, usize::MAX),
+        stop_after_id: true,
+    },
+    cmd("update", UPDATE_FLAGS, ONE),
+    cmd("events", &[flag(&["stats"], false), flag(&["interval"], true), HELP], ONE),
     cmd("start", ONLY_HELP, ONE),
     cmd("state", ONLY_HELP, ONE),
     CommandSpec {

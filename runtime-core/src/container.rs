@@ -300,6 +300,11 @@ impl Container {
         self.cgroup().stats()
     }
 
+    /// How many processes the OOM killer has killed in the container so far (`hull events`).
+    pub fn oom_kills(&self) -> Result<u64> {
+        self.cgroup().oom_kills()
+    }
+
     /// Host pids of every process in the container's cgroup (`hull ps`).
     pub fn pids(&self) -> Result<Vec<i32>> {
         self.cgroup().pids()

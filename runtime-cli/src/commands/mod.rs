@@ -3,16 +3,19 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod features;
 mod kill;
 mod list;
 mod pause;
+mod ps;
 mod resume;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use anyhow::{bail, Result};
 use runtime_core::{Container, Runtime};
@@ -36,6 +39,9 @@ pub fn dispatch(inv: &Invocation, fds: Inherited, log: &mut Logger) -> Result<u8
         Command::Create(args) => create::run(&rt(), args, fds, log),
         Command::Run(args) => run::run(&rt(), args, fds, log),
         Command::Exec(args) => exec::run(&rt(), args, log),
+        Command::Ps { id, format, ps_args } => ps::run(&rt(), id, *format, ps_args),
+        Command::Update { id, resources, flags } => update::run(&rt(), id, resources.as_deref(), flags),
+        Command::Events { id, stats, interval } => events::run(&rt(), id, *stats, interval),
         Command::Start { id } => start::run(&rt(), id),
         Command::State { id } => state::run(&rt(), id),
         Command::Kill { id, signal, all } => kill::run(&rt(), id, signal, *all),
@@ -55,7 +61,9 @@ fn check_global(g: &Global, cmd: &Command) -> Result<()> {
     if manages_containers && g.rootless == Rootless::True {
         bail!("not supported: --rootless=true");
     }
-    if g.systemd_cgroup && matches!(cmd, Command::Create(_) | Command::Run(_) | Command::Exec(_)) {
+    if g.systemd_cgroup
+        && matches!(cmd, Command::Create(_) | Command::Run(_) | Command::Exec(_) | Command::Update { .. })
+    {
         bail!("not supported: --systemd-cgroup");
     }
     Ok(())

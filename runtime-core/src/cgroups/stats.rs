@@ -46,7 +46,6 @@ impl Cgroup {
 impl Cgroup {
     /// Processes killed by the OOM killer in this cgroup so far; `events` reports an `oom`
     /// event whenever it grows.
-    #[allow(dead_code)] // for `hull events`, which does not exist yet
     pub(crate) fn oom_kills(&self) -> crate::Result<u64> {
         let (key, file) = match self.version {
             Version::V1 => ("memory", "memory.oom_control"),
