@@ -13,11 +13,11 @@ CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" 
 probe=target/probe/x86_64-unknown-linux-gnu/release/probe
 
 work=$(mktemp -d /tmp/hull-demo.XXXXXX)
-trap 'target/release/hull --root "$work/state" delete -f demo 2>/dev/null || true; rm -rf "$work"' EXIT
-target/release/mkbundle "$work/bundle" --probe "$probe" -- \
+trap 'target/x86_64-unknown-linux-gnu/release/hull --root "$work/state" delete -f demo 2>/dev/null || true; rm -rf "$work"' EXIT
+target/x86_64-unknown-linux-gnu/release/mkbundle "$work/bundle" --probe "$probe" -- \
     sh -c 'echo "hello from $(hostname), pid $$ in its own namespaces, as $(id -un)"; ls /; exit 7' >/dev/null
 set +e
-target/release/hull --root "$work/state" run --bundle "$work/bundle" demo
+target/x86_64-unknown-linux-gnu/release/hull --root "$work/state" run --bundle "$work/bundle" demo
 status=$?
 set -e
 echo "container exited with status $status"

@@ -19,7 +19,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== build hull (release)"
 cargo build --release -p runtime-cli
 echo "== cargo test --workspace"
-HULL="$PWD/target/release/hull" cargo test --workspace --no-fail-fast -- --test-threads=2
+HULL="$PWD/target/x86_64-unknown-linux-gnu/release/hull" cargo test --workspace --no-fail-fast -- --test-threads=2
 echo "== cgroup v2: runtime-core's cgroup tests in a pure-cgroup2 VM (qemu, tcg)"
 if command -v qemu-system-x86_64 >/dev/null && command -v cpio >/dev/null; then
     runtime-core/src/cgroups/v2vm/run.sh > target/v2vm-run.log 2>&1 || { tail -40 target/v2vm-run.log; exit 1; }

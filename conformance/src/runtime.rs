@@ -96,13 +96,13 @@ impl RuntimeUnderTest {
         RuntimeUnderTest { binary, root, timeout: DEFAULT_TIMEOUT, cwd: None, out_dir, seq: AtomicU32::new(0) }
     }
 
-    /// `$RUNTIME` (or `$HULL`, as scripts/test.sh sets), else the workspace's `target/release/hull`, else
-    /// `target/debug/hull`.
+    /// `$RUNTIME` (or `$HULL`, as scripts/test.sh sets), else the workspace's release hull, else its
+    /// debug hull (under `target/x86_64-unknown-linux-gnu/`, see .cargo/config.toml).
     pub fn binary_from_env() -> PathBuf {
         if let Some(p) = std::env::var_os("RUNTIME").or_else(|| std::env::var_os("HULL")) {
             return PathBuf::from(p);
         }
-        let target = crate::workspace_dir().join("target");
+        let target = crate::workspace_dir().join("target/x86_64-unknown-linux-gnu");
         let release = target.join("release/hull");
         if release.exists() {
             release
