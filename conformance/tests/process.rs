@@ -300,3 +300,47 @@ fn no_seccomp_by_default() {
     let r = c.report(c.bundle());
     assert_eq!(r["seccomp"].as_u64(), Some(0));
 }
+
+/// linux.sysctl lands in the container's own namespaces (and not on the host).
+#[test]
+fn sysctls_are_set_inside() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let host = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start").unwrap_or_default();
+    c.build(
+        c.bundle()
+            .args(&["/bin/cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start", "/proc/sys/kernel/shmmni"])
+            .with(|s| {
+                s["linux"]["sysctl"] = json!({"net.ipv4.ip_unprivileged_port_start": "80", "kernel/shmmni": "1234"});
+            }),
+    );
+    let o = c.run(&[]).ok();
+    assert_eq!(o.stdout, "80\n1234\n", "{o}");
+    assert_eq!(std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start").unwrap_or_default(), host);
+    c.assert_clean();
+}
+
+/// process.oomScoreAdj: raising works anywhere; lowering needs CAP_SYS_RESOURCE, which this
+/// machine withholds, so there it must fail with an error naming the file, leaving nothing.
+#[test]
+fn oom_score_adj_is_applied_or_refused_clearly() {
+    requires!(root, runtime);
+    let c = Case::new();
+    c.build(
+        c.bundle().args(&["/bin/cat", "/proc/self/oom_score_adj"]).with(|s| s["process"]["oomScoreAdj"] = json!(500)),
+    );
+    assert_eq!(c.run(&[]).ok().stdout, "500\n");
+    c.assert_clean();
+    let c = Case::new();
+    let lower = -500;
+    c.build(
+        c.bundle().args(&["/bin/cat", "/proc/self/oom_score_adj"]).with(|s| s["process"]["oomScoreAdj"] = json!(lower)),
+    );
+    let o = c.run(&[]);
+    if o.success() {
+        assert_eq!(o.stdout, format!("{lower}\n"));
+    } else {
+        assert!(o.stderr.contains("oom_score_adj"), "{o}");
+    }
+    c.assert_clean();
+}

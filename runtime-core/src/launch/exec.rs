@@ -247,6 +247,11 @@ fn setup(ctx: &ExecContext<'_>) -> StepResult<(std::ffi::CString, Vec<std::ffi::
     if p.terminal {
         console::setup_child(ctx.sock.as_fd(), p.console_size, false).map_err(at(Step::Console))?;
     }
+    if p.oom_score_adj.is_some() {
+        let procfs = pathrs::procfs::ProcfsHandle::new()
+            .map_err(|e| at(Step::Credentials)(crate::rootfs::path_err("open", "procfs", e)))?;
+        process::oom_score_adj(p, &procfs)?;
+    }
     process::credentials(p, ctx.seccomp, ctx.sock.as_fd())?;
     process::seccomp_now(process::seccomp_before_ready(p, ctx.seccomp), ctx.sock.as_fd())?;
     let path = process::lookup(p)?;

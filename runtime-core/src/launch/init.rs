@@ -82,6 +82,9 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     let pid = hooks_before_pivot(ctx)?;
     rootfs::switch_root(&root, plan.rootfs.no_pivot, plan.rootfs.propagation).map_err(at(Step::Pivot))?;
     drop(root);
+    for (path, value) in &plan.sysctl {
+        process::write_proc(&procfs, ProcfsBase::ProcRoot, path, value).map_err(at(Step::Identity))?;
+    }
     if plan.rootfs.readonly {
         rootfs::finish_readonly_root().map_err(at(Step::Pivot))?;
     }
@@ -93,6 +96,7 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     if plan.new_keyring {
         sys::process::join_session_keyring(&format!("_ses.{}", plan.id)).map_err(at(Step::Credentials))?;
     }
+    process::oom_score_adj(&plan.process, &procfs)?;
     process::credentials(&plan.process, plan.seccomp.as_ref(), ctx.sock.as_fd())?;
     process::seccomp_now(process::seccomp_before_ready(&plan.process, plan.seccomp.as_ref()), ctx.sock.as_fd())?;
     let path = process::lookup(&plan.process)?;

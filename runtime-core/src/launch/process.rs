@@ -4,6 +4,9 @@
 use std::ffi::CString;
 use std::os::fd::{AsFd, BorrowedFd};
 
+use pathrs::flags::OpenFlags;
+use pathrs::procfs::{ProcfsBase, ProcfsHandle};
+
 use super::protocol::{self, ChildMsg};
 use crate::error::{ChildCause, ChildError, Step, SysError};
 use crate::plan::ProcessPlan;
@@ -112,6 +115,29 @@ fn errno_text(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
         None => e.to_string(),
+    }
+}
+
+/// Writes `value` to a /proc file through the private procfs handle (checked to be procfs, so a
+/// container cannot redirect the write with its own mounts or symlinks).
+pub(crate) fn write_proc(procfs: &ProcfsHandle, base: ProcfsBase, sub: &str, value: &str) -> Result<(), SysError> {
+    let shown = match base {
+        ProcfsBase::ProcSelf => format!("/proc/self/{sub}"),
+        _ => format!("/proc/{sub}"),
+    };
+    let f = procfs
+        .open(base, sub, OpenFlags::O_WRONLY | OpenFlags::O_CLOEXEC)
+        .map_err(|e| crate::rootfs::path_err("open", &shown, e))?;
+    sys::fs::write_all(f.as_fd(), value.as_bytes(), &shown)
+}
+
+/// process.oomScoreAdj, before the privilege drop (lowering it needs CAP_SYS_RESOURCE).
+pub(crate) fn oom_score_adj(p: &ProcessPlan, procfs: &ProcfsHandle) -> StepResult {
+    match p.oom_score_adj {
+        Some(v) => {
+            write_proc(procfs, ProcfsBase::ProcSelf, "oom_score_adj", &v.to_string()).map_err(at(Step::Credentials))
+        }
+        None => Ok(()),
     }
 }
 

@@ -6,6 +6,7 @@ mod devices;
 mod mounts;
 mod namespaces;
 mod process;
+mod sysctl;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -68,6 +69,8 @@ pub(crate) struct Plan {
     pub(crate) seccomp: Option<seccomp::Program>,
     pub(crate) new_keyring: bool,
     pub(crate) hooks: oci_spec::runtime::Hooks,
+    /// (path under /proc, value), written in the container's namespaces.
+    pub(crate) sysctl: Vec<(String, String)>,
 }
 
 impl Plan {
@@ -89,6 +92,7 @@ impl Plan {
         let cgroup = cgroups::plan(linux.cgroups_path().as_deref(), id, linux.resources().as_ref(), &host.cgroups)?;
         let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
         let rootfs = rootfs_plan(bundle, opts, &namespaces, host)?;
+        let sysctl = sysctl::plan(&linux.sysctl().clone().unwrap_or_default(), &namespaces)?;
         Ok(Plan {
             id: id.to_owned(),
             oci_version: spec.version().clone(),
@@ -102,6 +106,7 @@ impl Plan {
             seccomp,
             new_keyring: !opts.no_new_keyring,
             hooks: spec.hooks().clone().unwrap_or_default(),
+            sysctl,
         })
     }
 }

@@ -45,6 +45,7 @@ pub(crate) struct ProcessPlan {
     pub(crate) terminal: bool,
     pub(crate) console_size: Option<(u16, u16)>,
     pub(crate) preserve_fds: u32,
+    pub(crate) oom_score_adj: Option<i32>,
     /// Things accepted for runc compatibility but not applied as written.
     pub(crate) warnings: Vec<String>,
 }
@@ -159,6 +160,7 @@ pub(crate) fn plan(p: &Process, opts: &PlanOptions) -> Result<ProcessPlan> {
         terminal: p.terminal().unwrap_or(false),
         console_size: p.console_size().map(|b| (b.height() as u16, b.width() as u16)),
         preserve_fds: opts.preserve_fds + opts.listen_fds,
+        oom_score_adj: p.oom_score_adj(),
         warnings,
     })
 }

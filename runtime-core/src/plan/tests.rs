@@ -113,7 +113,7 @@ fn sysfs_without_netns_is_a_bind_of_the_hosts() {
 #[test]
 fn refusals_name_the_field() {
     let cases: Vec<(Value, &str)> = vec![
-        (with(base(), |v| v["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"})), "not supported: linux.sysctl"),
+        (with(base(), |v| v["linux"]["intelRdt"] = json!({"closID": "x"})), "not supported: linux.intelRdt"),
         (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "user"}])), "user"),
         (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "mount"}])), "listed twice"),
         (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "pid"}])), "mount namespace is required"),
@@ -194,4 +194,28 @@ fn configured_device_replaces_default() {
     let d = build(v).unwrap().rootfs.devices;
     assert_eq!(d.len(), 7);
     assert_eq!(d.iter().find(|d| d.path == "dev/null").unwrap().mode, 0o600);
+}
+
+#[test]
+fn sysctls_need_their_namespace() {
+    let v = with(base(), |v| {
+        v["linux"]["sysctl"] = json!({"net/ipv4/ip_forward": "1", "kernel.shmmni": "100", "fs.mqueue.msg_max": "20"})
+    });
+    let p = build(v).unwrap();
+    let keys: Vec<&str> = p.sysctl.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["sys/fs/mqueue/msg_max", "sys/kernel/shmmni", "sys/net/ipv4/ip_forward"]);
+    for (sysctl, ns, want) in [
+        (json!({"kernel.panic": "1"}), json!([{"type": "mount"}, {"type": "uts"}]), "not in a namespace"),
+        (json!({"net.ipv4.ip_forward": "1"}), json!([{"type": "mount"}, {"type": "uts"}]), "network namespace"),
+        (json!({"kernel.shmmni": "1"}), json!([{"type": "mount"}, {"type": "uts"}]), "IPC namespace"),
+        (json!({"kernel.hostname": "x"}), json!([{"type": "mount"}, {"type": "uts"}]), "hostname"),
+        (json!({"net..x": "1"}), json!([{"type": "mount"}, {"type": "uts"}, {"type": "network"}]), "valid key"),
+    ] {
+        let v = with(base(), |v| {
+            v["linux"]["sysctl"] = sysctl;
+            v["linux"]["namespaces"] = ns;
+        });
+        let e = build(v).unwrap_err().to_string();
+        assert!(e.contains(want), "{e}");
+    }
 }

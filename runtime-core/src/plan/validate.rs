@@ -16,21 +16,19 @@ pub(super) fn check(spec: &Spec) -> Result<()> {
         return Err(Error::InvalidConfig("root: missing".into()));
     }
     if let Some(p) = spec.process() {
-        let checks: [(&str, bool); 6] = [
+        let checks: [(&str, bool); 5] = [
             ("process.apparmorProfile", p.apparmor_profile().as_ref().is_some_and(|s| !s.is_empty())),
             ("process.selinuxLabel", p.selinux_label().as_ref().is_some_and(|s| !s.is_empty())),
             ("process.ioPriority", p.io_priority().is_some()),
             ("process.scheduler", p.scheduler().is_some()),
             ("process.execCPUAffinity", p.exec_cpu_affinity().is_some()),
-            ("process.oomScoreAdj", p.oom_score_adj().is_some()),
         ];
         first_set(&checks)?;
     }
     let Some(l) = spec.linux() else { return Err(Error::InvalidConfig("linux: missing".into())) };
-    let checks: [(&str, bool); 9] = [
+    let checks: [(&str, bool); 8] = [
         ("linux.uidMappings", l.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())),
         ("linux.gidMappings", l.gid_mappings().as_ref().is_some_and(|v| !v.is_empty())),
-        ("linux.sysctl", l.sysctl().as_ref().is_some_and(|v| !v.is_empty())),
         ("linux.intelRdt", l.intel_rdt().is_some()),
         ("linux.personality", l.personality().is_some()),
         ("linux.timeOffsets", l.time_offsets().as_ref().is_some_and(|v| !v.is_empty())),
