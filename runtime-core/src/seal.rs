@@ -14,11 +14,9 @@ use std::os::unix::ffi::OsStringExt;
 
 use crate::error::{Error, Result, Step, StepExt, SysError};
 use crate::sys;
+use crate::sys::mount::{ATTR_NODEV, ATTR_NOSUID, ATTR_RDONLY};
 
 const OVERLAYFS_SUPER_MAGIC: i64 = 0x794c_7630;
-const ATTR_RDONLY: u64 = 0x1;
-const ATTR_NODEV: u64 = 0x4;
-const ATTR_NOSUID: u64 = 0x2;
 
 /// Whether this process already runs from a read-only overlay.
 pub fn is_sealed() -> Result<bool> {

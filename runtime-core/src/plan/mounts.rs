@@ -8,18 +8,10 @@ use oci_spec::runtime::Mount;
 use super::namespaces::NamespacePlan;
 use crate::error::{Error, Result};
 use crate::host::HostInfo;
-use crate::sys::mount::MountAttr;
-
-const ATTR_RDONLY: u64 = 0x1;
-const ATTR_NOSUID: u64 = 0x2;
-const ATTR_NODEV: u64 = 0x4;
-const ATTR_NOEXEC: u64 = 0x8;
-const ATTR_ATIME_MASK: u64 = 0x70;
-const ATTR_RELATIME: u64 = 0x0;
-const ATTR_NOATIME: u64 = 0x10;
-const ATTR_STRICTATIME: u64 = 0x20;
-const ATTR_NODIRATIME: u64 = 0x80;
-const ATTR_NOSYMFOLLOW: u64 = 0x20_0000;
+use crate::sys::mount::{
+    MountAttr, ATTR_ATIME_MASK, ATTR_NOATIME, ATTR_NODEV, ATTR_NODIRATIME, ATTR_NOEXEC, ATTR_NOSUID, ATTR_NOSYMFOLLOW,
+    ATTR_RDONLY, ATTR_RELATIME, ATTR_STRICTATIME,
+};
 
 /// What kind of mount a step makes.
 #[derive(Debug, Clone, PartialEq, Eq)]

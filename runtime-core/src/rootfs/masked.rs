@@ -7,12 +7,7 @@ use super::mounts::new_fs;
 use super::RootDir;
 use crate::error::SysError;
 use crate::sys;
-use crate::sys::mount::MountAttr;
-
-const ATTR_RDONLY: u64 = 0x1;
-const ATTR_NOSUID: u64 = 0x2;
-const ATTR_NODEV: u64 = 0x4;
-const ATTR_NOEXEC: u64 = 0x8;
+use crate::sys::mount::{MountAttr, ATTR_LOCKED_DOWN};
 
 /// A path that does not exist in this rootfs is simply not there to mask.
 fn resolve_existing(root: &RootDir, path: &str) -> Result<Option<OwnedFd>, SysError> {
@@ -40,7 +35,7 @@ pub(super) fn apply(root: &RootDir, masked: &[String], readonly: &[String]) -> R
         let shown = format!("/{p}");
         let st = sys::fs::fstat(target.as_fd(), &shown)?;
         let mnt = if st.mode & libc::S_IFMT == libc::S_IFDIR {
-            new_fs("tmpfs", "tmpfs", &[], ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC)?
+            new_fs("tmpfs", "tmpfs", &[], ATTR_LOCKED_DOWN)?
         } else {
             if null.is_none() {
                 null = Some(verified_null(root)?);
@@ -54,7 +49,7 @@ pub(super) fn apply(root: &RootDir, masked: &[String], readonly: &[String]) -> R
         let Some(target) = resolve_existing(root, p)? else { continue };
         let shown = format!("/{p}");
         let tree = sys::mount::open_tree(Some(target.as_fd()), "", true)?;
-        let ro = MountAttr { set: ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC, ..Default::default() };
+        let ro = MountAttr { set: ATTR_LOCKED_DOWN, ..Default::default() };
         sys::mount::mount_setattr(tree.as_fd(), true, ro, &shown)?;
         sys::mount::move_mount(tree.as_fd(), target.as_fd(), &shown)?;
     }

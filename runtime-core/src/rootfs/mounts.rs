@@ -8,7 +8,7 @@ use super::RootDir;
 use crate::error::SysError;
 use crate::plan::{MountKind, MountStep};
 use crate::sys;
-use crate::sys::mount::MountAttr;
+use crate::sys::mount::{MountAttr, ATTR_RDONLY};
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 
@@ -110,7 +110,7 @@ fn check_plain_dir(root: &RootDir, dest: &str) -> Result<(), SysError> {
 fn cgroup_v1_tree(root: &RootDir, m: &MountStep, cgroup_paths: &[(String, PathBuf)]) -> Result<(), SysError> {
     let what = format!("/{}", m.dest);
     let target = destination(root, &m.dest, false)?;
-    let tmpfs = new_fs("tmpfs", "tmpfs", &[("mode".into(), Some("755".into()))], m.attr.set & !0x1)?;
+    let tmpfs = new_fs("tmpfs", "tmpfs", &[("mode".into(), Some("755".into()))], m.attr.set & !ATTR_RDONLY)?;
     sys::mount::move_mount(tmpfs.as_fd(), target.as_fd(), &what)?;
     for (name, host) in cgroup_paths {
         let dest = format!("{}/{name}", m.dest);
@@ -119,7 +119,7 @@ fn cgroup_v1_tree(root: &RootDir, m: &MountStep, cgroup_paths: &[(String, PathBu
         sys::mount::mount_setattr(tree.as_fd(), false, m.attr, &dest)?;
         sys::mount::move_mount(tree.as_fd(), sub.as_fd(), &dest)?;
     }
-    if m.attr.set & 0x1 != 0 {
+    if m.attr.set & ATTR_RDONLY != 0 {
         sys::mount::mount_setattr(tmpfs.as_fd(), false, m.attr, &what)?;
     }
     Ok(())

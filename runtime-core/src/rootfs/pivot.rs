@@ -7,7 +7,7 @@ use super::RootDir;
 
 use crate::error::SysError;
 use crate::sys;
-use crate::sys::mount::MountAttr;
+use crate::sys::mount::{MountAttr, ATTR_RDONLY};
 
 /// Makes the prepared root the process's "/".
 pub(crate) fn switch_root(root: &RootDir, no_pivot: bool, propagation: u64) -> Result<(), SysError> {
@@ -27,5 +27,5 @@ pub(crate) fn switch_root(root: &RootDir, no_pivot: bool, propagation: u64) -> R
 /// Remounts "/" read-only (after everything else was mounted under it).
 pub(crate) fn finish_readonly_root() -> Result<(), SysError> {
     let fd = std::fs::File::open("/").map_err(|e| SysError::io("open", Some("/"), &e))?;
-    sys::mount::mount_setattr(fd.as_fd(), false, MountAttr { set: 0x1, ..Default::default() }, "/")
+    sys::mount::mount_setattr(fd.as_fd(), false, MountAttr { set: ATTR_RDONLY, ..Default::default() }, "/")
 }

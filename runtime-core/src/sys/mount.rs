@@ -14,6 +14,20 @@ const OPEN_TREE_CLONE: u32 = 1;
 const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
 const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
 
+/// MOUNT_ATTR_* bits (linux/mount.h), for fsmount and mount_setattr.
+pub(crate) const ATTR_RDONLY: u64 = 0x1;
+pub(crate) const ATTR_NOSUID: u64 = 0x2;
+pub(crate) const ATTR_NODEV: u64 = 0x4;
+pub(crate) const ATTR_NOEXEC: u64 = 0x8;
+pub(crate) const ATTR_ATIME_MASK: u64 = 0x70;
+pub(crate) const ATTR_RELATIME: u64 = 0x0;
+pub(crate) const ATTR_NOATIME: u64 = 0x10;
+pub(crate) const ATTR_STRICTATIME: u64 = 0x20;
+pub(crate) const ATTR_NODIRATIME: u64 = 0x80;
+pub(crate) const ATTR_NOSYMFOLLOW: u64 = 0x20_0000;
+/// Read-only and inert: what masking tmpfs and read-only paths get.
+pub(crate) const ATTR_LOCKED_DOWN: u64 = ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC;
+
 /// Mount attributes (MOUNT_ATTR_*) plus propagation, as `mount_setattr` takes them.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct MountAttr {
