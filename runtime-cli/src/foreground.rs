@@ -7,23 +7,13 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use anyhow::{anyhow, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::termios::{self, SetArg, Termios};
+use runtime_core::signal::Forwarder;
 use runtime_core::Container;
 
-/// Every signal hull can catch goes to the container, except those about hull's own children
-/// and terminal (runc's list). Real-time signals are not forwarded yet: nix's `Signal` cannot
-/// name them.
-pub fn block_forwarded_signals() -> Result<SignalFd> {
-    let mut set = SigSet::empty();
-    for s in Signal::iterator() {
-        if !matches!(s, Signal::SIGCHLD | Signal::SIGWINCH | Signal::SIGURG | Signal::SIGKILL | Signal::SIGSTOP) {
-            set.add(s);
-        }
-    }
-    set.thread_block().map_err(|e| anyhow!("block signals: {e}"))?;
-    SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).map_err(|e| anyhow!("signalfd: {e}"))
+/// Blocks every signal hull forwards (real-time ones included) and returns the fd that reads them.
+pub fn block_forwarded_signals() -> Result<Forwarder> {
+    Forwarder::new().map_err(|e| anyhow!("block signals: {e}"))
 }
 
 /// A process hull waits for in the foreground: a container's init or an exec'd process.
@@ -54,7 +44,11 @@ impl Supervised for runtime_core::ExecProcess {
 
 /// Waits for the process in a second thread (the runtime is multi-threaded only after the
 /// container's program was exec'd) while this thread forwards signals and relays the terminal.
-pub fn supervise(c: &dyn Supervised, signals: &SignalFd, master: Option<&File>) -> Result<i32> {
+pub fn supervise(c: &dyn Supervised, signals: &Forwarder, master: Option<&File>) -> Result<i32> {
+    if let Some(m) = master {
+        // The caller's terminal size, now and on every SIGWINCH.
+        let _ = runtime_core::signal::copy_window_size(std::io::stdin().as_fd(), m.as_fd());
+    }
     let (done_r, done_w) = nix::unistd::pipe().map_err(|e| anyhow!("pipe: {e}"))?;
     std::thread::scope(|s| {
         let waiter = s.spawn(move || {
@@ -68,7 +62,7 @@ pub fn supervise(c: &dyn Supervised, signals: &SignalFd, master: Option<&File>) 
     })
 }
 
-fn relay(c: &dyn Supervised, signals: &SignalFd, master: Option<&File>, done: &OwnedFd) {
+fn relay(c: &dyn Supervised, signals: &Forwarder, master: Option<&File>, done: &OwnedFd) {
     let mut stdin = master.and_then(|_| std::io::stdin().as_fd().try_clone_to_owned().ok()).map(File::from);
     let mut master = master;
     loop {
@@ -87,8 +81,15 @@ fn relay(c: &dyn Supervised, signals: &SignalFd, master: Option<&File>, done: &O
         let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
         drop(fds);
         if ready[1] {
-            while let Ok(Some(info)) = signals.read_signal() {
-                c.signal(info.ssi_signo as i32);
+            while let Some(sig) = signals.next() {
+                match (sig, master) {
+                    (libc::SIGWINCH, Some(m)) => {
+                        let _ = runtime_core::signal::copy_window_size(std::io::stdin().as_fd(), m.as_fd());
+                    }
+                    // Without a terminal of ours, a window change is not the container's business.
+                    (libc::SIGWINCH, None) => {}
+                    _ => c.signal(sig),
+                }
             }
         }
         if let Some(m) = master {

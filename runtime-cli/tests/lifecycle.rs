@@ -157,14 +157,17 @@ fn run_exits_with_the_container_status_and_deletes_it() {
 #[test]
 fn run_forwards_signals_to_the_init() {
     require_root!();
-    let script = "trap 'exit 7' TERM; trap 'exit 9' USR1; echo ready; sleep 1000 & wait";
+    let script = "trap 'exit 7' TERM; trap 'exit 9' USR1; trap 'exit 11' 35; echo ready; sleep 1000 & wait";
     let b = Bundle::new("signals", &["sh", "-c", script], false);
-    for (signal, want) in [(nix::sys::signal::Signal::SIGTERM, 7), (nix::sys::signal::Signal::SIGUSR1, 9)] {
+    // 35 = RTMIN+1: real-time signals are forwarded too.
+    for (signal, want) in [(libc::SIGTERM, 7), (libc::SIGUSR1, 9), (35, 11)] {
         let mut child = b.cmd(&["run", "s1"]).stdin(Stdio::null()).stdout(Stdio::piped()).spawn().unwrap();
         let mut ready = [0u8; 6];
         child.stdout.as_mut().unwrap().read_exact(&mut ready).unwrap();
-        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-        nix::sys::signal::kill(pid, signal).unwrap();
+        // kill(1): nix cannot name real-time signals.
+        let killed =
+            std::process::Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status().unwrap();
+        assert!(killed.success());
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(want), "{signal:?}");
     }

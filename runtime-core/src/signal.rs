@@ -165,3 +165,57 @@ mod tests {
         }
     }
 }
+
+/// Every signal a foreground runtime passes on to its container, as runc does: all but those
+/// about the runtime's own children (SIGCHLD), its urgent data (SIGURG) and the uncatchable
+/// ones. SIGWINCH is included: the caller resizes the container's terminal on it.
+pub fn forwardable() -> Vec<i32> {
+    (1..=RTMAX).filter(|s| ![libc::SIGCHLD, libc::SIGURG, libc::SIGKILL, libc::SIGSTOP, 32, 33].contains(s)).collect()
+}
+
+/// A signalfd for [`forwardable`] signals, which stay blocked in the calling thread.
+#[derive(Debug)]
+pub struct Forwarder {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl Forwarder {
+    /// Blocks the forwardable signals in this thread and opens a non-blocking signalfd for them.
+    /// Threads spawned later inherit the mask, so only this fd sees the signals.
+    pub fn new() -> Result<Forwarder> {
+        let fd = crate::sys::signal::block_and_signalfd(&forwardable())
+            .map_err(|e| Error::sys(crate::error::Step::Lifecycle, e))?;
+        Ok(Forwarder { fd })
+    }
+
+    /// The next pending signal, or None.
+    pub fn next(&self) -> Option<i32> {
+        crate::sys::signal::read_signalfd(std::os::fd::AsFd::as_fd(&self.fd))
+    }
+}
+
+impl std::os::fd::AsFd for Forwarder {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.fd)
+    }
+}
+
+/// Copies the window size of the terminal `from` (the caller's) to `to` (a pty master).
+pub fn copy_window_size(from: std::os::fd::BorrowedFd<'_>, to: std::os::fd::BorrowedFd<'_>) -> Result<()> {
+    match crate::sys::tty::get_winsize(from) {
+        Some((rows, cols)) => {
+            crate::sys::tty::set_winsize(to, rows, cols).map_err(|e| Error::sys(crate::error::Step::Console, e))
+        }
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod forward_tests {
+    #[test]
+    fn forwardable_covers_realtime_and_skips_the_runtimes_own() {
+        let f = super::forwardable();
+        assert!(f.contains(&libc::SIGTERM) && f.contains(&34) && f.contains(&64) && f.contains(&libc::SIGWINCH));
+        assert!(!f.contains(&libc::SIGCHLD) && !f.contains(&libc::SIGKILL) && !f.contains(&32));
+    }
+}

@@ -8,6 +8,7 @@ pub(crate) mod fs;
 pub(crate) mod mount;
 pub(crate) mod process;
 pub(crate) mod seccomp;
+pub(crate) mod signal;
 pub(crate) mod socket;
 pub(crate) mod tty;
 

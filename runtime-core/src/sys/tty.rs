@@ -41,3 +41,12 @@ pub(crate) fn set_winsize(fd: BorrowedFd<'_>, rows: u16, cols: u16) -> Result<()
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
     check(r as _, "ioctl(TIOCSWINSZ)", None).map(drop)
 }
+
+/// The window size of a terminal, if `fd` is one.
+pub(crate) fn get_winsize(fd: BorrowedFd<'_>) -> Option<(u16, u16)> {
+    // SAFETY: a zeroed winsize is a valid out-buffer.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes a winsize.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) };
+    (r == 0).then_some((ws.ws_row, ws.ws_col))
+}
