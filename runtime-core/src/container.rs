@@ -27,8 +27,11 @@ pub enum ConsoleMode {
 /// Options of `create`, the same as runc's flags.
 #[derive(Debug, Default)]
 pub struct CreateOptions {
-    /// The bundle directory (config.json and the rootfs).
+    /// The bundle directory (config.json and the rootfs; relative paths in the config are taken
+    /// from it).
     pub bundle: PathBuf,
+    /// An in-memory config used instead of `bundle/config.json` (for embedders: no file needed).
+    pub spec: Option<oci_spec::runtime::Spec>,
     /// Write the init's host pid here (atomically) once the container is created.
     pub pid_file: Option<PathBuf>,
     /// What to do with the pty when the process asks for a terminal.

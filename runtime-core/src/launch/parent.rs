@@ -20,10 +20,20 @@ use crate::sys;
 use crate::sys::process::Forked;
 
 /// Creates a container: returns when its process is blocked before the user's program.
-pub(crate) fn create(store: &StateStore, id: &str, opts: CreateOptions) -> Result<Container> {
+pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> Result<Container> {
     state::validate_id(id)?;
     // Everything that can be wrong with the input is found before anything is made.
-    let bundle = Bundle::load(&opts.bundle)?;
+    let bundle = match opts.spec.take() {
+        Some(spec) => {
+            let dir = std::path::absolute(&opts.bundle).map_err(|e| Error::Bundle {
+                what: "bundle",
+                path: opts.bundle.clone(),
+                source: e,
+            })?;
+            Bundle::from_spec(dir, spec)?
+        }
+        None => Bundle::load(&opts.bundle)?,
+    };
     let host = HostInfo::detect()?;
     let popts = PlanOptions {
         no_pivot: opts.no_pivot,

@@ -1,0 +1,70 @@
+//! Embedding runtime-core without the CLI: a container from an in-memory spec (no config.json),
+//! run to completion, its exit status read, and nothing left behind. Needs root and the host's
+//! static busybox; skips with the reason otherwise.
+
+use std::path::PathBuf;
+
+use runtime_core::{CreateOptions, Error, Runtime};
+
+fn skip_reason() -> Option<&'static str> {
+    if !nix_is_root() {
+        return Some("needs root");
+    }
+    if !std::path::Path::new("/bin/busybox").exists() {
+        return Some("needs /bin/busybox (busybox-static)");
+    }
+    None
+}
+
+fn nix_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
+        .unwrap_or(false)
+}
+
+fn spec(args: &[&str]) -> oci_spec::runtime::Spec {
+    serde_json::from_value(serde_json::json!({
+        "ociVersion": "1.2.0",
+        "root": {"path": "rootfs"},
+        "process": {"user": {"uid": 0, "gid": 0}, "args": args, "cwd": "/", "env": ["PATH=/bin"]},
+        "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
+        "linux": {
+            "cgroupsPath": format!("/hull-embed-test-{}", std::process::id()),
+            "namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}]
+        }
+    }))
+    .unwrap()
+}
+
+#[test]
+fn in_memory_spec_runs_and_cleans_up() {
+    if let Some(why) = skip_reason() {
+        eprintln!("SKIP in_memory_spec_runs_and_cleans_up: {why}");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("hull-embed-{}", std::process::id()));
+    let bin = dir.join("rootfs/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy("/bin/busybox", bin.join("busybox")).unwrap();
+    std::os::unix::fs::symlink("busybox", bin.join("sh")).unwrap();
+    let root: PathBuf = dir.join("state");
+    let rt = Runtime::new(&root);
+    let opts = |args: &[&str]| CreateOptions { bundle: dir.clone(), spec: Some(spec(args)), ..Default::default() };
+
+    let mut c = rt.create("embed1", opts(&["sh", "-c", "test -d /proc/self && exit 7"])).unwrap();
+    assert!(!dir.join("config.json").exists(), "no config.json was needed");
+    c.start().unwrap();
+    assert_eq!(c.wait().unwrap(), 7);
+    rt.load("embed1").unwrap().delete(false).unwrap();
+
+    // Bad input fails before anything exists.
+    match rt.create("embed2", opts(&[])) {
+        Err(Error::InvalidConfig(m)) => assert!(m.contains("process.args"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(rt.list().unwrap().is_empty());
+    let cg = format!("/sys/fs/cgroup/pids/hull-embed-test-{}", std::process::id());
+    assert!(!std::path::Path::new(&cg).exists(), "cgroup left behind");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
