@@ -50,6 +50,8 @@ pub fn options(args: &CreateArgs, fds: Inherited, console: ConsoleMode) -> Resul
     }
     Ok(CreateOptions {
         bundle: args.bundle.clone(),
+        // The CLI always reads config.json from the bundle, as runc does.
+        spec: None,
         pid_file: args.pid_file.clone(),
         console,
         preserve_fds: args.preserve_fds,
