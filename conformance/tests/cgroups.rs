@@ -95,3 +95,58 @@ fn pids_limit_is_enforced() {
     let o = c.run(&[]);
     assert!(o.stderr.contains("can't fork") && !o.stdout.contains("done"), "fork limit not enforced: {o}");
 }
+
+/// A process that allocates past memory.limit is killed by the OOM killer (SIGKILL: 137).
+#[test]
+fn memory_hog_is_oom_killed_at_the_limit() {
+    requires!(root, runtime, cgroup_v1);
+    let c = Case::new();
+    // dd allocates one 64 MiB buffer; the limit is 16 MiB.
+    let script = "dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo status=$?";
+    c.build(c.bundle().args(&["/bin/sh", "-c", script]).with(|s| {
+        s["linux"]["resources"]["memory"] = json!({"limit": 16 << 20});
+    }));
+    let o = c.run(&[]);
+    assert!(o.stdout.contains("status=137"), "not OOM-killed: {o}");
+    c.assert_clean();
+}
+
+fn counter(c: &Case) -> u64 {
+    std::fs::read_to_string(c.bundle_dir().join("rootfs/tmp/n")).unwrap_or_default().trim().parse().unwrap_or(0)
+}
+
+/// pause freezes every process (a counter stops), resume lets it go on.
+#[test]
+fn paused_container_makes_no_progress() {
+    requires!(root, runtime, cgroup_v1);
+    let c = Case::new();
+    let script = "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.02; done";
+    c.build(c.bundle().args(&["/bin/sh", "-c", script]).with(|s| s["root"]["readonly"] = json!(false)));
+    c.create(&[]).ok();
+    c.start().ok();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    c.exec(&["pause", &c.id]).ok();
+    assert_eq!(c.status().as_deref(), Some("paused"));
+    let frozen = counter(&c);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(counter(&c), frozen, "a paused container made progress");
+    c.exec(&["resume", &c.id]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert!(counter(&c) > frozen, "resume did not let it run");
+    c.delete(true).ok();
+    c.assert_clean();
+}
+
+/// update changes the limits of a running container, from flags and from JSON on stdin.
+#[test]
+fn update_changes_limits_of_a_running_container() {
+    requires!(root, runtime, cgroup_v1);
+    let c = Case::new();
+    created_with(&c, json!({"memory": {"limit": 64 << 20}, "pids": {"limit": 50}}));
+    c.start().ok();
+    c.exec(&["update", "--memory", "32m", "--pids-limit", "7", &c.id]).ok();
+    assert_eq!(v1_file(&c, "memory", "memory.limit_in_bytes"), (32u64 << 20).to_string());
+    assert_eq!(v1_file(&c, "pids", "pids.max"), "7");
+    c.delete(true).ok();
+    c.assert_clean();
+}
