@@ -2,13 +2,11 @@
 //! like containerd's shim (one message, one fd, non-empty data naming the slave).
 
 use std::fs::File;
-use std::io::{self, IoSliceMut};
-use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::io;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 
 /// A listening console socket at `path`.
 #[derive(Debug)]
@@ -34,8 +32,6 @@ impl ConsoleSocket {
     }
 
     /// Waits up to `timeout` for the runtime to connect and send the master.
-    // std has no stable SCM_RIGHTS receive and nix hands out raw fds, so adopting them needs one unsafe call.
-    #[allow(unsafe_code)]
     pub fn receive(&self, timeout: Duration) -> io::Result<Console> {
         let deadline = Instant::now() + timeout;
         let stream = loop {
@@ -51,26 +47,10 @@ impl ConsoleSocket {
         stream.set_read_timeout(Some(
             deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100)),
         ))?;
-        let mut buf = [0u8; 4096];
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        let mut space = nix::cmsg_space!([RawFd; 4]);
-        let msg = recvmsg::<()>(stream.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
-            .map_err(io::Error::from)?;
-        let bytes = msg.bytes;
-        let mut fds: Vec<RawFd> = Vec::new();
-        for c in msg.cmsgs().map_err(io::Error::from)? {
-            if let ControlMessageOwned::ScmRights(r) = c {
-                fds.extend(r);
-            }
-        }
-        let name = String::from_utf8_lossy(&buf[..bytes]).trim_end_matches('\0').to_owned();
-        let fd_count = fds.len();
-        let mut owned: Vec<File> = fds
-            .into_iter()
-            // SAFETY: the kernel installed these fds in our table during recvmsg just above; nothing else
-            // in this process knows their numbers, so each File becomes their single owner.
-            .map(|fd| unsafe { File::from_raw_fd(fd) })
-            .collect();
+        let got = runtime_core::console::receive(stream.as_fd()).map_err(io::Error::other)?;
+        let name = got.name;
+        let fd_count = got.fds.len();
+        let mut owned: Vec<File> = got.fds.into_iter().map(File::from).collect();
         if owned.is_empty() {
             return Err(io::Error::other(format!("console socket message carried no fd (data {name:?})")));
         }

@@ -2,8 +2,8 @@
 //! and checks what a static probe observes inside the container.
 //!
 //! Entry points: [`Case`] (one test's container, with a cleanup guard), [`BundleBuilder`], [`requires!`].
-//! No `unsafe` except the one audited spot that adopts an fd received with SCM_RIGHTS (console.rs).
-#![deny(unsafe_code)]
+//! No `unsafe`: fds received over a console socket are adopted by `runtime_core::console::receive`.
+#![forbid(unsafe_code)]
 
 pub mod bundle;
 pub mod case;

@@ -12,6 +12,7 @@
 //! threaded program must therefore not call [`Runtime::create`] from a multi-threaded process.
 #![deny(unsafe_code)]
 
+pub mod console;
 pub mod error;
 pub use error::{ChildCause, ChildError, Error, Result, Step, SysError};
 
