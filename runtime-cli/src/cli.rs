@@ -194,7 +194,7 @@ const UNSUPPORTED: &[&str] = &["checkpoint", "restore"];
 
 /// Parses `args` (without argv[0]). Relative paths are made absolute against `cwd`.
 pub fn parse(args: &[String], cwd: &Path) -> Result<Invocation, UsageError> {
-    let (flags, rest) = scan(args, GLOBAL_FLAGS, Stop::AfterFirstPositional)?;
+    let (flags, rest) = scan(args, &[GLOBAL_FLAGS], Stop::AfterFirstPositional)?;
     let mut global = Global::default();
     let mut version = false;
     let mut help = false;
@@ -233,7 +233,7 @@ fn subcommand(name: &str, args: &[String], cwd: &Path) -> Result<Command, UsageE
         return Err(usage(format!("unknown command {name:?}")));
     };
     let stop = if spec.stop_after_id { Stop::AfterFirstPositional } else { Stop::Never };
-    let (flags, pos) = scan(args, spec.flags, stop)?;
+    let (flags, pos) = scan(args, &[spec.flags, spec.more_flags], stop)?;
     let f = Flags(flags);
     if f.bool("help")? {
         return Ok(Command::Help(Some(name.to_owned())));
@@ -449,19 +449,8 @@ const CREATE_FLAGS: &[FlagSpec] = &[
     HELP,
 ];
 
-const RUN_FLAGS: &[FlagSpec] = &[
-    flag(&["bundle", "b"], true),
-    flag(&["pid-file"], true),
-    flag(&["console-socket"], true),
-    flag(&["pidfd-socket"], true),
-    flag(&["preserve-fds"], true),
-    flag(&["no-pivot"], false),
-    flag(&["no-new-keyring"], false),
-    flag(&["detach", "d"], false),
-    flag(&["keep"], false),
-    flag(&["no-subreaper"], false),
-    HELP,
-];
+/// `run` takes create's flags plus these.
+const RUN_EXTRA_FLAGS: &[FlagSpec] = &[flag(&["keep"], false), flag(&["no-subreaper"], false)];
 
 const EXEC_FLAGS: &[FlagSpec] = &[
     flag(&["process", "p"], true),
@@ -512,12 +501,14 @@ const ONLY_HELP: &[FlagSpec] = &[HELP];
 struct CommandSpec {
     name: &'static str,
     flags: &'static [FlagSpec],
+    /// Flags accepted on top of `flags` (run = create's + its own).
+    more_flags: &'static [FlagSpec],
     args: Count,
     stop_after_id: bool,
 }
 
 const fn cmd(name: &'static str, flags: &'static [FlagSpec], args: Count) -> CommandSpec {
-    CommandSpec { name, flags, args, stop_after_id: false }
+    CommandSpec { name, flags, more_flags: &[], args, stop_after_id: false }
 }
 
 const ONE: Count = Count::Exactly(1);
@@ -525,11 +516,18 @@ const NONE: Count = Count::Exactly(0);
 
 const COMMANDS: &[CommandSpec] = &[
     cmd("create", CREATE_FLAGS, ONE),
-    cmd("run", RUN_FLAGS, ONE),
-    CommandSpec { name: "exec", flags: EXEC_FLAGS, args: Count::Between(1, usize::MAX), stop_after_id: true },
+    CommandSpec { name: "run", flags: CREATE_FLAGS, more_flags: RUN_EXTRA_FLAGS, args: ONE, stop_after_id: false },
+    CommandSpec {
+        name: "exec",
+        flags: EXEC_FLAGS,
+        more_flags: &[],
+        args: Count::Between(1, usize::MAX),
+        stop_after_id: true,
+    },
     CommandSpec {
         name: "ps",
         flags: &[flag(&["format", "f"], true), HELP],
+        more_flags: &[],
         args: Count::Between(1, usize::MAX),
         stop_after_id: true,
     },
@@ -540,6 +538,7 @@ const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "kill",
         flags: &[flag(&["all", "a"], false), HELP],
+        more_flags: &[],
         args: Count::Between(1, 2),
         stop_after_id: true,
     },
@@ -587,7 +586,7 @@ impl Flags {
 type Scanned = (Vec<(&'static str, String)>, Vec<String>);
 
 /// Splits `args` into flags and positionals following Go's flag syntax.
-fn scan(args: &[String], specs: &'static [FlagSpec], stop: Stop) -> Result<Scanned, UsageError> {
+fn scan(args: &[String], specs: &[&'static [FlagSpec]], stop: Stop) -> Result<Scanned, UsageError> {
     let mut flags = Vec::new();
     let mut pos = Vec::new();
     let mut it = args.iter();
@@ -611,6 +610,7 @@ fn scan(args: &[String], specs: &'static [FlagSpec], stop: Stop) -> Result<Scann
         };
         let spec = specs
             .iter()
+            .flat_map(|set| set.iter())
             .find(|s| s.names.contains(&name))
             .ok_or_else(|| usage(format!("flag provided but not defined: -{name}")))?;
         let value = match (spec.value, inline) {
