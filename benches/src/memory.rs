@@ -34,10 +34,13 @@ pub fn smallest_limit(s: &Subject, bundle: &mut Bundle) -> Result<u64> {
         let id = format!("mem-{kib}k");
         bundle.set_cgroups_path(&format!("{}-{kib}k", s.cgroup_prefix))?;
         let ran = runtime(s, &["run", "--bundle", path_str(&bundle.dir)?, &id]);
+        // At the edge a runtime may start once and fail the next time: only a limit under which
+        // the check's create also succeeds counts.
         if ran.is_ok() {
             bundle.memory_limit = None;
-            verify_applied(s, bundle, limit)?;
-            return Ok(limit);
+            if verify_applied(s, bundle, limit)? {
+                return Ok(limit);
+            }
         }
         // A failed start may leave its container behind; nothing of it may outlive the attempt.
         let _ = runtime(s, &["delete", "--force", &id]);
@@ -46,15 +49,18 @@ pub fn smallest_limit(s: &Subject, bundle: &mut Bundle) -> Result<u64> {
 }
 
 /// A runtime that ignored the limit would look frugal: create a container under `limit` and read
-/// `memory.limit_in_bytes` of its cgroup from the host side.
-fn verify_applied(s: &Subject, bundle: &mut Bundle, limit: u64) -> Result<()> {
+/// `memory.limit_in_bytes` of its cgroup from the host side. False when that create does not
+/// start at this limit (a borderline limit); an error when the limit is not applied.
+fn verify_applied(s: &Subject, bundle: &mut Bundle, limit: u64) -> Result<bool> {
     let cgroup = format!("{}-check", s.cgroup_prefix);
     bundle.memory_limit = Some(limit);
     bundle.set_cgroups_path(&cgroup)?;
     bundle.memory_limit = None;
     let id = "mem-check";
-    runtime(s, &["create", "--bundle", path_str(&bundle.dir)?, id])
-        .context("creating a container to check the limit")?;
+    if runtime(s, &["create", "--bundle", path_str(&bundle.dir)?, id]).is_err() {
+        let _ = runtime(s, &["delete", "--force", id]);
+        return Ok(false);
+    }
     let (hierarchy, limit_file) = memory_hierarchy()?;
     let file = hierarchy.join(cgroup.trim_start_matches('/')).join(limit_file);
     let read = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()));
@@ -63,7 +69,7 @@ fn verify_applied(s: &Subject, bundle: &mut Bundle, limit: u64) -> Result<()> {
     if set != limit {
         bail!("the runtime does not apply memory limits: asked {limit}, {} says {set}", file.display());
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Where the memory controller's limit file of a cgroup lives: (hierarchy mount, file name).
