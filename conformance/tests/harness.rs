@@ -34,8 +34,16 @@ fn leftover_checker_finds_marked_process_and_clean_kills_it() {
     let c = Case::new();
     let mut child = Command::new("sleep").arg("60").env(MARKER_ENV, &c.id).spawn().unwrap();
     let f = c.footprint();
-    let procs = f.processes();
-    assert!(procs.iter().any(|(p, _)| *p == child.id() as i32), "{procs:?}");
+    // spawn() returns once execve has closed the CLOEXEC pipe, which the kernel does before it sets up the
+    // new environment block: /proc/PID/environ can still read empty for a moment.
+    let mine = |procs: &[(i32, String)]| procs.iter().any(|(p, _)| *p == child.id() as i32);
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    let mut procs = f.processes();
+    while !mine(&procs) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        procs = f.processes();
+    }
+    assert!(mine(&procs), "{procs:?}");
     f.clean();
     let status = child.wait().unwrap();
     assert!(!status.success(), "marked process was not killed");
