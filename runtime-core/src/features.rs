@@ -5,11 +5,11 @@ use serde_json::{json, Value};
 
 use crate::spec::SPEC_VERSION;
 
-/// Namespaces a config may ask for. Not yet: `user`, `time`.
-pub const NAMESPACES: &[&str] = &["cgroup", "ipc", "mount", "network", "pid", "uts"];
+/// Namespaces a config may ask for: all eight, created or joined by path.
+pub const NAMESPACES: &[&str] = &["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"];
 
-/// Hook phases hull runs. None yet: a config with hooks is refused.
-pub const HOOKS: &[&str] = &[];
+/// Hook phases hull runs (hooks.rs, launch/): all of them, prestart included.
+pub const HOOKS: &[&str] = &["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
 
 /// Mount options hull understands (plan/mounts.rs): the per-mount attributes and their recursive
 /// `mount_setattr` forms, propagation, bind, and the superblock flags. Not yet: `idmap`/`ridmap`,
@@ -160,7 +160,7 @@ mod tests {
         let f: oci_spec::runtime::Features = serde_json::from_value(doc.clone()).unwrap();
         assert_eq!(f.oci_version_min(), "1.0.0");
         assert_eq!(f.oci_version_max(), SPEC_VERSION);
-        assert_eq!(f.hooks().as_ref().map(Vec::len), Some(0));
+        assert_eq!(f.hooks().as_ref().map(Vec::len), Some(6));
         let linux = f.linux().as_ref().unwrap();
         let ns = linux.namespaces().as_ref().unwrap();
         assert_eq!(ns.len(), NAMESPACES.len());
@@ -177,7 +177,7 @@ mod tests {
         sorted.dedup();
         assert_eq!(sorted, opts, "sorted and unique, as runc lists them");
         let ns: Vec<&str> = doc["linux"]["namespaces"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-        assert!(!ns.contains(&"user"));
+        assert!(ns.contains(&"user") && ns.contains(&"time"));
         assert_eq!(doc["linux"]["seccomp"]["enabled"], true);
         assert!(doc["linux"]["seccomp"]["actions"].as_array().unwrap().contains(&json!("SCMP_ACT_NOTIFY")));
         assert_eq!(doc["linux"]["mountExtensions"]["idmap"]["enabled"], false);

@@ -59,6 +59,7 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     let plan = ctx.plan;
     // Other container processes must not reach our memory or /proc/self/exe before the execve.
     sys::process::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE").map_err(at(Step::Spawn))?;
+    process::initial_affinity(&plan.process)?;
     for fd in &ctx.cgroup_procs {
         sys::fs::write_all(*fd, b"0", "cgroup.procs").map_err(at(Step::Cgroup))?;
     }

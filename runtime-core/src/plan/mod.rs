@@ -2,6 +2,7 @@
 //! default applied, every string parsed, every unsupported field refused. No syscalls, no writes:
 //! once a plan exists, every later failure is an environment failure, never a spec-parsing one.
 
+mod attrs;
 mod devices;
 mod mounts;
 mod namespaces;
@@ -13,6 +14,7 @@ mod validate;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub(crate) use attrs::{MemPolicy, SchedAttr};
 pub(crate) use devices::{DeviceNode, DEV_SYMLINKS};
 pub(crate) use mounts::{MountKind, MountStep};
 pub(crate) use namespaces::NamespacePlan;
@@ -87,7 +89,9 @@ impl Plan {
 
         let namespaces = namespaces::plan(linux, host)?;
         validate::identity(spec, &namespaces)?;
-        let process = process::plan(process, opts)?;
+        let mut process = process::plan(process, opts)?;
+        process.attrs.personality = linux.personality().as_ref().map(attrs::personality).transpose()?;
+        process.attrs.mempolicy = linux.memory_policy().as_ref().map(attrs::mempolicy).transpose()?;
         if process.terminal && !opts.console {
             return Err(Error::InvalidConfig(
                 "cannot allocate tty if runc will detach without setting console socket".into(),
