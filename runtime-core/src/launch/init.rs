@@ -32,6 +32,8 @@ pub(crate) struct ChildContext<'a> {
     pub(crate) cgroup_procs: Vec<BorrowedFd<'a>>,
     /// v1 hierarchy name -> host directory of the container's cgroup (for the cgroup mount).
     pub(crate) cgroup_paths: Vec<(String, PathBuf)>,
+    /// Detached idmapped trees made by the runtime: (index in the plan's mounts, tree).
+    pub(crate) idmapped: Vec<(usize, OwnedFd)>,
 }
 
 /// Runs the child to the end. Never returns.
@@ -67,7 +69,7 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     // A private procfs instance of our own pid namespace, made while we still may mount.
     let procfs = ProcfsHandle::new().map_err(|e| at(Step::Spawn)(rootfs::path_err("open", "procfs", e)))?;
     identity(plan)?;
-    let root = rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths).map_err(|(s, e)| at(s)(e))?;
+    let root = rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths, &ctx.idmapped).map_err(|(s, e)| at(s)(e))?;
     let pid = hooks_before_pivot(ctx)?;
     rootfs::switch_root(&root, plan.rootfs.no_pivot, plan.rootfs.propagation).map_err(at(Step::Pivot))?;
     drop(root);

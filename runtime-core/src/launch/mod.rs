@@ -2,6 +2,7 @@
 
 mod console;
 mod exec;
+mod idmap;
 mod init;
 mod namespaces;
 mod parent;

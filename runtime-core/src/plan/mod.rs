@@ -124,7 +124,7 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
     let linux = spec.linux().as_ref().expect("checked by Plan::build");
     let readonly = spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
     let propagation = mounts::root_propagation(linux.rootfs_propagation().as_deref())?;
-    let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), &bundle.dir, ns, host)?;
+    let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), &bundle.dir, ns, host, &bundle.mount_idmaps)?;
     let populate_dev = mounts.iter().any(|m| m.dest == "dev" && !matches!(m.kind, MountKind::Bind { .. }));
     let devices = devices::plan(linux.devices().as_deref().unwrap_or(&[]))?;
     let masked = mounts::clean_paths(linux.masked_paths().as_deref().unwrap_or(&[]), "linux.maskedPaths")?;
