@@ -146,7 +146,7 @@ pub fn document() -> Value {
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false },
             "mountExtensions": { "idmap": { "enabled": true } },
-            "netDevices": { "enabled": false }
+            "netDevices": { "enabled": true }
         },
         "potentiallyUnsafeConfigAnnotations": []
     })
