@@ -28,6 +28,8 @@ mod tables;
 #[cfg(test)]
 mod bpf_interp;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::{Path, PathBuf};
