@@ -105,7 +105,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
         Some(v) => {
             let spec: LinuxSeccomp = serde_json::from_value(v.clone())
                 .map_err(|e| Error::InvalidConfig(format!("stored seccomp profile: {e}")))?;
-            Some(seccomp::compile(&spec)?)
+            Some(seccomp::compile(&spec, c.state.internal.seccomp_wait_killable)?)
         }
         None => None,
     };

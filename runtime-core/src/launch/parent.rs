@@ -184,6 +184,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                         .as_ref()
                         .and_then(|l| l.seccomp().as_ref())
                         .map(|s| serde_json::to_value(s).unwrap_or_default()),
+                    seccomp_wait_killable: bundle.seccomp_wait_killable,
                 },
             };
             Ok((state, console))

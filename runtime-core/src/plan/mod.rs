@@ -100,7 +100,8 @@ impl Plan {
             ));
         }
         let cgroup = cgroups::plan(linux.cgroups_path().as_deref(), id, linux.resources().as_ref(), &host.cgroups)?;
-        let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
+        let seccomp =
+            linux.seccomp().as_ref().map(|s| seccomp::compile(s, bundle.seccomp_wait_killable)).transpose()?;
         let rootfs = rootfs_plan(bundle, opts, &namespaces, host)?;
         let sysctl = sysctl::plan(&linux.sysctl().clone().unwrap_or_default(), &namespaces)?;
         let net_devices = namespaces::net_devices(linux, &namespaces)?;
