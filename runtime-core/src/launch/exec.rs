@@ -346,6 +346,13 @@ fn setup(ctx: &ExecContext<'_>) -> StepResult<(std::ffi::CString, Vec<std::ffi::
     let p = ctx.process;
     // Not reachable from the container (ptrace, /proc/PID/exe, fds) until the execve.
     sys::process::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE").map_err(at(Step::Spawn))?;
+    if p.oom_score_adj.is_some() {
+        // Still in the host's namespaces: the container's /proc (which it may have replaced) is
+        // never consulted; the value survives the setns, the fork and the execve.
+        let procfs = pathrs::procfs::ProcfsHandle::new()
+            .map_err(|e| at(Step::Credentials)(crate::rootfs::path_err("open", "procfs", e)))?;
+        process::oom_score_adj(p, &procfs)?;
+    }
     // One setns through the init's pidfd joins every namespace at once; the mount namespace
     // brings the container's root and cwd with it.
     sys::process::setns(ctx.pidfd, ctx.ns_flags, "init's namespaces").map_err(at(Step::Namespaces))?;
@@ -357,11 +364,6 @@ fn setup(ctx: &ExecContext<'_>) -> StepResult<(std::ffi::CString, Vec<std::ffi::
     sys::process::setsid().map_err(at(Step::Console))?;
     if p.terminal {
         console::setup_child(ctx.sock.as_fd(), p.console_size, false).map_err(at(Step::Console))?;
-    }
-    if p.oom_score_adj.is_some() {
-        let procfs = pathrs::procfs::ProcfsHandle::new()
-            .map_err(|e| at(Step::Credentials)(crate::rootfs::path_err("open", "procfs", e)))?;
-        process::oom_score_adj(p, &procfs)?;
     }
     process::credentials(p, ctx.seccomp, ctx.sock.as_fd())?;
     process::seccomp_now(process::seccomp_before_ready(p, ctx.seccomp), ctx.sock.as_fd())?;
