@@ -63,7 +63,8 @@ fn exec_cwd_and_program_through_proc_self_fd_stay_inside() {
     c.build(b);
     let marker = marker(&c);
     for n in 3..=32 {
-        std::os::unix::fs::symlink(format!("/proc/self/fd/{n}"), c.bundle_dir().join(format!("rootfs/work{n}"))).unwrap();
+        std::os::unix::fs::symlink(format!("/proc/self/fd/{n}"), c.bundle_dir().join(format!("rootfs/work{n}")))
+            .unwrap();
     }
     started(&c);
     let secret = from_any_root(&marker.join("HOSTMARK"));
@@ -94,7 +95,8 @@ fn exec_process_is_sealed_until_execve() {
     c.exec(&["pause", &c.id]).ok();
     let pid_file = c.dir.join("exec.pid");
     let pf = pid_file.to_string_lossy();
-    let args = ["exec", "--detach", "--ignore-paused", "--pid-file", &pf, "--user", "1000", &c.id, "/probe", "sleep", "60"];
+    let args =
+        ["exec", "--detach", "--ignore-paused", "--pid-file", &pf, "--user", "1000", &c.id, "/probe", "sleep", "60"];
     careless(&c, &marker, &args).ok();
     let pid: i64 = fs::read_to_string(&pid_file).expect("exec pid file").trim().parse().expect("bare pid");
     let status = |key: &str| {

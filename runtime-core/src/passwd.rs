@@ -97,9 +97,9 @@ pub(crate) fn resolve(spec: &str, passwd: Option<&str>, group: Option<&str>) -> 
         Some(g) => {
             out.gid = Some(match numeric(g)? {
                 Some(gid) => gid,
-                None => group.and_then(|f| group_gid(f, g)).ok_or_else(|| {
-                    format!("unable to find group {g}: no matching entries in group file")
-                })?,
+                None => group
+                    .and_then(|f| group_gid(f, g))
+                    .ok_or_else(|| format!("unable to find group {g}: no matching entries in group file"))?,
             })
         }
         None => {

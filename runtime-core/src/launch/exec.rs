@@ -241,7 +241,9 @@ fn sub_cgroups(specs: &[String], paths: &BTreeMap<String, PathBuf>) -> Result<BT
         match ctrls {
             None => paths.keys().for_each(|k| drop(out.insert(k.clone(), sub.clone()))),
             Some(_) if unified_only => {
-                return Err(Error::InvalidArgument(format!("--cgroup {spec}: cgroup v2 takes a path without controllers")))
+                return Err(Error::InvalidArgument(format!(
+                    "--cgroup {spec}: cgroup v2 takes a path without controllers"
+                )))
             }
             Some(list) => {
                 for ctrl in list.split(',') {
@@ -304,7 +306,8 @@ fn container_root(c: &Container, pidfd: BorrowedFd<'_>) -> Result<pathrs::Root> 
     let sub = format!("{}/root", c.state.pid);
     let err = |e| Error::sys(Step::Credentials, crate::rootfs::path_err("open", &format!("/proc/{sub}"), e));
     let procfs = ProcfsHandle::new().map_err(err)?;
-    let root = procfs.open_follow(ProcfsBase::ProcRoot, &sub, OpenFlags::O_PATH | OpenFlags::O_DIRECTORY).map_err(err)?;
+    let root =
+        procfs.open_follow(ProcfsBase::ProcRoot, &sub, OpenFlags::O_PATH | OpenFlags::O_DIRECTORY).map_err(err)?;
     sys::process::pidfd_send_signal(pidfd, 0).map_err(|_| Error::WrongState("container not running".into()))?;
     Ok(pathrs::Root::from_fd(root))
 }
