@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use conformance::bundle::{TEST_GID, TEST_UID};
+use conformance::bundle::{BUSYBOX, TEST_GID, TEST_UID};
 use conformance::runtime::parse_json;
 use conformance::{requires, Case};
 use serde_json::{json, Value};
@@ -409,4 +409,30 @@ fn concurrent_execs() {
     });
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(procs(&c).len(), 1, "exec'd processes left behind: {:?}", procs(&c));
+}
+
+/// Foreground `--tty`: the runtime relays a new pty to its own stdio; the process sees a
+/// terminal on 0-2 and its exit code still comes back. The caller runs in a session whose
+/// controlling terminal is a pty (runc insists on one).
+#[test]
+fn exec_tty_in_the_foreground() {
+    requires!(root, runtime);
+    let c = Case::new();
+    running(&c);
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let in_session = |cmd: &[&str]| {
+        let sh = conformance::RuntimeUnderTest::new(BUSYBOX.into(), c.rt.root.clone(), c.dir.join("out"));
+        let script = "\"$@\"; rc=$?; exit $rc";
+        let (bin, root) = (c.rt.binary.to_string_lossy(), c.rt.root.to_string_lossy());
+        let head = ["sh", "-c", script, "sh", BUSYBOX, "setsid", "-c", &bin, "--root", &root, "exec", "--tty", &c.id];
+        let mut full: Vec<String> = head.map(String::from).to_vec();
+        full.extend(cmd.iter().map(|s| s.to_string()));
+        sh.exec_raw(&full, std::process::Stdio::from(std::fs::File::from(pty.slave.try_clone().unwrap())))
+    };
+    let o = in_session(&["/probe", "report"]);
+    let r = parse_json(&o.stdout.replace("\r\n", "\n")).unwrap_or_else(|| panic!("no report: {o}"));
+    for fd in 0..3 {
+        assert_eq!(r["tty"][fd]["isatty"], true, "fd {fd}: {}", r["tty"]);
+    }
+    assert_eq!(in_session(&["/probe", "exit", "4"]).code, Some(4));
 }
