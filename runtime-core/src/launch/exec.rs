@@ -377,3 +377,45 @@ fn setup(ctx: &ExecContext<'_>) -> StepResult<(std::ffi::CString, Vec<std::ffi::
     protocol::send(ctx.sock.as_fd(), &ChildMsg::Ready, &[], true).map_err(at(Step::Spawn))?;
     Ok((path, env))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v1() -> BTreeMap<String, PathBuf> {
+        ["", "memory", "pids", "name=systemd"]
+            .iter()
+            .map(|k| (k.to_string(), PathBuf::from(format!("/cg/{k}/c"))))
+            .collect()
+    }
+
+    fn subs(specs: &[&str], paths: &BTreeMap<String, PathBuf>) -> Result<Vec<(String, String)>> {
+        let specs: Vec<String> = specs.iter().map(|s| s.to_string()).collect();
+        let m = sub_cgroups(&specs, paths)?;
+        Ok(m.into_iter().map(|(k, v)| (k, v.to_string_lossy().into_owned())).collect())
+    }
+
+    #[test]
+    fn sub_paths_stay_below_the_container() {
+        assert_eq!(sub_path("a/b").unwrap(), PathBuf::from("a/b"));
+        assert_eq!(sub_path("/a/./b/../c").unwrap(), PathBuf::from("a/c"));
+        assert_eq!(sub_path("").unwrap(), PathBuf::new());
+        for bad in ["..", "../x", "a/../../x", "/.."] {
+            assert_eq!(sub_path(bad).unwrap_err().to_string(), format!("{bad} is not a sub cgroup path"));
+        }
+    }
+
+    #[test]
+    fn cgroup_specs_per_controller_or_for_all() {
+        let p = v1();
+        let all = subs(&["s"], &p).unwrap();
+        assert_eq!(all.len(), 4, "{all:?}");
+        let one = subs(&["memory,pids:s", "pids:t"], &p).unwrap();
+        assert_eq!(one, [("memory".into(), "s".into()), ("pids".into(), "t".into())]);
+        let e = subs(&["bogus:s"], &p).unwrap_err().to_string();
+        assert_eq!(e, "unknown controller bogus in SubCgroupPaths");
+        let v2: BTreeMap<String, PathBuf> = [(String::new(), PathBuf::from("/cg/c"))].into();
+        assert_eq!(subs(&["s"], &v2).unwrap(), [(String::new(), "s".into())]);
+        assert!(subs(&["memory:s"], &v2).is_err(), "v2 takes no controllers");
+    }
+}
