@@ -22,6 +22,9 @@ done
 printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nuser:x:1000:\nextra:x:2000:user\nnogroup:x:65534:\n' >"$root/etc/group"
 chown 1000:1000 "$root/home/user"
+# /pause: the infra command of pods (podman --infra-image, CRI sandboxes); exits on TERM or INT.
+printf '#!/bin/sh\ntrap "exit 0" TERM INT\nwhile :; do sleep 3600 & wait $!; done\n' >"$root/pause"
+chmod 755 "$root/pause"
 # Content under /data lets tmpfs mounts with tmpcopyup show that the image's files were copied up.
 echo image-content >"$root/data/seed"
 
