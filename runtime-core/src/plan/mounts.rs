@@ -41,6 +41,8 @@ pub(crate) struct MountStep {
     pub(crate) rattr: MountAttr,
     /// Propagation after attaching (MS_* flag) and whether recursive.
     pub(crate) propagation: Option<(u64, bool)>,
+    /// tmpfs only (`tmpcopyup`): starts with the content of the directory it covers.
+    pub(crate) copy_up: bool,
 }
 
 fn attr_opt(o: &str) -> Option<(u64, u64)> {
@@ -143,6 +145,7 @@ fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<
     let mut propagation = None;
     let mut data = Vec::new();
     let mut bind = None;
+    let mut copy_up = false;
     for o in m.options().as_deref().unwrap_or(&[]) {
         let o = o.as_str();
         if o.contains('\0') {
@@ -158,7 +161,9 @@ fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<
             bind = Some(o == "rbind");
         } else if o == "remount" || o == "defaults" {
             // "defaults" means nothing; "remount" on a fresh mount is what we do anyway.
-        } else if matches!(o, "idmap" | "ridmap" | "tmpcopyup" | "copy-symlink" | "src-nofollow") {
+        } else if o == "tmpcopyup" {
+            copy_up = true;
+        } else if matches!(o, "idmap" | "ridmap" | "copy-symlink" | "src-nofollow") {
             return Err(Error::NotSupported(format!("{field}: option {o}")));
         } else if sb_flag(o) {
             data.push((o.to_owned(), None));
@@ -173,6 +178,9 @@ fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<
     let source = m.source().as_ref().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     if source.contains('\0') || typ.contains('\0') {
         return Err(Error::InvalidConfig(format!("{field}: source or type contains a NUL byte")));
+    }
+    if copy_up && (typ != "tmpfs" || bind.is_some()) {
+        return Err(Error::NotSupported(format!("{field}: option tmpcopyup on a mount that is not a tmpfs")));
     }
     let kind = if let Some(recursive) = bind.or((typ == "bind").then_some(false)) {
         if !data.is_empty() {
@@ -193,5 +201,5 @@ fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<
         let fstype = if typ == "cgroup" { "cgroup2" } else { typ };
         MountKind::Fs { fstype: fstype.to_owned(), source, data }
     };
-    Ok(MountStep { dest, kind, attr, rattr, propagation })
+    Ok(MountStep { dest, kind, attr, rattr, propagation, copy_up })
 }
