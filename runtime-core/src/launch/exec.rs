@@ -149,6 +149,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
                 seccomp: seccomp.as_ref(),
                 state: &state,
                 hooks: Vec::new(),
+                id_maps: None,
             };
             let served = serve(&parent_sock, child, &expect);
             let (pid, console) = match served {

@@ -3,6 +3,7 @@
 mod console;
 mod exec;
 mod init;
+mod namespaces;
 mod parent;
 mod process;
 pub(crate) mod protocol;

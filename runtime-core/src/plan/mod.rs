@@ -7,6 +7,7 @@ mod mounts;
 mod namespaces;
 mod process;
 mod sysctl;
+mod userns;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ pub(crate) use devices::{DeviceNode, DEV_SYMLINKS};
 pub(crate) use mounts::{MountKind, MountStep};
 pub(crate) use namespaces::NamespacePlan;
 pub(crate) use process::{plan as process_plan, ProcessPlan};
+pub(crate) use userns::IdMaps;
 
 use crate::bundle::Bundle;
 use crate::cgroups::{self, CgroupPlan};
@@ -48,6 +50,8 @@ pub(crate) struct RootfsPlan {
     /// Whether /dev is a fresh mount that hull populates (devices and symlinks).
     pub(crate) populate_dev: bool,
     pub(crate) devices: Vec<DeviceNode>,
+    /// In a user namespace: device nodes are bound from the host, sysfs may have to be bound.
+    pub(crate) userns: bool,
     pub(crate) masked: Vec<String>,
     pub(crate) readonly_paths: Vec<String>,
     /// The process's cwd relative to the rootfs, created when missing (runc does).
@@ -81,7 +85,7 @@ impl Plan {
         let linux = spec.linux().as_ref().ok_or_else(|| Error::InvalidConfig("linux: missing".into()))?;
         let process = spec.process().as_ref().ok_or_else(|| Error::InvalidConfig("process: missing".into()))?;
 
-        let namespaces = namespaces::plan(linux.namespaces().as_deref().unwrap_or(&[]), host)?;
+        let namespaces = namespaces::plan(linux, host)?;
         validate::identity(spec, &namespaces)?;
         let process = process::plan(process, opts)?;
         if process.terminal && !opts.console {
@@ -130,6 +134,7 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
         mounts,
         populate_dev,
         devices,
+        userns: ns.in_userns(),
         masked,
         readonly_paths,
         cwd: spec.process().as_ref().and_then(|p| mounts::clean_dest(p.cwd(), "process.cwd").ok()),

@@ -26,12 +26,9 @@ pub(super) fn check(spec: &Spec) -> Result<()> {
         first_set(&checks)?;
     }
     let Some(l) = spec.linux() else { return Err(Error::InvalidConfig("linux: missing".into())) };
-    let checks: [(&str, bool); 8] = [
-        ("linux.uidMappings", l.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())),
-        ("linux.gidMappings", l.gid_mappings().as_ref().is_some_and(|v| !v.is_empty())),
+    let checks: [(&str, bool); 5] = [
         ("linux.intelRdt", l.intel_rdt().is_some()),
         ("linux.personality", l.personality().is_some()),
-        ("linux.timeOffsets", l.time_offsets().as_ref().is_some_and(|v| !v.is_empty())),
         ("linux.mountLabel", l.mount_label().as_ref().is_some_and(|s| !s.is_empty())),
         ("linux.netDevices", l.net_devices().as_ref().is_some_and(|v| !v.is_empty())),
         ("linux.memoryPolicy", l.memory_policy().is_some()),

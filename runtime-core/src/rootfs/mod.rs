@@ -54,9 +54,9 @@ pub(crate) fn prepare(plan: &RootfsPlan, cgroup_paths: &[(String, std::path::Pat
         mounts::mount(&root, m, cgroup_paths).at(Step::Rootfs)?;
     }
     if plan.populate_dev {
-        dev::populate(&root, &plan.devices).at(Step::Devices)?;
+        dev::populate(&root, &plan.devices, plan.userns).at(Step::Devices)?;
     } else {
-        dev::create_nodes(&root, &plan.devices).at(Step::Devices)?;
+        dev::create_nodes(&root, &plan.devices, plan.userns).at(Step::Devices)?;
     }
     masked::apply(&root, &plan.masked, &plan.readonly_paths).at(Step::MaskedPaths)?;
     if let Some(cwd) = &plan.cwd {

@@ -82,7 +82,16 @@ pub(super) fn mount(root: &RootDir, m: &MountStep, cgroup_paths: &[(String, Path
             if fstype == "proc" || fstype == "sysfs" {
                 check_plain_dir(root, &m.dest)?;
             }
-            let mnt = new_fs(fstype, source, data, m.attr.set)?;
+            let mnt = match new_fs(fstype, source, data, m.attr.set) {
+                // A user namespace that does not own the network namespace may not mount sysfs:
+                // bind the host's, as runc does.
+                Err(e) if e.errno == libc::EPERM && fstype == "sysfs" => {
+                    let tree = sys::mount::open_tree(None, "/sys", true)?;
+                    sys::mount::mount_setattr(tree.as_fd(), true, m.attr, &what)?;
+                    tree
+                }
+                other => other?,
+            };
             if fstype == "proc" && sys::fs::fs_magic(mnt.as_fd(), &what)? != PROC_SUPER_MAGIC {
                 return Err(SysError::check("mount proc", Some(&what), "not a procfs"));
             }
