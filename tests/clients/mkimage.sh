@@ -3,6 +3,7 @@
 # `ctr image import` and `podman load`) and a docker-archive (manifest.json, read by `docker load`),
 # so every client test imports the same bytes without a registry or a build tool.
 # Usage: mkimage.sh OUT.tar [NAME:TAG]   (default name hulltest:latest)
+# CMD='["/pause"]' sets the image's command (default ["/bin/sh"]).
 set -euo pipefail
 out=$1
 ref=${2:-hulltest:latest}
@@ -38,7 +39,7 @@ layer_size=$(stat -c %s "$blobs/$layer")
 
 cat >"$work/config.json" <<JSON
 {"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z",
- "config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/bin/sh"],"WorkingDir":"/"},
+ "config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":${CMD:-[\"/bin/sh\"]},"WorkingDir":"/"},
  "rootfs":{"type":"layers","diff_ids":["sha256:$layer"]},
  "history":[{"created":"1970-01-01T00:00:00Z","created_by":"tests/clients/mkimage.sh"}]}
 JSON
