@@ -21,8 +21,8 @@ cleaned=""
 mkdir -p "$D/tmp" "$D/cni"
 # No global containers.conf or storage.conf of the host may change what is tested.
 # Without CAP_SYS_RESOURCE (as on this project's machines) podman's default nofile and nproc of
-# 1048576 for root cannot be set, and podman lowers its own hard nproc to 32768 before starting
-# conmon and the runtime; limits at or below those always can be set.
+# 1048576 for root cannot be set by any runtime, and conmon, as podman starts it, runs with a hard
+# nproc of 32768 (observed with podman 4.3); limits at or below those can always be set.
 nproc=$(ulimit -Hu)
 [ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ] && nproc=32768
 printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]\n' "$(ulimit -Hn)" "$(ulimit -Hn)" "$nproc" "$nproc" >"$D/containers.conf"
