@@ -26,7 +26,7 @@ cleaned=""
 
 dk() { "$DOCKER" -H "unix://$D/docker.sock" "$@"; }
 export -f dk
-export D DOCKER
+export D DOCKER IMG
 
 cleanup() {
     [ -n "$cleaned" ] && return
@@ -107,19 +107,49 @@ fi
 expect_match "run: missing executable is exit 127 with the runtime's message" 'no/such/binary' dk run --rm --network none "$IMG" /no/such/binary
 expect_rc "run: missing executable exit code 127" 127 dk run --rm --network none "$IMG" /no/such/binary
 
+# --- flags people use every day ---------------------------------------------------------------------
+capeff() { dk run --rm --network none "$@" "$IMG" awk '/^CapEff/ { print $2 }' /proc/self/status; }
+export -f capeff
+capture capeff
+default_caps=$out
+capture capeff --cap-add NET_ADMIN --cap-drop CHOWN
+if [ "$rc" = 0 ] && [ -n "$default_caps" ] && (((0x$out >> 12) & 1)) && ! (((0x$out) & 1)) && (((0x$default_caps) & 1)); then
+    pass "run --cap-add NET_ADMIN --cap-drop CHOWN"
+else
+    fail "run --cap-add NET_ADMIN --cap-drop CHOWN" "default $default_caps, got rc $rc: $out"
+fi
+full_caps=$(((1 << ($(cat /proc/sys/kernel/cap_last_cap) + 1)) - 1))
+if [ "$((0x$(awk '/^CapBnd/ { print $2 }' /proc/self/status)))" != "$full_caps" ]; then
+    # --privileged asks for every capability; no runtime can grant one the host withholds.
+    skip "run --privileged" "this machine's bounding set lacks capabilities ($(awk '/^CapBnd/ { print $2 }' /proc/self/status))"
+else
+    capture dk run --rm --network none --privileged "$IMG" sh -c 'awk "/^CapEff/ { print \$2 }" /proc/self/status; ls /dev | wc -l'
+    caps=$(printf '%s\n' "$out" | head -1)
+    ndev=$(printf '%s\n' "$out" | tail -1)
+    if [ "$rc" = 0 ] && [ "$((0x$caps))" = "$full_caps" ] && [ "$ndev" -gt 20 ]; then pass "run --privileged: all capabilities, host devices"; else fail "run --privileged: all capabilities, host devices" "rc $rc: $(short "$out")"; fi
+fi
+expect "run --device /dev/null:/dev/mynull" "ok" dk run --rm --network none --device /dev/null:/dev/mynull "$IMG" sh -c 'echo x >/dev/mynull && echo ok'
+expect "run --ulimit nofile=100:200" "100 200" dk run --rm --network none --ulimit nofile=100:200 "$IMG" sh -c 'echo $(ulimit -n) $(ulimit -Hn)'
+expect "run --hostname, --add-host" "box 1.2.3.4" dk run --rm --network none --hostname box --add-host h1:1.2.3.4 "$IMG" \
+    sh -c 'echo $(hostname) $(awk "\$2 == \"h1\" { print \$1 }" /etc/hosts)'
+expect "run --shm-size 8m" "size=8192k" dk run --rm --network none --shm-size 8m "$IMG" sh -c 'awk "\$2 == \"/dev/shm\"" /proc/mounts | grep -o "size=[0-9]*k"'
+expect "run --sysctl in the container's netns" "1" dk run --rm --network none --sysctl net.ipv4.ip_forward=1 "$IMG" cat /proc/sys/net/ipv4/ip_forward
+
 # --- resources ------------------------------------------------------------------------------------
 cg_value() { # PID CONTROLLER FILE
     local rel
     rel=$(awk -F: -v c="$2" '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3 }' "/proc/$1/cgroup")
     cat "/sys/fs/cgroup/$2$rel/$3" 2>/dev/null
 }
-capture dk run -d --name limits --network none --memory 64m --cpus 0.5 "$IMG" sleep 1000
+capture dk run -d --name limits --network none --memory 64m --cpus 0.5 --pids-limit 50 "$IMG" sleep 1000
 if [ "$rc" = 0 ]; then
     pid=$(dk inspect --format '{{.State.Pid}}' limits)
     mem=$(cg_value "$pid" memory memory.limit_in_bytes)
     quota=$(cg_value "$pid" cpu cpu.cfs_quota_us)
     [ "$mem" = 67108864 ] && pass "run --memory 64m: cgroup limit" || fail "run --memory 64m: cgroup limit" "memory.limit_in_bytes=$mem"
     [ "$quota" = 50000 ] && pass "run --cpus 0.5: cfs quota" || fail "run --cpus 0.5: cfs quota" "cpu.cfs_quota_us=$quota"
+    pids=$(cg_value "$pid" pids pids.max)
+    [ "$pids" = 50 ] && pass "run --pids-limit 50" || fail "run --pids-limit 50" "pids.max=$pids"
     expect_match "stats: memory usage and limit" '^[0-9.]+[kKMG]?i?B / 64MiB$' dk stats --no-stream --format '{{.MemUsage}}' limits
     capture dk update --memory 128m --memory-swap 256m --cpus 0.25 limits
     mem=$(cg_value "$pid" memory memory.limit_in_bytes)
