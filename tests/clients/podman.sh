@@ -91,18 +91,30 @@ expect "run --rootfs DIR" "rootfs-ok" run_ --rm --network none --rootfs "$D/root
 capture run_ --rm --network none "$IMG" /no/such/binary
 if [ "$rc" = 127 ] && printf '%s' "$out" | grep -q '/no/such/binary'; then pass "run: missing executable is exit 127 with the runtime's message"; else fail "run: missing executable is exit 127 with the runtime's message" "rc $rc: $(short "$out")"; fi
 
+# --- flags people use every day ---------------------------------------------------------------------
+capture run_ --rm --network none --cap-add NET_ADMIN --cap-drop CHOWN "$IMG" awk '/^CapEff/ { print $2 }' /proc/self/status
+if [ "$rc" = 0 ] && [ -n "$out" ] && (((0x$out >> 12) & 1)) && ! (((0x$out) & 1)); then pass "run --cap-add NET_ADMIN --cap-drop CHOWN"; else fail "run --cap-add NET_ADMIN --cap-drop CHOWN" "rc $rc: $(short "$out")"; fi
+expect "run --device /dev/null:/dev/mynull" "ok" run_ --rm --network none --device /dev/null:/dev/mynull "$IMG" sh -c 'echo x >/dev/mynull && echo ok'
+# Any --ulimit replaces the configured defaults, nproc included.
+expect "run --ulimit nofile=100:200" "100 200" run_ --rm --network none --ulimit nofile=100:200 --ulimit "nproc=$nproc:$nproc" "$IMG" sh -c 'echo $(ulimit -n) $(ulimit -Hn)'
+expect "run --hostname, --add-host" "box 1.2.3.4" run_ --rm --network none --hostname box --add-host h1:1.2.3.4 "$IMG" \
+    sh -c 'echo $(hostname) $(awk "\$2 == \"h1\" { print \$1 }" /etc/hosts)'
+expect "run --sysctl in the container's netns" "1" run_ --rm --network none --sysctl net.ipv4.ip_forward=1 "$IMG" cat /proc/sys/net/ipv4/ip_forward
+
 # --- resources, read from the host side of the container's cgroup ----------------------------------
 cg_value() { # PID CONTROLLER FILE
     local rel
     rel=$(awk -F: -v c="$2" '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3 }' "/proc/$1/cgroup")
     cat "/sys/fs/cgroup/$2$rel/$3" 2>/dev/null
 }
-if run_ -d --name limits --network none --memory 64m --cpus 0.5 "$IMG" sleep 1000 >/dev/null 2>&1; then
+if run_ -d --name limits --network none --memory 64m --cpus 0.5 --pids-limit 50 "$IMG" sleep 1000 >/dev/null 2>&1; then
     pid=$(pm inspect --format '{{.State.Pid}}' limits)
     mem=$(cg_value "$pid" memory memory.limit_in_bytes)
     quota=$(cg_value "$pid" cpu cpu.cfs_quota_us)
     [ "$mem" = 67108864 ] && pass "run --memory 64m: cgroup limit" || fail "run --memory 64m: cgroup limit" "memory.limit_in_bytes=$mem"
     [ "$quota" = 50000 ] && pass "run --cpus 0.5: cfs quota" || fail "run --cpus 0.5: cfs quota" "cpu.cfs_quota_us=$quota"
+    pids=$(cg_value "$pid" pids pids.max)
+    [ "$pids" = 50 ] && pass "run --pids-limit 50" || fail "run --pids-limit 50" "pids.max=$pids"
     expect_match "stats: memory usage and limit" '^[0-9.]+[kMG]?B / 67.11MB$' pm stats --no-stream --format '{{.MemUsage}}' limits
     pm rm -f -t 0 limits >/dev/null 2>&1
 else
