@@ -219,3 +219,89 @@ fn time_offsets_without_a_new_time_namespace_are_refused() {
     assert!(!out.success() && out.stderr.contains("timeOffsets"), "{out}");
     c.assert_clean();
 }
+
+/// A host directory with a file owned by 0 and one by 1000, for idmapped mounts.
+fn id_source(c: &Case) -> String {
+    let dir = c.bundle_dir().with_file_name("idsrc");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a"), "").unwrap();
+    std::fs::write(dir.join("b"), "").unwrap();
+    std::os::unix::fs::chown(dir.join("b"), Some(1000), Some(1000)).unwrap();
+    dir.to_string_lossy().into_owned()
+}
+
+fn owners(ls: &str) -> Vec<(String, String, String)> {
+    ls.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 9).then(|| (f[8].to_owned(), f[2].to_owned(), f[3].to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn idmapped_bind_mount_with_its_own_mappings() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let src = id_source(&c);
+    c.build(c.bundle().args(&["/bin/ls", "-ln", "/m"]).with(|s| {
+        s["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/m", "type": "bind", "source": src, "options": ["rbind", "ro"],
+            "uidMappings": [{"containerID": 0, "hostID": 5000, "size": 65536}],
+            "gidMappings": [{"containerID": 0, "hostID": 7000, "size": 65536}]
+        }));
+    }));
+    let out = c.run(&[]).ok();
+    let want = [("a", "5000", "7000"), ("b", "6000", "8000")].map(|(a, b, c)| (a.into(), b.into(), c.into()));
+    assert_eq!(owners(&out.stdout), want, "{out}");
+    // The host's view of the source is unchanged.
+    let md = std::fs::metadata(format!("{src}/b")).unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&md), 1000);
+    c.assert_clean();
+}
+
+#[test]
+fn idmap_option_maps_host_root_files_to_the_container_root() {
+    requires!(root, runtime, userns);
+    let c = Case::new();
+    let src = id_source(&c);
+    c.build(c.bundle().args(&["/bin/ls", "-ln", "/m"]).with(|s| {
+        with_userns(s);
+        s["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/m", "type": "bind", "source": src, "options": ["bind", "idmap"]
+        }));
+    }));
+    chown_rootfs(&c, BASE);
+    let out = c.run(&[]).ok();
+    let want = [("a", "0", "0"), ("b", "1000", "1000")].map(|(a, b, c)| (a.into(), b.into(), c.into()));
+    assert_eq!(owners(&out.stdout), want, "{out}");
+    c.assert_clean();
+}
+
+#[test]
+fn bad_idmapped_mounts_are_refused() {
+    requires!(root, runtime);
+    let cases: [(&str, Value); 3] = [
+        (
+            "only for bind mounts",
+            json!({"destination": "/m", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"]}),
+        ),
+        (
+            "needs a new user namespace",
+            json!({"destination": "/m", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"]}),
+        ),
+        (
+            "must be given together",
+            json!({"destination": "/m", "type": "bind", "source": "/tmp", "options": ["rbind"],
+            "uidMappings": [{"containerID": 0, "hostID": 1, "size": 1}]}),
+        ),
+    ];
+    for (want, mount) in cases {
+        let c = Case::new();
+        c.build(c.bundle().with(|s| s["mounts"].as_array_mut().unwrap().push(mount)));
+        let out = c.create(&[]);
+        assert!(!out.success(), "{want}: accepted");
+        assert!(out.stderr.contains(want), "{want}: {out}");
+        c.assert_clean();
+    }
+}

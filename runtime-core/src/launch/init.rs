@@ -32,6 +32,10 @@ pub(crate) struct ChildContext<'a> {
     pub(crate) cgroup_procs: Vec<BorrowedFd<'a>>,
     /// v1 hierarchy name -> host directory of the container's cgroup (for the cgroup mount).
     pub(crate) cgroup_paths: Vec<(String, PathBuf)>,
+    /// Detached idmapped trees made by the runtime: (index in the plan's mounts, tree).
+    pub(crate) idmapped: Vec<(usize, OwnedFd)>,
+    /// A route socket in the host's network namespace, when devices are to be moved in.
+    pub(crate) netlink: Option<OwnedFd>,
 }
 
 /// Runs the child to the end. Never returns.
@@ -59,14 +63,21 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     let plan = ctx.plan;
     // Other container processes must not reach our memory or /proc/self/exe before the execve.
     sys::process::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE").map_err(at(Step::Spawn))?;
+    process::initial_affinity(&plan.process)?;
     for fd in &ctx.cgroup_procs {
         sys::fs::write_all(*fd, b"0", "cgroup.procs").map_err(at(Step::Cgroup))?;
     }
     super::namespaces::enter(&plan.namespaces, &ctx.ns_fds, ctx.sock.as_fd())?;
     // A private procfs instance of our own pid namespace, made while we still may mount.
     let procfs = ProcfsHandle::new().map_err(|e| at(Step::Spawn)(rootfs::path_err("open", "procfs", e)))?;
+    if let Some(host) = &ctx.netlink {
+        let netns = procfs
+            .open_follow(ProcfsBase::ProcThreadSelf, "ns/net", OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC)
+            .map_err(|e| at(Step::Namespaces)(rootfs::path_err("open", "/proc/thread-self/ns/net", e)))?;
+        super::netdev::move_in(host.as_fd(), netns.as_fd(), &plan.net_devices).map_err(at(Step::Namespaces))?;
+    }
     identity(plan)?;
-    let root = rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths).map_err(|(s, e)| at(s)(e))?;
+    let root = rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths, &ctx.idmapped).map_err(|(s, e)| at(s)(e))?;
     let pid = hooks_before_pivot(ctx)?;
     rootfs::switch_root(&root, plan.rootfs.no_pivot, plan.rootfs.propagation).map_err(at(Step::Pivot))?;
     drop(root);

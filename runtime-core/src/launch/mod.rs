@@ -2,8 +2,10 @@
 
 mod console;
 mod exec;
+mod idmap;
 mod init;
 mod namespaces;
+mod netdev;
 mod parent;
 mod process;
 pub(crate) mod protocol;

@@ -112,6 +112,8 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
         .iter()
         .map(|j| Ok((j.nstype, j.kind, open_path_ro(&j.path).step(Step::Namespaces)?)))
         .collect::<Result<Vec<_>>>()?;
+    let idmapped = super::idmap::trees(&plan.rootfs)?;
+    let netlink = super::netdev::host_socket(&plan.net_devices).step(Step::Namespaces)?;
     made.cgroup = Some(Cgroup::create(&plan.cgroup)?);
     let cgroup = made.cgroup.as_ref().expect("just set");
     let cgroup_paths = v1_mount_dirs(cgroup);
@@ -128,12 +130,16 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                 ns_fds,
                 cgroup_procs: cgroup.procs_fds(),
                 cgroup_paths,
+                idmapped,
+                netlink,
             })
         }
         Forked::Parent(pid) => {
             made.child = Some(pid);
             drop(child_sock);
             drop(ns_fds);
+            drop(idmapped);
+            drop(netlink);
             let state = |pid: i32| {
                 serde_json::json!({
                     "ociVersion": plan.oci_version, "id": plan.id, "status": "creating", "pid": pid,

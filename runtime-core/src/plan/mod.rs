@@ -2,6 +2,7 @@
 //! default applied, every string parsed, every unsupported field refused. No syscalls, no writes:
 //! once a plan exists, every later failure is an environment failure, never a spec-parsing one.
 
+mod attrs;
 mod devices;
 mod mounts;
 mod namespaces;
@@ -13,9 +14,10 @@ mod validate;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub(crate) use attrs::{MemPolicy, SchedAttr};
 pub(crate) use devices::{DeviceNode, DEV_SYMLINKS};
 pub(crate) use mounts::{MountKind, MountStep};
-pub(crate) use namespaces::NamespacePlan;
+pub(crate) use namespaces::{NamespacePlan, NetDevice};
 pub(crate) use process::{plan as process_plan, ProcessPlan};
 pub(crate) use userns::IdMaps;
 
@@ -75,6 +77,8 @@ pub(crate) struct Plan {
     pub(crate) hooks: oci_spec::runtime::Hooks,
     /// (path under /proc, value), written in the container's namespaces.
     pub(crate) sysctl: Vec<(String, String)>,
+    /// Host interfaces moved into the container's network namespace.
+    pub(crate) net_devices: Vec<NetDevice>,
 }
 
 impl Plan {
@@ -87,7 +91,9 @@ impl Plan {
 
         let namespaces = namespaces::plan(linux, host)?;
         validate::identity(spec, &namespaces)?;
-        let process = process::plan(process, opts)?;
+        let mut process = process::plan(process, opts)?;
+        process.attrs.personality = linux.personality().as_ref().map(attrs::personality).transpose()?;
+        process.attrs.mempolicy = linux.memory_policy().as_ref().map(attrs::mempolicy).transpose()?;
         if process.terminal && !opts.console {
             return Err(Error::InvalidConfig(
                 "cannot allocate tty if runc will detach without setting console socket".into(),
@@ -97,6 +103,7 @@ impl Plan {
         let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
         let rootfs = rootfs_plan(bundle, opts, &namespaces, host)?;
         let sysctl = sysctl::plan(&linux.sysctl().clone().unwrap_or_default(), &namespaces)?;
+        let net_devices = namespaces::net_devices(linux, &namespaces)?;
         Ok(Plan {
             id: id.to_owned(),
             oci_version: spec.version().clone(),
@@ -111,6 +118,7 @@ impl Plan {
             new_keyring: !opts.no_new_keyring,
             hooks: spec.hooks().clone().unwrap_or_default(),
             sysctl,
+            net_devices,
         })
     }
 }
@@ -120,7 +128,7 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
     let linux = spec.linux().as_ref().expect("checked by Plan::build");
     let readonly = spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
     let propagation = mounts::root_propagation(linux.rootfs_propagation().as_deref())?;
-    let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), &bundle.dir, ns, host)?;
+    let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), &bundle.dir, ns, host, &bundle.mount_idmaps)?;
     let populate_dev = mounts.iter().any(|m| m.dest == "dev" && !matches!(m.kind, MountKind::Bind { .. }));
     let devices = devices::plan(linux.devices().as_deref().unwrap_or(&[]))?;
     let masked = mounts::clean_paths(linux.masked_paths().as_deref().unwrap_or(&[]), "linux.maskedPaths")?;

@@ -289,3 +289,24 @@ fn sysctls_need_their_namespace() {
         assert!(e.contains(want), "{e}");
     }
 }
+
+#[test]
+fn net_devices_are_renamed_and_checked() {
+    let v = with(base(), |v| v["linux"]["netDevices"] = json!({"eth1": {"name": "ctr0"}, "eth2": {}}));
+    let p = build(v).unwrap();
+    let got: Vec<(&str, &str)> = p.net_devices.iter().map(|d| (d.host_name.as_str(), d.name.as_str())).collect();
+    assert_eq!(got, [("eth1", "ctr0"), ("eth2", "eth2")]);
+    for (devs, want) in [
+        (json!({"eth1": {"name": "x"}, "eth2": {"name": "x"}}), "two devices named"),
+        (json!({"eth1": {"name": "waytoolongname0123"}}), "invalid interface name"),
+    ] {
+        let e = build(with(base(), |v| v["linux"]["netDevices"] = devs)).unwrap_err().to_string();
+        assert!(e.contains(want), "{e}");
+    }
+    let e = build(with(base(), |v| {
+        userns(v);
+        v["linux"]["netDevices"] = json!({"eth1": {}});
+    }))
+    .unwrap_err();
+    assert!(e.to_string().contains("not supported: linux.netDevices with a user namespace"), "{e}");
+}
