@@ -103,6 +103,22 @@ fn bind_recursive_attrs_and_propagation() {
 }
 
 #[test]
+fn tmpcopyup_only_on_tmpfs() {
+    let v = with(base(), |v| {
+        v["mounts"] =
+            json!([{"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "nosuid"]}]);
+    });
+    let m = &build(v).unwrap().rootfs.mounts[0];
+    assert!(m.copy_up && matches!(&m.kind, MountKind::Fs { data, .. } if data.is_empty()));
+    let bind = with(base(), |v| {
+        v["mounts"] =
+            json!([{"destination": "/x", "type": "bind", "source": "/tmp", "options": ["rbind", "tmpcopyup"]}]);
+    });
+    let e = build(bind).unwrap_err().to_string();
+    assert!(e.contains("not supported: mounts[/x]: option tmpcopyup"), "{e}");
+}
+
+#[test]
 fn sysfs_without_netns_is_a_bind_of_the_hosts() {
     let v = with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "pid"}]));
     let v = with(v, |v| v.as_object_mut().unwrap().remove("hostname").map(drop).unwrap_or(()));
