@@ -183,5 +183,7 @@ fn attrs_of(p: &Process) -> Result<ProcessAttrs> {
         affinity_final,
         personality: None,
         mempolicy: None,
+        apparmor: None,
+        selinux_label: None,
     })
 }
