@@ -245,6 +245,10 @@ impl Container {
     }
 
     fn kill_and_wait(&self) -> Result<()> {
+        // While the network namespace still exists: hand moved-in devices back to the host. Best
+        // effort: if it fails the kernel still ends them with the namespace (virtual devices) or
+        // returns them to the initial one (physical devices), and delete must not get stuck.
+        let _ = crate::launch::return_net_devices(self.state.pid, &self.state.internal.net_devices);
         let cg = self.cgroup();
         if !self.state.internal.cgroup_paths.is_empty() {
             // A frozen task cannot die; thaw first so SIGKILL is delivered.
