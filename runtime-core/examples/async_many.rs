@@ -58,7 +58,7 @@ fn main() -> Result<(), BoxError> {
 async fn one_container(rt: Runtime, bundle: PathBuf, i: usize) -> Result<(), BoxError> {
     let id = format!("many-{}-{i}", std::process::id());
     let code = (i % 7) as i32;
-    let (mut output, stdout) = std::io::pipe()?;
+    let (mut output, stdout) = std::os::unix::net::UnixStream::pair()?;
     let opts = CreateOptions {
         bundle,
         spec: Some(spec(&id, &format!("echo hello from {i}; exit {code}"))?),

@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     spec["process"]["args"] = command.into();
     spec["linux"]["cgroupsPath"] = format!("/hull-example-{id}").into();
 
-    let (mut output, stdout) = std::io::pipe()?;
+    let (mut output, stdout) = std::os::unix::net::UnixStream::pair()?;
     let rt = Runtime::new("/run/hull-example");
     let stdio = Stdio { stdout: Some(stdout.into()), ..Default::default() };
     let opts =

@@ -5,14 +5,17 @@
 //! ```no_run
 //! use runtime_core::{CreateOptions, Runtime, Stdio};
 //!
-//! let spec = runtime_core::spec::example(false); // runs `sh`; set your own process.args
-//! let (read, write) = std::io::pipe()?;
+//! let mut spec = runtime_core::spec::example(false); // `runc spec`'s config, in memory
+//! let process = spec.process_mut().as_mut().expect("the example has a process");
+//! process.set_args(Some(vec!["echo".into(), "hello".into()])).set_terminal(Some(false));
+//! let (mut read, write) = std::os::unix::net::UnixStream::pair()?; // or a pipe
 //! let stdio = Stdio { stdout: Some(write.into()), ..Default::default() };
 //! let rt = Runtime::new("/run/my-app");
 //! let opts = CreateOptions { bundle: "/srv/bundle".into(), spec: Some(spec), stdio, ..Default::default() };
 //! let mut c = rt.create("demo", opts)?; // `/srv/bundle/rootfs` is the root
 //! c.start()?;
-//! let output = std::io::read_to_string(read)?;
+//! let mut output = String::new();
+//! std::io::Read::read_to_string(&mut read, &mut output)?;
 //! println!("exit status {}, output {output:?}", c.wait()?);
 //! rt.load("demo")?.delete(false)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())

@@ -139,8 +139,8 @@ fn stdio_and_kept_console_come_through_the_helper() {
         return;
     }
     let (dir, rt) = setup("stdio");
-    let (mut out, w) = std::io::pipe().unwrap();
-    let (r, mut input) = std::io::pipe().unwrap();
+    let (mut out, w) = std::os::unix::net::UnixStream::pair().unwrap();
+    let (r, mut input) = std::os::unix::net::UnixStream::pair().unwrap();
     let stdio = Stdio { stdin: Some(r.into()), stdout: Some(w.into()), stderr: None };
     let o = CreateOptions { stdio, ..opts(&dir, "s1", &["sh", "-c", "read line; echo got $line"]) };
     let mut c = rt.create("s1", o).unwrap();
