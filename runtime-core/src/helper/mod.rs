@@ -113,14 +113,17 @@ fn call(req: &Request, keep: u32, stdio: Stdio) -> Result<(Response, Vec<OwnedFd
     // Read even when the send failed: the helper may have died, and its exit says why.
     let answer = sent.and_then(|()| protocol::recv::<Response>(ours.as_fd()).step(Step::Spawn));
     drop(ours);
-    let status = child.wait().map_err(|e| Error::sys(Step::Spawn, SysError::io("wait", Some("launch helper"), &e)))?;
+    // Reaped before returning so that what it started is already our child. A caller that
+    // ignores SIGCHLD has it reaped by the kernel: the answer still counts.
+    let status = child.wait();
     let answer = answer?;
     match answer.msg {
         Some(resp) => Ok((resp, answer.fds)),
-        None => Err(Error::sys(
-            Step::Spawn,
-            SysError::check("launch helper", Some(exe), format!("exited without an answer ({status})")),
-        )),
+        None => {
+            let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+            let detail = format!("exited without an answer ({status})");
+            Err(Error::sys(Step::Spawn, SysError::check("launch helper", Some(exe), detail)))
+        }
     }
 }
 
