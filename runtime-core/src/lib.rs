@@ -63,7 +63,7 @@
 #![deny(missing_docs)]
 
 pub mod console;
-pub mod error;
+mod error;
 pub use error::{ChildCause, ChildError, Error, Result, Step, SysError};
 
 mod bundle;
