@@ -169,3 +169,30 @@ fn stdio_and_kept_console_come_through_the_helper() {
     assert_nothing_left(&rt, "s2");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_marker_without_its_runtime_is_refused_before_main() {
+    // This very test binary, started as a helper would be but with an fd that is not a socket
+    // made by its parent: the entry point must exit 1 before libtest's main prints anything.
+    for fd in ["0", "not-a-number", "987"] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("_HULL_LAUNCH_HELPER_FD", fd)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "fd {fd}");
+        assert!(out.stdout.is_empty(), "main ran: {}", String::from_utf8_lossy(&out.stdout));
+    }
+    // A socket made by this test, handed to a grandchild whose parent (`timeout`) did not make
+    // it. If it were obeyed, it would wait for a request until `timeout` kills it (124).
+    let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let out = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("timeout 10 {} 3<&0", std::env::current_exe().unwrap().display()))
+        .env("_HULL_LAUNCH_HELPER_FD", "3")
+        .stdin(std::process::Stdio::from(std::os::fd::OwnedFd::from(a)))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "main ran: {}", String::from_utf8_lossy(&out.stdout));
+}

@@ -20,6 +20,11 @@
 //! orphaned descendants of the caller's other children are reparented to it too and should be
 //! reaped by it.
 //!
+//! The marker is an environment variable naming the socket's fd. It is obeyed only when the
+//! socket's other end was created by our parent process as our user, and never in a setuid or
+//! file-capability program (`AT_SECURE`): setting an environment variable must not be a way to
+//! make an embedding program create containers.
+//!
 //! A single-threaded caller without stdio options (the hull CLI) never pays for any of this:
 //! one read of /proc/self/status decides.
 
@@ -164,13 +169,21 @@ pub(crate) fn run_if_requested() {
     // Nothing the helper starts (hooks) must take itself for a helper.
     std::env::remove_var(MARKER);
     let code = match value.to_str().and_then(|v| v.parse().ok()) {
-        Some(fd) => match sys::spawn::adopt_helper_socket(fd) {
-            Ok(sock) => serve(&sock).map_or(1, |()| 0),
-            Err(_) => 1,
+        Some(fd) if !sys::spawn::secure_exec() => match sys::spawn::adopt_helper_socket(fd) {
+            Ok(sock) if from_parent(&sock) => serve(&sock).map_or(1, |()| 0),
+            _ => 1,
         },
-        None => 1,
+        _ => 1,
     };
     sys::process::exit_now(code)
+}
+
+/// Whether the socket's other end was made by our parent, as the same user: only the runtime
+/// that started us may give orders (not whoever can set an environment variable and an fd).
+fn from_parent(sock: &OwnedFd) -> bool {
+    use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+    getsockopt(sock, PeerCredentials)
+        .is_ok_and(|c| c.pid() == nix::unistd::getppid().as_raw() && c.uid() == nix::unistd::geteuid().as_raw())
 }
 
 /// Answers one request. Runs single-threaded (checked: the clone below needs it).

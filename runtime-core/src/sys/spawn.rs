@@ -74,6 +74,13 @@ pub(crate) fn adopt_helper_socket(fd: RawFd) -> Result<OwnedFd, SysError> {
     Ok(owned)
 }
 
+/// Whether this program was started setuid/setgid or with file capabilities (`AT_SECURE`): such
+/// a process must not take orders from its environment, so it never acts as a helper.
+pub(crate) fn secure_exec() -> bool {
+    // SAFETY: getauxval only reads the auxiliary vector the kernel gave this process.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
 /// Reaps `pid` if it has exited: its status the shell way (128+N for signal N), or `None`.
 pub(crate) fn try_wait_child(pid: i32) -> Result<Option<i32>, SysError> {
     let mut status = 0;
