@@ -68,6 +68,8 @@ pub fn missing(what: &str) -> Option<String> {
         "cgroup_v2" => {
             (!std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()).then(|| "needs cgroup v2".to_owned())
         }
+        "userns" => (!std::path::Path::new("/proc/self/ns/user").exists()).then(|| "needs user namespaces".to_owned()),
+        "timens" => (!std::path::Path::new("/proc/self/ns/time").exists()).then(|| "needs time namespaces".to_owned()),
         other => Some(format!("unknown requirement {other}")),
     }
 }
