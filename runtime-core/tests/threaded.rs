@@ -196,3 +196,29 @@ fn a_marker_without_its_runtime_is_refused_before_main() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "main ran: {}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn user_namespace_maps_are_written_by_the_helper() {
+    if let Some(why) = skip_reason() {
+        eprintln!("SKIP user_namespace_maps_are_written_by_the_helper: {why}");
+        return;
+    }
+    let (dir, rt) = setup("userns");
+    // Root of the user namespace is not the owner of the rootfs: the mount points must exist.
+    for d in ["proc", "dev"] {
+        std::fs::create_dir(dir.join("rootfs").join(d)).unwrap();
+    }
+    let mut spec =
+        serde_json::to_value(spec("u1", &["sh", "-c", "read -r a b c < /proc/self/uid_map; exit $b"], false)).unwrap();
+    spec["linux"]["namespaces"].as_array_mut().unwrap().push(serde_json::json!({"type": "user"}));
+    spec["linux"]["uidMappings"] = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    spec["linux"]["gidMappings"] = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    let o = CreateOptions { spec: Some(serde_json::from_value(spec).unwrap()), ..opts(&dir, "u1", &[]) };
+    let mut c = rt.create("u1", o).unwrap();
+    c.start().unwrap();
+    // The map's host uid 100000 as an exit status: 100000 % 256.
+    assert_eq!(c.wait().unwrap(), 100000 % 256);
+    rt.load("u1").unwrap().delete(false).unwrap();
+    assert_nothing_left(&rt, "u1");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
