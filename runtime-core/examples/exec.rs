@@ -31,6 +31,8 @@ fn exec_two(rt: &Runtime, id: &str) -> Result<(), Box<dyn std::error::Error>> {
             preserve_fds: 0,
             detach: false,
             ignore_paused: false,
+            user: None,
+            sub_cgroups: Vec::new(),
         })?;
         println!("{argv:?} exited with {}", p.wait()?);
     }
