@@ -118,6 +118,8 @@ fn concurrent_creates_and_execs_from_threads() {
                         preserve_fds: 0,
                         detach: false,
                         ignore_paused: false,
+                        user: None,
+                        sub_cgroups: Vec::new(),
                     })
                     .unwrap();
                 // Both are our children although a helper created them.

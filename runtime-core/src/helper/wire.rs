@@ -105,19 +105,24 @@ pub(crate) struct ExecWire {
     preserve_fds: u32,
     detach: bool,
     ignore_paused: bool,
+    user: Option<String>,
+    sub_cgroups: Vec<String>,
 }
 
 impl From<ExecOptions> for ExecWire {
     fn from(o: ExecOptions) -> Self {
-        let ExecOptions { process, pid_file, console, preserve_fds, detach, ignore_paused } = o;
-        ExecWire { process, pid_file, console: console.into(), preserve_fds, detach, ignore_paused }
+        // Destructured in full so that a new option cannot be silently dropped on the way.
+        let ExecOptions { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups } = o;
+        let console = console.into();
+        ExecWire { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups }
     }
 }
 
 impl From<ExecWire> for ExecOptions {
     fn from(w: ExecWire) -> Self {
-        let ExecWire { process, pid_file, console, preserve_fds, detach, ignore_paused } = w;
-        ExecOptions { process, pid_file, console: console.into(), preserve_fds, detach, ignore_paused }
+        let ExecWire { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups } = w;
+        let console = console.into();
+        ExecOptions { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups }
     }
 }
 
