@@ -52,6 +52,11 @@ pub struct ExecProcess {
 }
 
 impl ExecProcess {
+    /// A process a launch helper started on the caller's behalf (now the caller's child).
+    pub(crate) fn adopted(pid: i32, console: Option<OwnedFd>, waitable: bool) -> Self {
+        ExecProcess { pid, console, waitable }
+    }
+
     /// Its host pid.
     pub fn pid(&self) -> i32 {
         self.pid
