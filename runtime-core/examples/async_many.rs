@@ -76,9 +76,11 @@ async fn one_container(rt: Runtime, bundle: PathBuf, i: usize) -> Result<(), Box
     })
     .await??;
     let checked = async {
-        // SAFETY: the AsyncFd owns this OwnedFd and it is never replaced or closed while
-        // registered (the I/O-safety condition of `register`, tokio#8587).
-        let exited = unsafe { AsyncFd::register(c.pidfd()?) }.map_err(|e| e.to_string())?;
+        // `new` is deprecated in favour of the `unsafe` `register` because a wrapped type could swap
+        // its fd while registered (tokio#8587); an OwnedFd owned by the AsyncFd cannot, and the
+        // project keeps `unsafe` inside runtime-core's `sys` module only.
+        #[allow(deprecated)]
+        let exited = AsyncFd::new(c.pidfd()?)?;
         let _ = exited.readable().await?;
         let status = c.try_wait()?.ok_or("the pidfd fired but the init has not exited")?;
         let mut text = String::new();
