@@ -40,3 +40,25 @@ fn selinux_labels_without_selinux_are_refused() {
     refused(|s| s["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0"), "selinux");
     refused(|s| s["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0"), "selinux");
 }
+
+#[test]
+fn exec_labels_without_the_lsm_are_refused() {
+    requires!(root, runtime);
+    if apparmor_active() || selinux_active() {
+        return conformance::skip("an LSM is active on this host");
+    }
+    let c = Case::new();
+    c.build(c.bundle().args(&["/probe", "sleep", "30"]));
+    c.create(&[]).ok();
+    c.start().ok();
+    for (flag, value, want) in [
+        ("--apparmor", "docker-default", "apparmor"),
+        ("--process-label", "system_u:system_r:container_t:s0", "selinux"),
+    ] {
+        let out = c.exec(&["exec", flag, value, &c.id, "/bin/true"]);
+        assert_eq!(out.code, Some(255), "{flag}: {out}");
+        assert!(out.stderr.to_lowercase().contains(want), "{flag}: {out}");
+    }
+    c.delete(true).ok();
+    c.assert_clean();
+}

@@ -20,6 +20,7 @@ pub(crate) use mounts::{MountKind, MountStep};
 pub(crate) use namespaces::{NamespacePlan, NetDevice};
 pub(crate) use process::{plan as process_plan, ProcessPlan};
 pub(crate) use userns::IdMaps;
+pub(crate) use validate::process_lsm;
 
 use crate::bundle::Bundle;
 use crate::cgroups::{self, CgroupPlan};

@@ -68,6 +68,19 @@ pub(super) fn lsm(spec: &Spec, host: &HostInfo) -> Result<Lsm> {
     Ok(Lsm { apparmor, selinux, mount_label })
 }
 
+/// The same rule for a process started by exec (its `apparmorProfile`/`selinuxLabel`, or
+/// `--apparmor`/`--process-label`).
+pub(crate) fn process_lsm(p: &super::ProcessPlan) -> Result<()> {
+    if p.attrs.apparmor.is_none() && p.attrs.selinux_label.is_none() {
+        return Ok(());
+    }
+    let mut spec = Spec::default();
+    let mut process = oci_spec::runtime::Process::default();
+    process.set_apparmor_profile(p.attrs.apparmor.clone()).set_selinux_label(p.attrs.selinux_label.clone());
+    spec.set_process(Some(process)).set_linux(None);
+    lsm(&spec, &HostInfo::detect()?).map(drop)
+}
+
 /// The LSM labels of the container, checked against the host.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Lsm {
