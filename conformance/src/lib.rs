@@ -121,11 +121,13 @@ macro_rules! convention {
 
 /// `cargo_tests!(area; name, ...)` in `tests/<area>.rs`: one `#[test]` per registered body of
 /// `suite::<area>`, plus a test that the list matches the registry, so no body is left out of `cargo test`.
+/// A name may carry attributes, e.g. `#[ignore = "why"]` for a known failure of hull that the runner still runs.
 #[macro_export]
 macro_rules! cargo_tests {
-    ($area:ident; $($name:ident),+ $(,)?) => {
+    ($area:ident; $($(#[$attr:meta])* $name:ident),+ $(,)?) => {
         $(
             #[test]
+            $(#[$attr])*
             fn $name() {
                 $crate::suite::$area::$name()
             }

@@ -38,6 +38,7 @@ impl Outcome {
     }
 
     /// Panics with the full context unless the runtime exited 0.
+    #[track_caller]
     pub fn ok(self) -> Self {
         assert!(self.success(), "runtime failed: {self}");
         self
@@ -49,6 +50,7 @@ impl Outcome {
     }
 
     /// stdout parsed as one JSON value (the last non-empty line when several are printed).
+    #[track_caller]
     pub fn json(&self) -> Value {
         parse_json(&self.stdout).unwrap_or_else(|| panic!("no JSON on stdout: {self}"))
     }

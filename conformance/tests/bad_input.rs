@@ -2,4 +2,30 @@
 //!
 //! The bodies live in `conformance::suite::bad_input`, shared with the `conformance` runner.
 
-conformance::cargo_tests!(bad_input; malformed_json, wrong_type_for_args, wrong_type_for_uid, missing_config_json, missing_rootfs, missing_executable_fails_at_create, missing_executable_in_path_fails_at_create, missing_process_fails_create, unknown_namespace_type, terminal_without_console_socket, invalid_container_ids, duplicate_id, start_twice, start_of_unknown_container, state_of_unknown_container, unknown_signal, delete_running_without_force, delete_of_unknown_container, kill_of_stopped_container, unknown_subcommand_and_flag, hostname_without_uts_namespace, start_of_stopped_container, create_without_id, kill_of_unknown_container);
+conformance::cargo_tests!(
+    bad_input;
+    malformed_json,
+    wrong_type_for_args,
+    wrong_type_for_uid,
+    missing_config_json,
+    missing_rootfs,
+    missing_executable_fails_at_create,
+    missing_executable_in_path_fails_at_create,
+    missing_process_fails_create,
+    unknown_namespace_type,
+    terminal_without_console_socket,
+    invalid_container_ids,
+    duplicate_id,
+    start_twice,
+    start_of_unknown_container,
+    state_of_unknown_container,
+    unknown_signal,
+    delete_running_without_force,
+    delete_of_unknown_container,
+    kill_of_stopped_container,
+    unknown_subcommand_and_flag,
+    hostname_without_uts_namespace,
+    start_of_stopped_container,
+    create_without_id,
+    kill_of_unknown_container,
+);

@@ -3,4 +3,16 @@
 //!
 //! The bodies live in `conformance::suite::cgroups`, shared with the `conformance` runner.
 
-conformance::cargo_tests!(cgroups; container_is_in_its_configured_cgroup, init_pid_is_in_cgroup_after_create, memory_limit, pids_limit, cpu_shares_and_quota, cgroup_dirs_removed_on_delete, pids_limit_is_enforced, memory_hog_is_oom_killed_at_the_limit, paused_container_makes_no_progress, update_changes_limits_of_a_running_container);
+conformance::cargo_tests!(
+    cgroups;
+    container_is_in_its_configured_cgroup,
+    init_pid_is_in_cgroup_after_create,
+    memory_limit,
+    pids_limit,
+    cpu_shares_and_quota,
+    cgroup_dirs_removed_on_delete,
+    pids_limit_is_enforced,
+    memory_hog_is_oom_killed_at_the_limit,
+    paused_container_makes_no_progress,
+    update_changes_limits_of_a_running_container,
+);

@@ -3,4 +3,16 @@
 //!
 //! The bodies live in `conformance::suite::namespaces`, shared with the `conformance` runner.
 
-conformance::cargo_tests!(namespaces; configured_namespaces_are_new, unlisted_namespaces_are_shared_with_host, cgroup_namespace_when_requested, hostname_is_set_in_new_uts_namespace, domainname_is_set_in_new_uts_namespace, new_network_namespace_has_only_loopback, joins_network_namespace_by_path, joins_ipc_namespace_by_path, two_containers_share_a_network_namespace, user_namespace_maps_ids);
+conformance::cargo_tests!(
+    namespaces;
+    configured_namespaces_are_new,
+    unlisted_namespaces_are_shared_with_host,
+    cgroup_namespace_when_requested,
+    hostname_is_set_in_new_uts_namespace,
+    domainname_is_set_in_new_uts_namespace,
+    new_network_namespace_has_only_loopback,
+    joins_network_namespace_by_path,
+    joins_ipc_namespace_by_path,
+    two_containers_share_a_network_namespace,
+    user_namespace_maps_ids,
+);

@@ -5,4 +5,13 @@
 //!
 //! The bodies live in `conformance::suite::security`, shared with the `conformance` runner.
 
-conformance::cargo_tests!(security; runtime_binary_is_not_writable_through_proc_exe, cwd_through_runtime_fds_never_reaches_the_host, proc_symlink_in_rootfs_is_refused, hostile_dev_null_is_not_used_for_masking, seccomp_errno_rules_apply_inside, seccomp_kill_process_kills, seccomp_profile_errors_fail_create_cleanly);
+conformance::cargo_tests!(
+    security;
+    runtime_binary_is_not_writable_through_proc_exe,
+    cwd_through_runtime_fds_never_reaches_the_host,
+    proc_symlink_in_rootfs_is_refused,
+    hostile_dev_null_is_not_used_for_masking,
+    seccomp_errno_rules_apply_inside,
+    seccomp_kill_process_kills,
+    seccomp_profile_errors_fail_create_cleanly,
+);

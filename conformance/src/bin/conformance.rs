@@ -50,7 +50,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 let secs: u64 = value()?.parse().ok().filter(|n| *n > 0).ok_or("--timeout wants seconds > 0")?;
                 o.timeout = Duration::from_secs(secs);
             }
-            "--probe" => o.probe = Some(value()?.into()),
+            "--probe" => o.probe = Some(absolute(&value()?)),
             "--matrix-out" => o.matrix_out = Some(value()?.into()),
             "--list" => o.list = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),
@@ -66,16 +66,21 @@ fn parse(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
-/// `NAME=PATH`, or a bare `PATH` named after its file name.
+/// `NAME=PATH`, or a bare `PATH` named after its file name. The path is made absolute: some tests run the
+/// runtime from another working directory.
 fn named_runtime(arg: &str) -> (String, PathBuf) {
     match arg.split_once('=') {
-        Some((name, path)) if !name.contains('/') => (name.to_owned(), path.into()),
+        Some((name, path)) if !name.contains('/') => (name.to_owned(), absolute(path)),
         _ => {
-            let path = PathBuf::from(arg);
+            let path = absolute(arg);
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| arg.to_owned());
             (name, path)
         }
     }
+}
+
+fn absolute(path: &str) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.into())
 }
 
 fn main() -> ExitCode {
