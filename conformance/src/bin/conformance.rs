@@ -148,7 +148,7 @@ fn run_runtime(name: &str, bin: &std::path::Path, tests: &[Test], o: &Options) -
     let done = std::sync::atomic::AtomicUsize::new(0);
     let progress = |r: &TestResult| {
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        let why = if r.verdict == Verdict::Pass { String::new() } else { format!(": {}", one_line(&r.reason)) };
+        let why = if r.verdict == Verdict::Pass { String::new() } else { format!(": {}", report::brief(&r.reason)) };
         eprintln!("[{name} {n}/{total}] {} {} ({} ms){why}", r.verdict.word(), r.id(), r.duration.as_millis());
     };
     let results = run_tests(tests, o.jobs, o.timeout, &progress);

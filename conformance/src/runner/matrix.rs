@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::report::one_line;
+use super::report::brief;
 use super::{tally, TestResult, Verdict};
 
 /// One runtime's run: its name, what it says about itself, whether a plain container ran, and the results.
@@ -41,7 +41,7 @@ pub fn render(header: &Header, runs: &[RuntimeRun]) -> String {
         }
     }
     out.push_str(
-        "\nResults: `pass`; `FAIL` with the first line of the failed assertion; `skip` with the missing \
+        "\nResults: `pass`; `FAIL` with the failed assertion in brief (the runtime's command and its first stderr line); `skip` with the missing \
          requirement; `differs (allowed: ...)` where the test's expectation is runc behaviour that the spec leaves \
          open. Sections `runc-cli#...` are the runc command-line contract that containerd, podman and docker \
          rely on beyond the spec; `security#...` are the attacks of the reference security list.\n",
@@ -111,16 +111,16 @@ fn details(out: &mut String, runs: &[RuntimeRun]) {
 fn result_cell(r: &TestResult) -> String {
     match r.verdict {
         Verdict::Pass => "pass".to_owned(),
-        Verdict::Fail => format!("**FAIL**: {}", cell(&one_line(&r.reason))),
+        Verdict::Fail => format!("**FAIL**: {}", cell(&brief(&r.reason))),
         Verdict::Skip => format!("skip: {}", cell(&r.reason)),
         Verdict::Allowed => format!("differs (allowed: {})", cell(r.test.allowed_difference.unwrap_or(""))),
     }
 }
 
-/// Text safe inside a Markdown table cell, at most 160 characters.
+/// Text safe inside a Markdown table cell, at most 200 characters.
 fn cell(text: &str) -> String {
     let flat: String = text.replace('|', "\\|").replace(['\n', '\r'], " ").replace('`', "'");
-    match flat.char_indices().nth(160) {
+    match flat.char_indices().nth(200) {
         Some((i, _)) => format!("{}...", &flat[..i]),
         None => flat,
     }

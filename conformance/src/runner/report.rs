@@ -138,6 +138,30 @@ pub fn one_line(text: &str) -> String {
     text.lines().next().unwrap_or("").to_owned()
 }
 
+/// A failure in one line: an [`Outcome`](crate::Outcome)'s quoted command shrinks to `<runtime> <subcommand>`,
+/// and the runtime's first stderr line follows, since that is usually the reason.
+pub fn brief(reason: &str) -> String {
+    let first = one_line(reason);
+    let Some((before, rest)) = first.split_once('`') else { return first };
+    let Some((argv, after)) = rest.split_once("` -> ") else { return first };
+    let mut words = argv.split(' ');
+    let bin = words.next().and_then(|b| b.rsplit('/').next()).unwrap_or("");
+    let mut sub = "";
+    while let Some(w) = words.next() {
+        if w == "--root" || w == "--log" || w == "--log-format" {
+            words.next();
+        } else if !w.starts_with('-') {
+            sub = w;
+            break;
+        }
+    }
+    let stderr = reason.split_once("--- stderr ---\n").map(|(_, e)| e.lines().find(|l| !l.trim().is_empty()));
+    match stderr.flatten() {
+        Some(e) => format!("{before}`{bin} {sub}` -> {after}; stderr: {}", e.trim()),
+        None => format!("{before}`{bin} {sub}` -> {after}"),
+    }
+}
+
 fn xml(text: &str) -> String {
     let mut s = String::with_capacity(text.len());
     for c in text.chars() {
@@ -173,6 +197,17 @@ mod tests {
             r("s", "config.md#mounts", Verdict::Skip, "needs cgroup v2"),
             r("d", "config.md#mounts", Verdict::Allowed, "[convention] words"),
         ]
+    }
+
+    #[test]
+    fn brief_shrinks_the_command_and_adds_stderr() {
+        let reason = "expected a clean failure: `/usr/bin/crun --root /run/x/root kill id SIGFOO` -> code Some(0) \
+                      signal None\n--- stdout ---\n\n--- stderr ---\n\nunknown signal\n (at a.rs:1)";
+        assert_eq!(
+            brief(reason),
+            "expected a clean failure: `crun kill` -> code Some(0) signal None; stderr: unknown signal"
+        );
+        assert_eq!(brief("assertion failed\nmore"), "assertion failed");
     }
 
     #[test]
