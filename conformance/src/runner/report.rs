@@ -142,6 +142,16 @@ pub fn one_line(text: &str) -> String {
 /// and the runtime's first stderr line follows, since that is usually the reason.
 pub fn brief(reason: &str) -> String {
     let first = one_line(reason);
+    if first.starts_with("assertion `left ") {
+        // A bare assert_eq!: the values are the message.
+        let values: Vec<&str> = reason
+            .lines()
+            .skip(1)
+            .map(str::trim)
+            .filter(|l| l.starts_with("left:") || l.starts_with("right:"))
+            .collect();
+        return [first.as_str()].into_iter().chain(values).collect::<Vec<_>>().join("; ");
+    }
     let Some((before, rest)) = first.split_once('`') else { return first };
     let Some((argv, after)) = rest.split_once("` -> ") else { return first };
     let mut words = argv.split(' ');
@@ -155,7 +165,9 @@ pub fn brief(reason: &str) -> String {
             break;
         }
     }
-    let stderr = reason.split_once("--- stderr ---\n").map(|(_, e)| e.lines().find(|l| !l.trim().is_empty()));
+    let stderr = reason
+        .split_once("--- stderr ---\n")
+        .map(|(_, e)| e.lines().find(|l| !l.trim().is_empty() && !l.trim_start().starts_with("(at ")));
     match stderr.flatten() {
         Some(e) => format!("{before}`{bin} {sub}` -> {after}; stderr: {}", e.trim()),
         None => format!("{before}`{bin} {sub}` -> {after}"),
@@ -208,6 +220,10 @@ mod tests {
             "expected a clean failure: `crun kill` -> code Some(0) signal None; stderr: unknown signal"
         );
         assert_eq!(brief("assertion failed\nmore"), "assertion failed");
+        let eq = "assertion `left == right` failed\n  left: \"\"\n right: \"x\" (at a.rs:1)";
+        assert_eq!(brief(eq), "assertion `left == right` failed; left: \"\"; right: \"x\" (at a.rs:1)");
+        let silent = "runtime failed: `/x/hull start id` -> code Some(1) signal None\n--- stderr ---\n\n (at a.rs:1)";
+        assert_eq!(brief(silent), "runtime failed: `hull start` -> code Some(1) signal None");
     }
 
     #[test]
