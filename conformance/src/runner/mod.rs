@@ -70,7 +70,6 @@ pub fn run_tests(
     timeout: Duration,
     progress: &(dyn Fn(&TestResult) + Sync),
 ) -> Vec<TestResult> {
-    install_panic_capture();
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<TestResult>>> = Mutex::new(vec![None; tests.len()]);
     thread::scope(|s| {
@@ -89,6 +88,7 @@ pub fn run_tests(
 
 /// Runs one test on its own thread and waits at most `timeout` for it.
 pub fn run_one(test: Test, timeout: Duration) -> TestResult {
+    install_panic_capture();
     let start = Instant::now();
     let (tx, rx) = mpsc::channel();
     let spawned = thread::Builder::new().name(test.name.to_owned()).spawn(move || {

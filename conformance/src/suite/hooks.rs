@@ -74,12 +74,16 @@ pub fn failing_create_runtime_hook_fails_create() {
 pub fn hook_timeout_is_enforced() {
     requires!(root, runtime);
     let c = Case::new();
+    let started = c.dir.join("hook-started");
     c.build(c.bundle().with(|s| {
-        s["hooks"] = json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]});
+        let script = format!("touch {}; exec sleep 30", started.display());
+        s["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", script], "timeout": 1}]});
     }));
     let start = std::time::Instant::now();
     let o = c.create(&[]);
     assert!(!o.success() && !o.timed_out, "{o}");
+    // Otherwise a runtime that fails create for any reason would pass.
+    assert!(started.exists(), "the hook never ran: {o}");
     assert!(start.elapsed().as_secs() < 10, "hook timeout of 1s not enforced");
     c.assert_clean();
 }
