@@ -28,4 +28,6 @@ conformance::cargo_tests!(
     start_of_stopped_container,
     create_without_id,
     kill_of_unknown_container,
+    namespace_path_of_the_wrong_type,
+    duplicated_namespace_type,
 );

@@ -270,6 +270,26 @@ pub fn kill_of_unknown_container() {
     assert_clear_failure(&o, &["does not exist", "not found"]);
 }
 
+/// config-linux.md#namespaces: a `path` that is not a namespace of the entry's `type` is an error.
+pub fn namespace_path_of_the_wrong_type() {
+    requires!(root, runtime);
+    let c = Case::new();
+    c.build(c.bundle().with(|s| {
+        let ns = s["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "network");
+        ns.push(json!({"type": "network", "path": "/proc/1/ns/ipc"}));
+    }));
+    create_fails(&c, &["namespace", "network", "ipc", "type"]);
+}
+
+/// config-linux.md#namespaces: the same namespace type twice is an error.
+pub fn duplicated_namespace_type() {
+    requires!(root, runtime);
+    let c = Case::new();
+    c.build(c.bundle().with(|s| s["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "pid"}))));
+    create_fails(&c, &["namespace", "pid", "duplicate", "more than once"]);
+}
+
 const WORDING: &str =
     "the spec requires an error, not its wording: one stderr line naming the cause is runc's and hull's form";
 
@@ -303,4 +323,6 @@ pub const TESTS: &[crate::suite::Test] = &[
     entry!(start_of_stopped_container, "runtime.md#start", allowed = WORDING),
     entry!(create_without_id, "runtime.md#create", allowed = WORDING),
     entry!(kill_of_unknown_container, "runtime.md#kill", allowed = WORDING),
+    entry!(namespace_path_of_the_wrong_type, "config-linux.md#namespaces", allowed = WORDING),
+    entry!(duplicated_namespace_type, "config-linux.md#namespaces", allowed = WORDING),
 ];
