@@ -63,7 +63,7 @@ fn locate_or_build_probe() -> Result<PathBuf, String> {
 }
 
 /// Why the current environment cannot run a test, or None when `what` is available.
-/// Known requirements: `root`, `runtime` (the binary exists), `cgroup_v1`, `cgroup_v2`, `user_namespaces`.
+/// Known requirements: `root`, `runtime` (the binary exists), `cgroup_v1`, `cgroup_v2`, `userns`, `timens`.
 pub fn missing(what: &str) -> Option<String> {
     match what {
         "root" => (!nix::unistd::geteuid().is_root()).then(|| "needs root".to_owned()),
@@ -75,10 +75,12 @@ pub fn missing(what: &str) -> Option<String> {
         "cgroup_v2" => {
             (!std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()).then(|| "needs cgroup v2".to_owned())
         }
-        "user_namespaces" => {
+        "userns" => {
             let max = std::fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap_or_default();
-            (max.trim().parse::<u64>().unwrap_or(0) == 0).then(|| "needs user namespaces".to_owned())
+            let usable = std::path::Path::new("/proc/self/ns/user").exists() && max.trim().parse::<u64>().unwrap_or(0) > 0;
+            (!usable).then(|| "needs user namespaces".to_owned())
         }
+        "timens" => (!std::path::Path::new("/proc/self/ns/time").exists()).then(|| "needs time namespaces".to_owned()),
         other => Some(format!("unknown requirement {other}")),
     }
 }

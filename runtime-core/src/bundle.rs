@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{LinuxIdMapping, Spec};
 
 use crate::error::{Error, Result};
 
@@ -15,6 +15,16 @@ pub struct Bundle {
     pub spec: Spec,
     /// Absolute path of the root filesystem.
     pub rootfs: PathBuf,
+    /// mounts[i].uidMappings/gidMappings (runtime-spec 1.2), which oci-spec's `Mount` drops:
+    /// read from the raw JSON, one entry per mount.
+    pub(crate) mount_idmaps: Vec<Option<MountMaps>>,
+}
+
+/// The id mappings of one idmapped mount.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct MountMaps {
+    pub(crate) uid: Vec<LinuxIdMapping>,
+    pub(crate) gid: Vec<LinuxIdMapping>,
 }
 
 impl Bundle {
@@ -30,10 +40,12 @@ impl Bundle {
             std::fs::read(&cfg).map_err(|e| Error::Bundle { what: "reading config", path: cfg.clone(), source: e })?;
         let raw: serde_json::Value =
             serde_json::from_slice(&data).map_err(|e| Error::InvalidConfig(format!("{}: {e}", cfg.display())))?;
-        check_dropped_fields(&raw)?;
+        let mount_idmaps = mount_idmaps(&raw)?;
         let spec: Spec =
             serde_json::from_value(raw).map_err(|e| Error::InvalidConfig(format!("{}: {e}", cfg.display())))?;
-        Self::from_spec(dir, spec)
+        let mut b = Self::from_spec(dir, spec)?;
+        b.mount_idmaps = mount_idmaps;
+        Ok(b)
     }
 
     /// A bundle from an in-memory spec; a relative `root.path` is taken relative to `dir`.
@@ -52,21 +64,34 @@ impl Bundle {
                 source: std::io::Error::from_raw_os_error(libc::ENOTDIR),
             });
         }
-        Ok(Bundle { dir, spec, rootfs })
+        Ok(Bundle { dir, spec, rootfs, mount_idmaps: Vec::new() })
     }
 }
 
-/// Fields of runtime-spec 1.2 that the oci-spec crate's types drop while parsing: refused here so
-/// that nothing in config.json is silently ignored.
-fn check_dropped_fields(raw: &serde_json::Value) -> Result<()> {
-    for m in raw.get("mounts").and_then(|m| m.as_array()).into_iter().flatten() {
-        for key in ["uidMappings", "gidMappings"] {
-            if m.get(key).is_some() {
-                return Err(Error::NotSupported(format!("mounts[].{key} (idmapped mounts)")));
+/// mounts[].uidMappings/gidMappings of runtime-spec 1.2, which the oci-spec crate's types drop
+/// while parsing: read here so that nothing in config.json is silently ignored.
+fn mount_idmaps(raw: &serde_json::Value) -> Result<Vec<Option<MountMaps>>> {
+    let mut out = Vec::new();
+    for (i, m) in raw.get("mounts").and_then(|m| m.as_array()).into_iter().flatten().enumerate() {
+        let list = |key: &str| -> Result<Option<Vec<LinuxIdMapping>>> {
+            m.get(key)
+                .map(|v| {
+                    serde_json::from_value(v.clone())
+                        .map_err(|e| Error::InvalidConfig(format!("mounts[{i}].{key}: {e}")))
+                })
+                .transpose()
+        };
+        out.push(match (list("uidMappings")?, list("gidMappings")?) {
+            (None, None) => None,
+            (Some(uid), Some(gid)) => Some(MountMaps { uid, gid }),
+            _ => {
+                return Err(Error::InvalidConfig(format!(
+                    "mounts[{i}]: uidMappings and gidMappings must be given together"
+                )))
             }
-        }
+        });
     }
-    Ok(())
+    Ok(out)
 }
 
 #[cfg(test)]

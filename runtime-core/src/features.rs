@@ -5,14 +5,14 @@ use serde_json::{json, Value};
 
 use crate::spec::SPEC_VERSION;
 
-/// Namespaces a config may ask for. Not yet: `user`, `time`.
-pub const NAMESPACES: &[&str] = &["cgroup", "ipc", "mount", "network", "pid", "uts"];
+/// Namespaces a config may ask for: all eight, created or joined by path.
+pub const NAMESPACES: &[&str] = &["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"];
 
-/// Hook phases hull runs. None yet: a config with hooks is refused.
-pub const HOOKS: &[&str] = &[];
+/// Hook phases hull runs (hooks.rs, launch/): all of them, prestart included.
+pub const HOOKS: &[&str] = &["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
 
 /// Mount options hull understands (plan/mounts.rs): the per-mount attributes and their recursive
-/// `mount_setattr` forms, propagation, bind, and the superblock flags. Not yet: `idmap`/`ridmap`,
+/// `mount_setattr` forms, propagation, bind, idmapped binds, and the superblock flags. Not yet:
 /// `tmpcopyup`. Callers read `rro` as "recursive read-only supported" (containerd, dockerd, CRI-O).
 pub const MOUNT_OPTIONS: &[&str] = &[
     "async",
@@ -23,6 +23,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "diratime",
     "dirsync",
     "exec",
+    "idmap",
     "lazytime",
     "mand",
     "noatime",
@@ -43,6 +44,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "relatime",
     "remount",
     "rexec",
+    "ridmap",
     "rnoatime",
     "rnodev",
     "rnodiratime",
@@ -143,7 +145,7 @@ pub fn document() -> Value {
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false },
-            "mountExtensions": { "idmap": { "enabled": false } },
+            "mountExtensions": { "idmap": { "enabled": true } },
             "netDevices": { "enabled": false }
         },
         "potentiallyUnsafeConfigAnnotations": []
@@ -160,7 +162,7 @@ mod tests {
         let f: oci_spec::runtime::Features = serde_json::from_value(doc.clone()).unwrap();
         assert_eq!(f.oci_version_min(), "1.0.0");
         assert_eq!(f.oci_version_max(), SPEC_VERSION);
-        assert_eq!(f.hooks().as_ref().map(Vec::len), Some(0));
+        assert_eq!(f.hooks().as_ref().map(Vec::len), Some(6));
         let linux = f.linux().as_ref().unwrap();
         let ns = linux.namespaces().as_ref().unwrap();
         assert_eq!(ns.len(), NAMESPACES.len());
@@ -171,16 +173,16 @@ mod tests {
         let doc = document();
         let opts: Vec<&str> = doc["mountOptions"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
         assert!(opts.contains(&"ro") && opts.contains(&"rbind") && opts.contains(&"rro"));
-        assert!(!opts.contains(&"idmap") && !opts.contains(&"tmpcopyup"));
+        assert!(opts.contains(&"idmap") && opts.contains(&"ridmap") && !opts.contains(&"tmpcopyup"));
         let mut sorted = opts.clone();
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted, opts, "sorted and unique, as runc lists them");
         let ns: Vec<&str> = doc["linux"]["namespaces"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-        assert!(!ns.contains(&"user"));
+        assert!(ns.contains(&"user") && ns.contains(&"time"));
         assert_eq!(doc["linux"]["seccomp"]["enabled"], true);
         assert!(doc["linux"]["seccomp"]["actions"].as_array().unwrap().contains(&json!("SCMP_ACT_NOTIFY")));
-        assert_eq!(doc["linux"]["mountExtensions"]["idmap"]["enabled"], false);
+        assert_eq!(doc["linux"]["mountExtensions"]["idmap"]["enabled"], true);
         assert_eq!(doc["potentiallyUnsafeConfigAnnotations"], json!([]));
     }
 
@@ -202,7 +204,13 @@ mod tests {
         for opt in MOUNT_OPTIONS {
             let mut doc = serde_json::to_value(crate::spec::example(false)).unwrap();
             doc["process"]["terminal"] = json!(false);
-            let mount = if opt.ends_with("bind") {
+            let mount = if opt.ends_with("idmap") {
+                // Idmapped binds without mappings of their own use the container's.
+                doc["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+                doc["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 1000, "size": 1}]);
+                doc["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 1000, "size": 1}]);
+                json!({ "destination": "/mnt", "type": "none", "source": "/tmp", "options": ["rbind", opt] })
+            } else if opt.ends_with("bind") {
                 json!({ "destination": "/mnt", "type": "none", "source": "/tmp", "options": [opt] })
             } else {
                 json!({ "destination": "/mnt", "type": "tmpfs", "source": "tmpfs", "options": [opt] })

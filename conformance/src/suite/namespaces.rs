@@ -151,7 +151,7 @@ pub fn two_containers_share_a_network_namespace() {
 /// config-linux.md#user-namespace-mappings: in a new user namespace the process sees the configured maps.
 /// A runtime that answers `not supported` is reported as a skip with its words, never as a pass.
 pub fn user_namespace_maps_ids() {
-    requires!(root, runtime, user_namespaces);
+    requires!(root, runtime, userns);
     let c = Case::new();
     let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
     c.build(c.bundle().args(&["/bin/cat", "/proc/self/uid_map", "/proc/self/gid_map"]).with(|s| {

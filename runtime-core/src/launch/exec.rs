@@ -149,6 +149,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
                 seccomp: seccomp.as_ref(),
                 state: &state,
                 hooks: Vec::new(),
+                id_maps: None,
             };
             let served = serve(&parent_sock, child, &expect);
             let (pid, console) = match served {
@@ -238,6 +239,7 @@ fn setup(ctx: &ExecContext<'_>) -> StepResult<(std::ffi::CString, Vec<std::ffi::
     // One setns through the init's pidfd joins every namespace at once; the mount namespace
     // brings the container's root and cwd with it.
     sys::process::setns(ctx.pidfd, ctx.ns_flags, "init's namespaces").map_err(at(Step::Namespaces))?;
+    process::initial_affinity(p)?;
     if ctx.ns_flags & libc::CLONE_NEWPID != 0 {
         if let Forked::Parent(_) = sys::process::fork().map_err(at(Step::Namespaces))? {
             sys::process::exit_now(0);

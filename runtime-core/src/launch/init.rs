@@ -18,7 +18,6 @@ use crate::hooks;
 use crate::plan::Plan;
 use crate::rootfs;
 use crate::sys;
-use crate::sys::process::Forked;
 
 /// What the parent hands to the child across the clone.
 #[derive(Debug)]
@@ -33,6 +32,8 @@ pub(crate) struct ChildContext<'a> {
     pub(crate) cgroup_procs: Vec<BorrowedFd<'a>>,
     /// v1 hierarchy name -> host directory of the container's cgroup (for the cgroup mount).
     pub(crate) cgroup_paths: Vec<(String, PathBuf)>,
+    /// Detached idmapped trees made by the runtime: (index in the plan's mounts, tree).
+    pub(crate) idmapped: Vec<(usize, OwnedFd)>,
 }
 
 /// Runs the child to the end. Never returns.
@@ -60,25 +61,15 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     let plan = ctx.plan;
     // Other container processes must not reach our memory or /proc/self/exe before the execve.
     sys::process::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE").map_err(at(Step::Spawn))?;
+    process::initial_affinity(&plan.process)?;
     for fd in &ctx.cgroup_procs {
         sys::fs::write_all(*fd, b"0", "cgroup.procs").map_err(at(Step::Cgroup))?;
     }
-    for (nstype, kind, fd) in &ctx.ns_fds {
-        sys::process::setns(fd.as_fd(), *nstype, kind).map_err(at(Step::Namespaces))?;
-    }
-    if plan.namespaces.second_fork {
-        // setns(CLONE_NEWPID) only places our children in the namespace.
-        if let Forked::Parent(_) = sys::process::fork().map_err(at(Step::Namespaces))? {
-            sys::process::exit_now(0);
-        }
-    }
-    if plan.namespaces.unshare_flags != 0 {
-        sys::process::unshare(plan.namespaces.unshare_flags).map_err(at(Step::Namespaces))?;
-    }
+    super::namespaces::enter(&plan.namespaces, &ctx.ns_fds, ctx.sock.as_fd())?;
     // A private procfs instance of our own pid namespace, made while we still may mount.
     let procfs = ProcfsHandle::new().map_err(|e| at(Step::Spawn)(rootfs::path_err("open", "procfs", e)))?;
     identity(plan)?;
-    let root = rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths).map_err(|(s, e)| at(s)(e))?;
+    let root = rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths, &ctx.idmapped).map_err(|(s, e)| at(s)(e))?;
     let pid = hooks_before_pivot(ctx)?;
     rootfs::switch_root(&root, plan.rootfs.no_pivot, plan.rootfs.propagation).map_err(at(Step::Pivot))?;
     drop(root);
@@ -115,7 +106,7 @@ fn hooks_before_pivot(ctx: &ChildContext<'_>) -> StepResult<i32> {
         protocol::send(sock, &ChildMsg::RunHooks, &[], true).map_err(at(Step::Hooks))?;
         match protocol::recv::<ParentMsg>(sock).map_err(at(Step::Hooks))?.msg {
             Some(ParentMsg::HooksDone { pid: p }) => pid = p,
-            None => sys::process::exit_now(1),
+            _ => sys::process::exit_now(1),
         }
     }
     if let Some(hooks) = plan.hooks.create_container().as_ref().filter(|h| !h.is_empty()) {

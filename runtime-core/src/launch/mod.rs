@@ -2,7 +2,9 @@
 
 mod console;
 mod exec;
+mod idmap;
 mod init;
+mod namespaces;
 mod parent;
 mod process;
 pub(crate) mod protocol;

@@ -13,7 +13,7 @@ use crate::cgroups::Cgroup;
 use crate::container::{ConsoleMode, Container, CreateOptions};
 use crate::error::{Error, Result, Step, StepExt, SysError};
 use crate::host::HostInfo;
-use crate::plan::{Plan, PlanOptions};
+use crate::plan::{IdMaps, Plan, PlanOptions};
 use crate::seccomp::Program;
 use crate::state::{self, ContainerDir, Internal, State, StateStore, Status};
 use crate::sys;
@@ -61,7 +61,8 @@ pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> R
         store: store.clone(),
         state,
         console,
-        child: !plan.namespaces.second_fork,
+        // After a second fork the init is a grandchild, ours again only if we are a subreaper.
+        child: !plan.namespaces.second_fork || nix::sys::prctl::get_child_subreaper().unwrap_or(false),
         warnings: plan.process.warnings.clone(),
     })
 }
@@ -111,6 +112,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
         .iter()
         .map(|j| Ok((j.nstype, j.kind, open_path_ro(&j.path).step(Step::Namespaces)?)))
         .collect::<Result<Vec<_>>>()?;
+    let idmapped = super::idmap::trees(&plan.rootfs)?;
     made.cgroup = Some(Cgroup::create(&plan.cgroup)?);
     let cgroup = made.cgroup.as_ref().expect("just set");
     let cgroup_paths = v1_mount_dirs(cgroup);
@@ -127,12 +129,14 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                 ns_fds,
                 cgroup_procs: cgroup.procs_fds(),
                 cgroup_paths,
+                idmapped,
             })
         }
         Forked::Parent(pid) => {
             made.child = Some(pid);
             drop(child_sock);
             drop(ns_fds);
+            drop(idmapped);
             let state = |pid: i32| {
                 serde_json::json!({
                     "ociVersion": plan.oci_version, "id": plan.id, "status": "creating", "pid": pid,
@@ -145,6 +149,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                 seccomp: plan.seccomp.as_ref(),
                 state: &state,
                 hooks: plan.runtime_hooks(),
+                id_maps: plan.namespaces.id_maps.as_ref(),
             };
             let (init_pid, console) = serve(&parent_sock, pid, &expect)?;
             if plan.namespaces.second_fork {
@@ -206,6 +211,8 @@ pub(crate) struct Expect<'a> {
     pub(crate) state: &'a dyn Fn(i32) -> serde_json::Value,
     /// prestart + createRuntime hooks, run when the child asks.
     pub(crate) hooks: Vec<oci_spec::runtime::Hook>,
+    /// Id maps of a new user namespace, written when the child asks.
+    pub(crate) id_maps: Option<&'a IdMaps>,
 }
 
 /// Serves the child until `Ready`; returns its pid (as seen here) and a kept console.
@@ -213,9 +220,16 @@ pub(crate) fn serve(sock: &OwnedFd, child: i32, ex: &Expect<'_>) -> Result<(i32,
     let mut console = None;
     let mut expect_console = ex.terminal;
     let mut expect_listener = ex.seccomp.is_some_and(|s| s.needs_listener());
+    let mut expect_maps = ex.id_maps;
     loop {
         let m = protocol::recv(sock.as_fd()).step(Step::Spawn)?;
         match m.msg {
+            Some(ChildMsg::MapIds) if expect_maps.is_some() => {
+                // Always the process we cloned: the second fork comes after the mapping.
+                let maps = expect_maps.take().expect("matched");
+                super::namespaces::write_maps(child, maps).step(Step::Namespaces)?;
+                protocol::send(sock.as_fd(), &ParentMsg::IdsMapped, &[], false).step(Step::Namespaces)?;
+            }
             Some(ChildMsg::Console { name }) if expect_console => {
                 expect_console = false;
                 let master = m.fds.into_iter().next().ok_or_else(|| {

@@ -33,6 +33,7 @@ pub(crate) fn seccomp_now(prog: Option<&Program>, sock: BorrowedFd<'_>) -> StepR
 /// uid switch, groups, gid, uid, then the final capability sets and the ambient set.
 pub(crate) fn credentials(p: &ProcessPlan, seccomp: Option<&Program>, sock: BorrowedFd<'_>) -> StepResult {
     let err = at(Step::Credentials);
+    attrs(p)?;
     for r in &p.rlimits {
         sys::process::setrlimit(r.resource, r.soft, r.hard, &r.name).map_err(&err)?;
     }
@@ -71,6 +72,34 @@ pub(crate) fn credentials(p: &ProcessPlan, seccomp: Option<&Program>, sock: Borr
         sys::process::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS").map_err(&err)?;
     }
     Ok(())
+}
+
+/// Scheduler, I/O priority, memory policy and personality, while we still hold the capabilities
+/// a realtime policy or class needs.
+fn attrs(p: &ProcessPlan) -> StepResult {
+    let err = at(Step::Credentials);
+    let a = &p.attrs;
+    if let Some(s) = &a.scheduler {
+        sys::sched::sched_setattr(s).map_err(&err)?;
+    }
+    if let Some(v) = a.ioprio {
+        sys::sched::ioprio_set(v).map_err(&err)?;
+    }
+    if let Some(m) = &a.mempolicy {
+        sys::sched::set_mempolicy(m).map_err(&err)?;
+    }
+    if let Some(v) = a.personality {
+        sys::sched::personality(v).map_err(&err)?;
+    }
+    Ok(())
+}
+
+/// execCPUAffinity.initial: where the runtime's own steps run inside the container.
+pub(crate) fn initial_affinity(p: &ProcessPlan) -> StepResult {
+    match &p.attrs.affinity_initial {
+        Some(m) => sys::sched::sched_setaffinity(m).map_err(at(Step::Spawn)),
+        None => Ok(()),
+    }
 }
 
 /// Finds the program like runc (exec.LookPath with the container's PATH), inside the new root.
@@ -183,6 +212,11 @@ pub(crate) fn final_exec(
     }
     if let Err(e) = sys::process::close_range(first, true) {
         fail(e)
+    }
+    if let Some(m) = &p.attrs.affinity_final {
+        if let Err(e) = sys::sched::sched_setaffinity(m) {
+            fail(e)
+        }
     }
     sys::process::reset_signals();
     fail(sys::process::execve(path, &p.args, env))

@@ -3,6 +3,8 @@
 //!
 //! | # | child -> parent            | fds        | parent does                                          |
 //! |---|----------------------------|------------|------------------------------------------------------|
+//! | 0 | `MapIds`                   | -          | writes uid_map, gid_map of the sender's pid          |
+//! |   |   parent -> child: `IdsMapped`         | | the child becomes root of its user namespace        |
 //! | 1 | `Console { name }`         | pty master | sends it to `--console-socket`, or keeps it (`run`)  |
 //! | 2 | `RunHooks`                 | -          | runs prestart + createRuntime hooks, replies         |
 //! |   |   parent -> child: `HooksDone { pid }` | | the child then runs createContainer hooks itself    |
@@ -11,13 +13,13 @@
 //! | - | `Failed(ChildError)`       | -          | kills and reaps the child, removes everything, fails |
 //! | - | (socket closed, no Ready)  | -          | the child died: same cleanup, reports its exit       |
 //!
-//! `Console` comes only when `process.terminal` is true, `SeccompListener` only when the seccomp
+//! `MapIds` comes first and only when the container has a new user namespace, from the process the
+//! runtime cloned (before any second fork), without credentials: unmapped ids cannot be sent. `Console` comes only when `process.terminal` is true, `SeccompListener` only when the seccomp
 //! profile has SCMP_ACT_NOTIFY rules, `RunHooks` only when prestart or createRuntime hooks exist
 //! (all three carry credentials, like `Ready`). A hook failure in the parent ends the create: the
 //! parent kills the waiting child instead of replying. The child sends `Ready` with
 //! SCM_CREDENTIALS so the kernel translates its pid into the parent's pid namespace, which also
-//! covers the second fork a joined pid namespace needs. The parent sends nothing yet: id maps and
-//! hooks (later issues) add parent -> child replies here.
+//! covers the second fork a joined pid namespace needs. The parent speaks only to reply.
 
 use std::os::fd::{BorrowedFd, OwnedFd};
 
@@ -29,6 +31,8 @@ use crate::sys::socket;
 /// Messages from the container's child to the runtime.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum ChildMsg {
+    /// In a new user namespace, not yet mapped: write the id maps and reply.
+    MapIds,
     /// The pty master follows as an fd; `name` is its /dev/pts path inside the container.
     Console { name: String },
     /// Mounts are done, pivot_root is not: run the runtime-namespace hooks and reply.
@@ -46,6 +50,8 @@ pub(crate) enum ChildMsg {
 pub(crate) enum ParentMsg {
     /// The runtime's hooks ran; `pid` is the child's pid as the runtime sees it (for hook state).
     HooksDone { pid: i32 },
+    /// The id maps are written.
+    IdsMapped,
 }
 
 /// A received message with what came beside it.

@@ -2,20 +2,24 @@
 //! default applied, every string parsed, every unsupported field refused. No syscalls, no writes:
 //! once a plan exists, every later failure is an environment failure, never a spec-parsing one.
 
+mod attrs;
 mod devices;
 mod mounts;
 mod namespaces;
 mod process;
 mod sysctl;
+mod userns;
 mod validate;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub(crate) use attrs::{MemPolicy, SchedAttr};
 pub(crate) use devices::{DeviceNode, DEV_SYMLINKS};
 pub(crate) use mounts::{MountKind, MountStep};
 pub(crate) use namespaces::NamespacePlan;
 pub(crate) use process::{plan as process_plan, ProcessPlan};
+pub(crate) use userns::IdMaps;
 
 use crate::bundle::Bundle;
 use crate::cgroups::{self, CgroupPlan};
@@ -48,6 +52,8 @@ pub(crate) struct RootfsPlan {
     /// Whether /dev is a fresh mount that hull populates (devices and symlinks).
     pub(crate) populate_dev: bool,
     pub(crate) devices: Vec<DeviceNode>,
+    /// In a user namespace: device nodes are bound from the host, sysfs may have to be bound.
+    pub(crate) userns: bool,
     pub(crate) masked: Vec<String>,
     pub(crate) readonly_paths: Vec<String>,
     /// The process's cwd relative to the rootfs, created when missing (runc does).
@@ -81,9 +87,11 @@ impl Plan {
         let linux = spec.linux().as_ref().ok_or_else(|| Error::InvalidConfig("linux: missing".into()))?;
         let process = spec.process().as_ref().ok_or_else(|| Error::InvalidConfig("process: missing".into()))?;
 
-        let namespaces = namespaces::plan(linux.namespaces().as_deref().unwrap_or(&[]), host)?;
+        let namespaces = namespaces::plan(linux, host)?;
         validate::identity(spec, &namespaces)?;
-        let process = process::plan(process, opts)?;
+        let mut process = process::plan(process, opts)?;
+        process.attrs.personality = linux.personality().as_ref().map(attrs::personality).transpose()?;
+        process.attrs.mempolicy = linux.memory_policy().as_ref().map(attrs::mempolicy).transpose()?;
         if process.terminal && !opts.console {
             return Err(Error::InvalidConfig(
                 "cannot allocate tty if runc will detach without setting console socket".into(),
@@ -116,7 +124,7 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
     let linux = spec.linux().as_ref().expect("checked by Plan::build");
     let readonly = spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
     let propagation = mounts::root_propagation(linux.rootfs_propagation().as_deref())?;
-    let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), &bundle.dir, ns, host)?;
+    let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), &bundle.dir, ns, host, &bundle.mount_idmaps)?;
     let populate_dev = mounts.iter().any(|m| m.dest == "dev" && !matches!(m.kind, MountKind::Bind { .. }));
     let devices = devices::plan(linux.devices().as_deref().unwrap_or(&[]))?;
     let masked = mounts::clean_paths(linux.masked_paths().as_deref().unwrap_or(&[]), "linux.maskedPaths")?;
@@ -130,6 +138,7 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
         mounts,
         populate_dev,
         devices,
+        userns: ns.in_userns(),
         masked,
         readonly_paths,
         cwd: spec.process().as_ref().and_then(|p| mounts::clean_dest(p.cwd(), "process.cwd").ok()),

@@ -6,6 +6,8 @@ use std::path::{Component, Path, PathBuf};
 use oci_spec::runtime::Mount;
 
 use super::namespaces::NamespacePlan;
+use super::userns::{self, IdMaps};
+use crate::bundle::MountMaps;
 use crate::error::{Error, Result};
 use crate::host::HostInfo;
 use crate::sys::mount::{
@@ -41,6 +43,16 @@ pub(crate) struct MountStep {
     pub(crate) rattr: MountAttr,
     /// Propagation after attaching (MS_* flag) and whether recursive.
     pub(crate) propagation: Option<(u64, bool)>,
+    /// An idmapped bind mount: the maps of the user namespace it is mapped through.
+    pub(crate) idmap: Option<MountIdmap>,
+}
+
+/// The id mapping of an idmapped mount (made by the runtime before the clone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MountIdmap {
+    pub(crate) maps: IdMaps,
+    /// `ridmap`: the mapping applies to every mount of the tree.
+    pub(crate) recursive: bool,
 }
 
 fn attr_opt(o: &str) -> Option<(u64, u64)> {
@@ -131,11 +143,17 @@ pub(crate) fn root_propagation(v: Option<&str>) -> Result<u64> {
 }
 
 /// Resolves every mount of the spec.
-pub(crate) fn plan(mounts: &[Mount], bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<Vec<MountStep>> {
-    mounts.iter().map(|m| one(m, bundle, ns, host)).collect()
+pub(crate) fn plan(
+    mounts: &[Mount],
+    bundle: &Path,
+    ns: &NamespacePlan,
+    host: &HostInfo,
+    idmaps: &[Option<MountMaps>],
+) -> Result<Vec<MountStep>> {
+    mounts.iter().enumerate().map(|(i, m)| one(m, bundle, ns, host, idmaps.get(i).and_then(Option::as_ref))).collect()
 }
 
-fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<MountStep> {
+fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo, maps: Option<&MountMaps>) -> Result<MountStep> {
     let field = format!("mounts[{}]", m.destination().display());
     let dest = clean_dest(m.destination(), &field)?;
     let mut attr = MountAttr::default();
@@ -143,6 +161,7 @@ fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<
     let mut propagation = None;
     let mut data = Vec::new();
     let mut bind = None;
+    let mut idmap_opt = None;
     for o in m.options().as_deref().unwrap_or(&[]) {
         let o = o.as_str();
         if o.contains('\0') {
@@ -158,7 +177,9 @@ fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<
             bind = Some(o == "rbind");
         } else if o == "remount" || o == "defaults" {
             // "defaults" means nothing; "remount" on a fresh mount is what we do anyway.
-        } else if matches!(o, "idmap" | "ridmap" | "tmpcopyup" | "copy-symlink" | "src-nofollow") {
+        } else if o == "idmap" || o == "ridmap" {
+            idmap_opt = Some(o == "ridmap");
+        } else if matches!(o, "tmpcopyup" | "copy-symlink" | "src-nofollow") {
             return Err(Error::NotSupported(format!("{field}: option {o}")));
         } else if sb_flag(o) {
             data.push((o.to_owned(), None));
@@ -193,5 +214,38 @@ fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<
         let fstype = if typ == "cgroup" { "cgroup2" } else { typ };
         MountKind::Fs { fstype: fstype.to_owned(), source, data }
     };
-    Ok(MountStep { dest, kind, attr, rattr, propagation })
+    let idmap = idmap_plan(&field, &kind, idmap_opt, maps, ns)?;
+    Ok(MountStep { dest, kind, attr, rattr, propagation, idmap })
+}
+
+/// runtime-spec 1.2 idmapped mounts: bind mounts only; mappings of their own, or the container's
+/// when only the `idmap`/`ridmap` option is given.
+fn idmap_plan(
+    field: &str,
+    kind: &MountKind,
+    opt: Option<bool>,
+    maps: Option<&MountMaps>,
+    ns: &NamespacePlan,
+) -> Result<Option<MountIdmap>> {
+    if opt.is_none() && maps.is_none() {
+        return Ok(None);
+    }
+    let MountKind::Bind { recursive: rbind, .. } = kind else {
+        return Err(Error::InvalidConfig(format!("{field}: idmapped mounts are only for bind mounts")));
+    };
+    let maps = match maps {
+        Some(m) => {
+            if m.uid.is_empty() || m.gid.is_empty() {
+                return Err(Error::InvalidConfig(format!("{field}: empty uidMappings or gidMappings")));
+            }
+            IdMaps {
+                uid_map: userns::map_text(&m.uid, &format!("{field}.uidMappings"))?,
+                gid_map: userns::map_text(&m.gid, &format!("{field}.gidMappings"))?,
+            }
+        }
+        None => ns.id_maps.clone().ok_or_else(|| {
+            Error::InvalidConfig(format!("{field}: idmap without mappings needs a new user namespace with mappings"))
+        })?,
+    };
+    Ok(Some(MountIdmap { maps, recursive: opt.unwrap_or(*rbind) }))
 }

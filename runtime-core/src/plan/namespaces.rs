@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType};
+use oci_spec::runtime::{Linux, LinuxNamespaceType};
+
+use super::userns::{self, IdMaps};
 
 use crate::error::{Error, Result};
 use crate::host::HostInfo;
@@ -20,12 +22,23 @@ pub(crate) struct NsJoin {
 pub(crate) struct NamespacePlan {
     /// CLONE_NEW* flags given to clone3 (namespaces created with the process).
     pub(crate) clone_flags: u64,
-    /// Flags unshared by the child after joining its cgroup (the cgroup namespace must be
-    /// created after the move, or its root would be the runtime's cgroup).
+    /// A new user namespace made by unshare after the joins (namespaces joined by path belong to
+    /// the host's user namespace: setns into them needs the host's capabilities).
+    pub(crate) unshare_user: bool,
+    /// Id maps of a new user namespace, written by the runtime when the child asks.
+    pub(crate) id_maps: Option<IdMaps>,
+    /// Mappings given with a user namespace joined by path: the child checks that they hold.
+    pub(crate) joined_maps: Option<IdMaps>,
+    /// Flags unshared by the child after joining its cgroup and its user namespace (the cgroup
+    /// namespace must be created after the move, or its root would be the runtime's cgroup; a
+    /// time namespace takes offsets before any process enters it).
     pub(crate) unshare_flags: i32,
-    /// Namespaces joined by path, in the order they must be entered (mount last).
+    /// Text for /proc/self/timens_offsets of a new time namespace.
+    pub(crate) time_offsets: Option<String>,
+    /// Namespaces joined by path, in the order they must be entered (user first, mount last).
     pub(crate) join: Vec<NsJoin>,
-    /// Joining a pid namespace only affects children: the child forks once more.
+    /// A pid namespace joined or unshared, or a new time namespace, only affects children: the
+    /// child forks once more.
     pub(crate) second_fork: bool,
     /// The container has a pid namespace of its own.
     pub(crate) own_pid_ns: bool,
@@ -38,40 +51,53 @@ pub(crate) struct NamespacePlan {
 impl NamespacePlan {
     /// Every namespace type the container has, created or joined.
     pub(crate) fn all_flags(&self) -> i32 {
-        self.clone_flags as i32 | self.unshare_flags | self.join.iter().fold(0, |a, j| a | j.nstype)
+        let user = if self.id_maps.is_some() { libc::CLONE_NEWUSER } else { 0 };
+        self.clone_flags as i32 | self.unshare_flags | user | self.join.iter().fold(0, |a, j| a | j.nstype)
+    }
+
+    /// The container runs in a user namespace of its own or a joined one.
+    pub(crate) fn in_userns(&self) -> bool {
+        self.all_flags() & libc::CLONE_NEWUSER != 0
     }
 }
 
-fn flag_of(t: LinuxNamespaceType) -> Result<(i32, &'static str)> {
-    Ok(match t {
+fn flag_of(t: LinuxNamespaceType) -> (i32, &'static str) {
+    match t {
         LinuxNamespaceType::Pid => (libc::CLONE_NEWPID, "pid"),
         LinuxNamespaceType::Network => (libc::CLONE_NEWNET, "network"),
         LinuxNamespaceType::Mount => (libc::CLONE_NEWNS, "mount"),
         LinuxNamespaceType::Ipc => (libc::CLONE_NEWIPC, "ipc"),
         LinuxNamespaceType::Uts => (libc::CLONE_NEWUTS, "uts"),
         LinuxNamespaceType::Cgroup => (libc::CLONE_NEWCGROUP, "cgroup"),
-        LinuxNamespaceType::User => return Err(Error::NotSupported("linux.namespaces: user".into())),
-        LinuxNamespaceType::Time => return Err(Error::NotSupported("linux.namespaces: time".into())),
-    })
-}
-
-/// Order of entry for joined namespaces: mount last, because after it host paths change meaning.
-fn join_rank(nstype: i32) -> u8 {
-    match nstype {
-        libc::CLONE_NEWIPC => 0,
-        libc::CLONE_NEWUTS => 1,
-        libc::CLONE_NEWNET => 2,
-        libc::CLONE_NEWPID => 3,
-        libc::CLONE_NEWCGROUP => 4,
-        _ => 5,
+        LinuxNamespaceType::User => (libc::CLONE_NEWUSER, "user"),
+        LinuxNamespaceType::Time => (libc::CLONE_NEWTIME, "time"),
     }
 }
 
-pub(crate) fn plan(list: &[LinuxNamespace], _host: &HostInfo) -> Result<NamespacePlan> {
+/// Order of entry for joined namespaces: user first (it grants the rights to enter the ones it
+/// owns), mount last, because after it host paths change meaning.
+fn join_rank(nstype: i32) -> u8 {
+    match nstype {
+        libc::CLONE_NEWUSER => 0,
+        libc::CLONE_NEWIPC => 1,
+        libc::CLONE_NEWUTS => 2,
+        libc::CLONE_NEWNET => 3,
+        libc::CLONE_NEWPID => 4,
+        libc::CLONE_NEWCGROUP => 5,
+        libc::CLONE_NEWTIME => 6,
+        _ => 7,
+    }
+}
+
+/// Namespaces created late, by unshare, even without a user namespace.
+const LATE: i32 = libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME;
+
+pub(crate) fn plan(linux: &Linux, _host: &HostInfo) -> Result<NamespacePlan> {
     let mut p = NamespacePlan::default();
+    let mut new = 0i32;
     let mut seen = 0i32;
-    for ns in list {
-        let (flag, kind) = flag_of(ns.typ())?;
+    for ns in linux.namespaces().as_deref().unwrap_or(&[]) {
+        let (flag, kind) = flag_of(ns.typ());
         if seen & flag != 0 {
             return Err(Error::InvalidConfig(format!("linux.namespaces: {kind} listed twice")));
         }
@@ -82,31 +108,84 @@ pub(crate) fn plan(list: &[LinuxNamespace], _host: &HostInfo) -> Result<Namespac
                     return Err(Error::InvalidConfig(format!("linux.namespaces: {kind} path must be absolute")));
                 }
                 p.join.push(NsJoin { nstype: flag, kind, path: path.clone() });
-                if flag == libc::CLONE_NEWPID {
-                    p.second_fork = true;
-                    p.own_pid_ns = true;
-                }
             }
-            _ => {
-                match flag {
-                    libc::CLONE_NEWCGROUP => p.unshare_flags |= flag,
-                    _ => p.clone_flags |= flag as u64,
-                }
-                match flag {
-                    libc::CLONE_NEWPID => p.own_pid_ns = true,
-                    libc::CLONE_NEWUTS => p.new_uts = true,
-                    libc::CLONE_NEWNET => p.new_net = true,
-                    libc::CLONE_NEWNS => p.new_mount = true,
-                    libc::CLONE_NEWCGROUP => p.new_cgroup = true,
-                    _ => {}
-                }
-            }
+            _ => new |= flag,
         }
     }
     if seen & libc::CLONE_NEWNS == 0 {
         // Without a mount namespace the rootfs setup would change the host's mounts.
         return Err(Error::InvalidConfig("linux.namespaces: a mount namespace is required".into()));
     }
+    user_plan(&mut p, linux, new, seen)?;
+    time_plan(&mut p, linux, new)?;
+    let joined = p.join.iter().fold(0, |a, j| a | j.nstype);
+    // Namespaces joined by path belong to the host's user namespace (or the joined one): the
+    // namespaces a user namespace owns are made after entering it, by unshare.
+    let staged =
+        seen & libc::CLONE_NEWUSER != 0 && joined & !libc::CLONE_NEWUSER != 0 || joined & libc::CLONE_NEWUSER != 0;
+    let rest = new & !libc::CLONE_NEWUSER;
+    if staged {
+        p.unshare_user = new & libc::CLONE_NEWUSER != 0;
+        p.unshare_flags = rest;
+        p.second_fork = rest & libc::CLONE_NEWPID != 0;
+    } else {
+        // A new time namespace needs a fork after its unshare; the process that forks must not be
+        // the init of a new pid namespace (its exit would kill the namespace), so the pid
+        // namespace is unshared with it.
+        let late = if new & libc::CLONE_NEWTIME != 0 { LATE | libc::CLONE_NEWPID } else { LATE };
+        p.clone_flags = (new & !late) as u64;
+        p.unshare_flags = rest & late;
+    }
+    p.second_fork |= joined & libc::CLONE_NEWPID != 0 || new & libc::CLONE_NEWTIME != 0;
+    p.own_pid_ns = seen & libc::CLONE_NEWPID != 0;
+    p.new_uts = new & libc::CLONE_NEWUTS != 0;
+    p.new_net = new & libc::CLONE_NEWNET != 0;
+    p.new_mount = new & libc::CLONE_NEWNS != 0;
+    p.new_cgroup = new & libc::CLONE_NEWCGROUP != 0;
     p.join.sort_by_key(|j| join_rank(j.nstype));
     Ok(p)
+}
+
+/// linux.uidMappings/gidMappings against the user namespace entry (runc's rules and wording).
+fn user_plan(p: &mut NamespacePlan, linux: &Linux, new: i32, seen: i32) -> Result<()> {
+    let uids = linux.uid_mappings().as_deref().unwrap_or(&[]);
+    let gids = linux.gid_mappings().as_deref().unwrap_or(&[]);
+    let has_maps = !uids.is_empty() || !gids.is_empty();
+    if seen & libc::CLONE_NEWUSER == 0 {
+        if has_maps {
+            return Err(Error::InvalidConfig(
+                "user namespace mappings specified, but user namespace isn't enabled in the config".into(),
+            ));
+        }
+        return Ok(());
+    }
+    if new & libc::CLONE_NEWUSER != 0 {
+        if !has_maps {
+            return Err(Error::InvalidConfig(
+                "user namespaces enabled, but no namespace path to join nor mappings to apply specified".into(),
+            ));
+        }
+        p.id_maps = Some(userns::id_maps(uids, gids)?);
+    } else if has_maps {
+        p.joined_maps = Some(IdMaps {
+            uid_map: userns::map_text(uids, "linux.uidMappings")?,
+            gid_map: userns::map_text(gids, "linux.gidMappings")?,
+        });
+    }
+    Ok(())
+}
+
+/// linux.timeOffsets need a new time namespace: offsets are set before any process enters it.
+fn time_plan(p: &mut NamespacePlan, linux: &Linux, new: i32) -> Result<()> {
+    let offsets = linux.time_offsets().as_ref().filter(|o| !o.is_empty());
+    match offsets {
+        Some(_) if new & libc::CLONE_NEWTIME == 0 => {
+            Err(Error::InvalidConfig("linux.timeOffsets: needs a new time namespace (not joined by path)".into()))
+        }
+        Some(o) => {
+            p.time_offsets = Some(userns::time_offsets(o)?);
+            Ok(())
+        }
+        None => Ok(()),
+    }
 }

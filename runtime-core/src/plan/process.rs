@@ -5,6 +5,7 @@ use std::ffi::CString;
 
 use oci_spec::runtime::{Capabilities, PosixRlimitType, Process};
 
+use super::attrs::{self, ProcessAttrs};
 use super::PlanOptions;
 use crate::error::{Error, Result};
 
@@ -46,6 +47,8 @@ pub(crate) struct ProcessPlan {
     pub(crate) console_size: Option<(u16, u16)>,
     pub(crate) preserve_fds: u32,
     pub(crate) oom_score_adj: Option<i32>,
+    /// Scheduler, I/O priority, CPU affinity, personality, memory policy.
+    pub(crate) attrs: ProcessAttrs,
     /// Things accepted for runc compatibility but not applied as written.
     pub(crate) warnings: Vec<String>,
 }
@@ -161,6 +164,24 @@ pub(crate) fn plan(p: &Process, opts: &PlanOptions) -> Result<ProcessPlan> {
         console_size: p.console_size().map(|b| (b.height() as u16, b.width() as u16)),
         preserve_fds: opts.preserve_fds + opts.listen_fds,
         oom_score_adj: p.oom_score_adj(),
+        attrs: attrs_of(p)?,
         warnings,
+    })
+}
+
+/// The process-level attributes; the linux-level ones (personality, memoryPolicy) are added by the
+/// caller for the init only.
+fn attrs_of(p: &Process) -> Result<ProcessAttrs> {
+    let (affinity_initial, affinity_final) = match p.exec_cpu_affinity() {
+        Some(a) => attrs::affinity(a)?,
+        None => (None, None),
+    };
+    Ok(ProcessAttrs {
+        scheduler: p.scheduler().as_ref().map(attrs::scheduler).transpose()?,
+        ioprio: p.io_priority().as_ref().map(attrs::ioprio).transpose()?,
+        affinity_initial,
+        affinity_final,
+        personality: None,
+        mempolicy: None,
     })
 }

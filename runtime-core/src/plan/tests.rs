@@ -165,6 +165,60 @@ fn joined_namespaces_are_ordered_and_pid_needs_a_second_fork() {
     assert_eq!(ns.clone_flags, libc::CLONE_NEWUTS as u64);
 }
 
+fn userns(v: &mut Value) {
+    v["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+    v["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    v["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+}
+
+#[test]
+fn new_user_namespace_alone_is_created_with_the_clone() {
+    let ns = build(with(base(), userns)).unwrap().namespaces;
+    assert!(ns.clone_flags & libc::CLONE_NEWUSER as u64 != 0 && ns.clone_flags & libc::CLONE_NEWPID as u64 != 0);
+    assert!(!ns.unshare_user && !ns.second_fork && ns.in_userns());
+    assert_eq!(ns.id_maps.unwrap().uid_map, "0 100000 65536\n");
+    assert!(build(with(base(), userns)).unwrap().rootfs.userns);
+}
+
+#[test]
+fn user_namespace_with_joins_is_unshared_after_them() {
+    let v = with(base(), |v| {
+        userns(v);
+        let ns = v["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "network");
+        ns.push(json!({"type": "network", "path": "/proc/1/ns/net"}));
+    });
+    let ns = build(v).unwrap().namespaces;
+    assert_eq!(ns.clone_flags, 0);
+    assert!(ns.unshare_user && ns.second_fork);
+    let want = libc::CLONE_NEWPID | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_NEWNS;
+    assert_eq!(ns.unshare_flags, want);
+    // Joined user namespace: entered first, mappings kept only to be checked.
+    let v = with(base(), |v| {
+        userns(v);
+        let ns = v["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "user");
+        ns.push(json!({"type": "user", "path": "/proc/1/ns/user"}));
+        ns.push(json!({"type": "cgroup", "path": "/proc/1/ns/cgroup"}));
+    });
+    let ns = build(v).unwrap().namespaces;
+    assert_eq!(ns.join.iter().map(|j| j.kind).collect::<Vec<_>>(), ["user", "cgroup"]);
+    assert!(ns.id_maps.is_none() && ns.joined_maps.is_some() && !ns.unshare_user && ns.in_userns());
+}
+
+#[test]
+fn time_namespace_unshares_pid_with_it_and_forks() {
+    let v = with(base(), |v| {
+        v["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "time"}));
+        v["linux"]["timeOffsets"] = json!({"monotonic": {"secs": 5}});
+    });
+    let ns = build(v).unwrap().namespaces;
+    assert_eq!(ns.clone_flags & libc::CLONE_NEWPID as u64, 0);
+    assert_eq!(ns.unshare_flags, libc::CLONE_NEWTIME | libc::CLONE_NEWPID);
+    assert!(ns.second_fork && ns.own_pid_ns);
+    assert_eq!(ns.time_offsets.as_deref(), Some("monotonic 5 0\n"));
+}
+
 #[test]
 fn ambient_without_inheritable_is_dropped_with_a_warning() {
     let v = with(base(), |v| v["process"]["capabilities"]["ambient"] = json!(["CAP_KILL"]));

@@ -16,25 +16,17 @@ pub(super) fn check(spec: &Spec) -> Result<()> {
         return Err(Error::InvalidConfig("root: missing".into()));
     }
     if let Some(p) = spec.process() {
-        let checks: [(&str, bool); 5] = [
+        let checks: [(&str, bool); 2] = [
             ("process.apparmorProfile", p.apparmor_profile().as_ref().is_some_and(|s| !s.is_empty())),
             ("process.selinuxLabel", p.selinux_label().as_ref().is_some_and(|s| !s.is_empty())),
-            ("process.ioPriority", p.io_priority().is_some()),
-            ("process.scheduler", p.scheduler().is_some()),
-            ("process.execCPUAffinity", p.exec_cpu_affinity().is_some()),
         ];
         first_set(&checks)?;
     }
     let Some(l) = spec.linux() else { return Err(Error::InvalidConfig("linux: missing".into())) };
-    let checks: [(&str, bool); 8] = [
-        ("linux.uidMappings", l.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())),
-        ("linux.gidMappings", l.gid_mappings().as_ref().is_some_and(|v| !v.is_empty())),
+    let checks: [(&str, bool); 3] = [
         ("linux.intelRdt", l.intel_rdt().is_some()),
-        ("linux.personality", l.personality().is_some()),
-        ("linux.timeOffsets", l.time_offsets().as_ref().is_some_and(|v| !v.is_empty())),
         ("linux.mountLabel", l.mount_label().as_ref().is_some_and(|s| !s.is_empty())),
         ("linux.netDevices", l.net_devices().as_ref().is_some_and(|v| !v.is_empty())),
-        ("linux.memoryPolicy", l.memory_policy().is_some()),
     ];
     first_set(&checks)
 }

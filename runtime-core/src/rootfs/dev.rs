@@ -1,5 +1,5 @@
-//! /dev: device nodes (created with mknodat in a directory fd, then verified) and the standard
-//! symlinks.
+//! /dev: device nodes (created with mknodat in a directory fd, or bound from the host's node in
+//! a user namespace, where mknod is not allowed; then verified) and the standard symlinks.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
@@ -10,8 +10,8 @@ use crate::plan::{DeviceNode, DEV_SYMLINKS};
 use crate::sys;
 
 /// Creates every device node, then the /dev symlinks (a fresh /dev mount).
-pub(super) fn populate(root: &RootDir, devices: &[DeviceNode]) -> Result<(), SysError> {
-    create_nodes(root, devices)?;
+pub(super) fn populate(root: &RootDir, devices: &[DeviceNode], userns: bool) -> Result<(), SysError> {
+    create_nodes(root, devices, userns)?;
     let dev = root.resolve("dev")?;
     for (name, target) in DEV_SYMLINKS {
         sys::fs::symlinkat(target, dev.as_fd(), name)?;
@@ -20,8 +20,12 @@ pub(super) fn populate(root: &RootDir, devices: &[DeviceNode]) -> Result<(), Sys
 }
 
 /// Creates the device nodes of the plan.
-pub(super) fn create_nodes(root: &RootDir, devices: &[DeviceNode]) -> Result<(), SysError> {
+pub(super) fn create_nodes(root: &RootDir, devices: &[DeviceNode], userns: bool) -> Result<(), SysError> {
     for d in devices {
+        if userns {
+            bind_node(root, d)?;
+            continue;
+        }
         let path = Path::new(&d.path);
         let parent = path.parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -35,6 +39,22 @@ pub(super) fn create_nodes(root: &RootDir, devices: &[DeviceNode]) -> Result<(),
         verify(&dir, &name, d, &shown)?;
     }
     Ok(())
+}
+
+/// Binds the host's node of the same path over an empty file (runc does the same): the node's
+/// owner and mode are the host's.
+fn bind_node(root: &RootDir, d: &DeviceNode) -> Result<(), SysError> {
+    let shown = format!("/{}", d.path);
+    let target = match root.resolve(&d.path) {
+        Err(e) if e.errno == libc::ENOENT => root.create_file(&d.path)?,
+        other => other?,
+    };
+    let tree = sys::mount::open_tree(None, &shown, false)?;
+    let st = sys::fs::fstat(tree.as_fd(), &shown)?;
+    if st.mode & libc::S_IFMT != d.kind || (d.kind != libc::S_IFIFO && (st.major, st.minor) != (d.major, d.minor)) {
+        return Err(SysError::check("bind device", Some(&shown), "the host's node is another device"));
+    }
+    sys::mount::move_mount(tree.as_fd(), target.as_fd(), &shown)
 }
 
 /// Checks that what now sits at the path is the node we made (nothing swapped it meanwhile).

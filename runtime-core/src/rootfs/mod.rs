@@ -41,7 +41,11 @@ pub(crate) fn path_err(op: &str, path: &str, e: pathrs::error::Error) -> SysErro
 }
 
 /// Prepares the rootfs up to (not including) the switch into it; returns the root handle.
-pub(crate) fn prepare(plan: &RootfsPlan, cgroup_paths: &[(String, std::path::PathBuf)]) -> StepResult<RootDir> {
+pub(crate) fn prepare(
+    plan: &RootfsPlan,
+    cgroup_paths: &[(String, std::path::PathBuf)],
+    premade: &[(usize, std::os::fd::OwnedFd)],
+) -> StepResult<RootDir> {
     let rootfs = plan.path.to_string_lossy().into_owned();
     // Nothing we mount may propagate back to the host; rootfsPropagation is applied to the new
     // root once we are inside it (pivot.rs), where it cannot reach the host's mounts.
@@ -49,13 +53,14 @@ pub(crate) fn prepare(plan: &RootfsPlan, cgroup_paths: &[(String, std::path::Pat
     // pivot_root needs the new root to be a mount point.
     sys::mount::mount(Some(&rootfs), &rootfs, None, libc::MS_BIND | libc::MS_REC).at(Step::Rootfs)?;
     let root = RootDir::open(&rootfs).at(Step::Rootfs)?;
-    for m in &plan.mounts {
-        mounts::mount(&root, m, cgroup_paths).at(Step::Rootfs)?;
+    for (i, m) in plan.mounts.iter().enumerate() {
+        let tree = premade.iter().find(|(j, _)| *j == i).map(|(_, t)| std::os::fd::AsFd::as_fd(t));
+        mounts::mount(&root, m, cgroup_paths, tree).at(Step::Rootfs)?;
     }
     if plan.populate_dev {
-        dev::populate(&root, &plan.devices).at(Step::Devices)?;
+        dev::populate(&root, &plan.devices, plan.userns).at(Step::Devices)?;
     } else {
-        dev::create_nodes(&root, &plan.devices).at(Step::Devices)?;
+        dev::create_nodes(&root, &plan.devices, plan.userns).at(Step::Devices)?;
     }
     masked::apply(&root, &plan.masked, &plan.readonly_paths).at(Step::MaskedPaths)?;
     if let Some(cwd) = &plan.cwd {

@@ -35,16 +35,11 @@ fn apply_attrs(mnt: BorrowedFd<'_>, m: &MountStep, what: &str) -> Result<(), Sys
     Ok(())
 }
 
-fn attach(mnt: &OwnedFd, target: &OwnedFd, m: &MountStep) -> Result<(), SysError> {
+fn attach(mnt: BorrowedFd<'_>, target: &OwnedFd, m: &MountStep) -> Result<(), SysError> {
     let what = format!("/{}", m.dest);
-    sys::mount::move_mount(mnt.as_fd(), target.as_fd(), &what)?;
+    sys::mount::move_mount(mnt, target.as_fd(), &what)?;
     if let Some((prop, recursive)) = m.propagation {
-        sys::mount::mount_setattr(
-            mnt.as_fd(),
-            recursive,
-            MountAttr { propagation: prop, ..Default::default() },
-            &what,
-        )?;
+        sys::mount::mount_setattr(mnt, recursive, MountAttr { propagation: prop, ..Default::default() }, &what)?;
     }
     Ok(())
 }
@@ -66,30 +61,52 @@ pub(super) fn new_fs(
     sys::mount::fsmount(ctx.as_fd(), attrs, fstype)
 }
 
-pub(super) fn mount(root: &RootDir, m: &MountStep, cgroup_paths: &[(String, PathBuf)]) -> Result<(), SysError> {
+/// Makes one mount; `premade` is the runtime's idmapped tree for this step, if it has one.
+pub(super) fn mount(
+    root: &RootDir,
+    m: &MountStep,
+    cgroup_paths: &[(String, PathBuf)],
+    premade: Option<BorrowedFd<'_>>,
+) -> Result<(), SysError> {
     let what = format!("/{}", m.dest);
     match &m.kind {
         MountKind::Bind { source, recursive } => {
             let src = source.to_string_lossy();
             let is_file = std::fs::metadata(source).map_err(|e| SysError::io("stat", Some(&src), &e))?.is_file();
             let target = destination(root, &m.dest, is_file)?;
-            let tree = sys::mount::open_tree(None, &src, *recursive)?;
-            apply_attrs(tree.as_fd(), m, &what)?;
-            attach(&tree, &target, m)
+            let own;
+            let tree = match premade {
+                Some(t) => t,
+                None => {
+                    own = sys::mount::open_tree(None, &src, *recursive)?;
+                    own.as_fd()
+                }
+            };
+            apply_attrs(tree, m, &what)?;
+            attach(tree, &target, m)
         }
         MountKind::Fs { fstype, source, data } => {
             let target = destination(root, &m.dest, false)?;
             if fstype == "proc" || fstype == "sysfs" {
                 check_plain_dir(root, &m.dest)?;
             }
-            let mnt = new_fs(fstype, source, data, m.attr.set)?;
+            let mnt = match new_fs(fstype, source, data, m.attr.set) {
+                // A user namespace that does not own the network namespace may not mount sysfs:
+                // bind the host's, as runc does.
+                Err(e) if e.errno == libc::EPERM && fstype == "sysfs" => {
+                    let tree = sys::mount::open_tree(None, "/sys", true)?;
+                    sys::mount::mount_setattr(tree.as_fd(), true, m.attr, &what)?;
+                    tree
+                }
+                other => other?,
+            };
             if fstype == "proc" && sys::fs::fs_magic(mnt.as_fd(), &what)? != PROC_SUPER_MAGIC {
                 return Err(SysError::check("mount proc", Some(&what), "not a procfs"));
             }
             if m.rattr != MountAttr::default() {
                 sys::mount::mount_setattr(mnt.as_fd(), true, m.rattr, &what)?;
             }
-            attach(&mnt, &target, m)
+            attach(mnt.as_fd(), &target, m)
         }
         MountKind::CgroupV1Tree => cgroup_v1_tree(root, m, cgroup_paths),
     }

@@ -141,6 +141,35 @@ pub(crate) fn mount_setattr(fd: BorrowedFd<'_>, recursive: bool, attr: MountAttr
     check(r, "mount_setattr", Some(what)).map(drop)
 }
 
+const ATTR_IDMAP: u64 = 0x10_0000;
+
+/// Makes the detached mount behind `fd` idmapped through the user namespace `userns`.
+pub(crate) fn set_idmap(
+    fd: BorrowedFd<'_>,
+    recursive: bool,
+    userns: BorrowedFd<'_>,
+    what: &str,
+) -> Result<(), SysError> {
+    let mut raw =
+        RawMountAttr { attr_set: ATTR_IDMAP, attr_clr: 0, propagation: 0, userns_fd: userns.as_raw_fd() as u64 };
+    let mut flags = libc::AT_EMPTY_PATH as u32;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as u32;
+    }
+    // SAFETY: valid struct pointer and size; empty path with AT_EMPTY_PATH; both fds are borrowed.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &mut raw as *mut RawMountAttr,
+            std::mem::size_of::<RawMountAttr>(),
+        )
+    };
+    check(r, "mount_setattr idmap", Some(what)).map(drop)
+}
+
 /// Classic mount(2), used for whole-tree propagation changes and binds by host path.
 pub(crate) fn mount(src: Option<&str>, target: &str, fstype: Option<&str>, flags: u64) -> Result<(), SysError> {
     let s = src.map(|s| cstr(s, "mount")).transpose()?;
