@@ -45,12 +45,15 @@ macro_rules! entry {
 pub mod bad_input;
 pub mod cgroups;
 pub mod hooks;
+pub mod hostile_rootfs;
 pub mod lifecycle;
 pub mod mounts;
 pub mod namespaces;
 pub mod process;
+pub mod process_attrs;
 pub mod protocol;
 pub mod security;
+pub mod userns;
 
 /// Prefix of a panic message raised by [`convention!`](crate::convention).
 pub const CONVENTION: &str = "[convention] ";
@@ -62,11 +65,14 @@ pub fn all() -> Vec<Test> {
         bad_input::TESTS,
         protocol::TESTS,
         process::TESTS,
+        process_attrs::TESTS,
         mounts::TESTS,
         namespaces::TESTS,
+        userns::TESTS,
         cgroups::TESTS,
         hooks::TESTS,
         security::TESTS,
+        hostile_rootfs::TESTS,
     ]
     .concat()
 }
