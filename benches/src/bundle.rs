@@ -26,6 +26,8 @@ pub struct Bundle {
     pub args: Vec<String>,
     /// `linux.resources.memory.limit` in bytes, if any.
     pub memory_limit: Option<u64>,
+    /// `linux.resources` of every config written (merged under `memory_limit`), if any.
+    pub resources: Option<Value>,
 }
 
 impl Bundle {
@@ -36,7 +38,13 @@ impl Bundle {
         let target = bin.join("busybox");
         fs::copy(busybox, &target).with_context(|| format!("copying {} to {}", busybox.display(), target.display()))?;
         symlink("busybox", bin.join("true")).with_context(|| format!("symlinking {}/true", bin.display()))?;
-        Ok(Bundle { dir: dir.to_path_buf(), seccomp, args: vec!["/bin/true".to_string()], memory_limit: None })
+        Ok(Bundle {
+            dir: dir.to_path_buf(),
+            seccomp,
+            args: vec!["/bin/true".to_string()],
+            memory_limit: None,
+            resources: None,
+        })
     }
 
     /// Rewrites config.json so the next container lands in `cgroups_path` (done outside any timing).
@@ -44,6 +52,9 @@ impl Bundle {
         let path = self.dir.join("config.json");
         let mut config = config(cgroups_path);
         config["process"]["args"] = json!(self.args);
+        if let Some(resources) = &self.resources {
+            config["linux"]["resources"] = resources.clone();
+        }
         if let Some(limit) = self.memory_limit {
             config["linux"]["resources"]["memory"] = json!({ "limit": limit });
         }
@@ -53,6 +64,26 @@ impl Bundle {
         let text = serde_json::to_string_pretty(&config).context("serializing config.json")?;
         fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
     }
+}
+
+/// The `linux.resources` the kubelet (through containerd's CRI) gives a Burstable pod's container on
+/// cgroup v1: 100m CPU request (shares 102) and a 500m limit, a 128 MiB memory limit with swap
+/// equal to it (swap off), and the default device allow-list after a deny-all.
+pub fn kubernetes_resources() -> Value {
+    let dev = |t: &str, major: i64, minor: i64| json!({"allow": true, "type": t, "major": major, "minor": minor, "access": "rwm"});
+    json!({
+        "devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "access": "m"},
+            {"allow": true, "type": "b", "access": "m"},
+            dev("c", 1, 3), dev("c", 1, 8), dev("c", 1, 7), dev("c", 5, 0), dev("c", 1, 5), dev("c", 1, 9),
+            dev("c", 5, 1), dev("c", 5, 2), dev("c", 10, 200),
+            // /dev/pts/*: no minor is the wildcard.
+            {"allow": true, "type": "c", "major": 136, "access": "rwm"}
+        ],
+        "memory": {"limit": 134_217_728i64, "swap": 134_217_728i64},
+        "cpu": {"shares": 102, "quota": 50_000, "period": 100_000}
+    })
 }
 
 /// The config `runc spec` generates (runc 1.1.5), with `terminal: false` and `/bin/true` as args.

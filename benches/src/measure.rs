@@ -26,6 +26,8 @@ pub enum Mode {
     Sequence,
     /// `RUNTIME exec ID /bin/true` into a running container (busybox sleep) started beforehand.
     Exec,
+    /// `create` then `delete` of a container carrying a Kubernetes resource set (kubelet-like).
+    K8s,
     /// No runtime: `unshare -mpuin -f chroot ROOTFS /bin/true`, the same namespaces as the bundle
     /// without cgroups, mounts or capabilities: what any runtime's `run` costs at least.
     Floor,
@@ -38,6 +40,7 @@ impl Mode {
             Mode::RunSeccomp => "run-seccomp",
             Mode::Sequence => "sequence",
             Mode::Exec => "exec",
+            Mode::K8s => "k8s",
             Mode::Floor => "floor",
         }
     }
@@ -48,8 +51,9 @@ impl Mode {
             "run-seccomp" => Ok(Mode::RunSeccomp),
             "sequence" => Ok(Mode::Sequence),
             "exec" => Ok(Mode::Exec),
+            "k8s" => Ok(Mode::K8s),
             "floor" => Ok(Mode::Floor),
-            other => bail!("unknown mode {other:?} (want run, run-seccomp, sequence, exec or floor)"),
+            other => bail!("unknown mode {other:?} (want run, run-seccomp, sequence, exec, k8s or floor)"),
         }
     }
 
@@ -59,6 +63,7 @@ impl Mode {
             Mode::Run | Mode::RunSeccomp => &["run"],
             Mode::Sequence => &["create", "start", "wait", "state", "delete"],
             Mode::Exec => &["exec"],
+            Mode::K8s => &["create", "delete"],
             Mode::Floor => &["floor"],
         }
     }
@@ -117,6 +122,7 @@ pub fn measure(mode: Mode, target: &Target) -> Result<Sample> {
         Mode::Run | Mode::RunSeccomp => run_steps(target),
         Mode::Sequence => sequence_steps(target),
         Mode::Exec => exec_steps(target),
+        Mode::K8s => create_delete_steps(target),
         Mode::Floor => floor_steps(target),
     };
     let steps = match steps {
@@ -137,6 +143,13 @@ pub fn measure(mode: Mode, target: &Target) -> Result<Sample> {
 fn run_steps(t: &Target) -> Result<Vec<(String, Duration)>> {
     let out = invoke(t, &["run", "--bundle", path_str(&t.bundle)?, &t.id])?.check("run")?;
     Ok(vec![("run".to_string(), out.wall)])
+}
+
+/// The kubelet's path for a container that is created and removed: its process never starts.
+fn create_delete_steps(t: &Target) -> Result<Vec<(String, Duration)>> {
+    let create = invoke(t, &["create", "--bundle", path_str(&t.bundle)?, &t.id])?.check("create")?;
+    let delete = invoke(t, &["delete", "--force", &t.id])?.check("delete")?;
+    Ok(vec![("create".to_string(), create.wall), ("delete".to_string(), delete.wall)])
 }
 
 fn exec_steps(t: &Target) -> Result<Vec<(String, Duration)>> {

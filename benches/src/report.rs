@@ -60,6 +60,8 @@ pub struct Measured {
     pub sequence: Metrics,
     /// `exec /bin/true` into a running container, or why it was not measured.
     pub exec: Result<Metrics, String>,
+    /// `create` + `delete` with a Kubernetes resource set, or why it was not measured.
+    pub k8s: Result<Metrics, String>,
     /// [`Report::load`] concurrent `run`s, or why they were not measured.
     pub load: Result<LoadSummary, String>,
     /// Smallest memory limit (bytes) a `run` succeeded in, or why there is none.
@@ -132,6 +134,7 @@ impl Report {
         }
         self.seccomp_table(&mut out);
         self.exec_table(&mut out);
+        self.k8s_table(&mut out);
         self.load_table(&mut out);
         self.memory_line(&mut out);
         self.steps_table(&mut out);
@@ -200,6 +203,31 @@ impl Report {
                 s.rss_mib.median,
                 show(ratio(cpu, crun)),
                 show(ratio(cpu, runc))
+            );
+        }
+    }
+
+    fn k8s_table(&self, out: &mut String) {
+        let of = |name: &str| self.measured.iter().find(|m| m.runtime.name == name).and_then(|m| m.k8s.as_ref().ok());
+        let (crun, runc) = (of("crun"), of("runc"));
+        let _ = writeln!(
+            out,
+            "\n### `create` + `delete` with a Kubernetes resource set (CPU shares/quota, memory+swap, device list)\n"
+        );
+        let _ = writeln!(out, "| runtime | wall ms | CPU ms | peak RSS MiB | CPU / crun | CPU / runc |");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+        let show = |v: f64, base: Option<f64>| ratio(v, base).map_or("-".to_string(), |r| format!("{r:.2}"));
+        for m in &self.measured {
+            let Ok(k) = &m.k8s else { continue };
+            let _ = writeln!(
+                out,
+                "| {} | {:.1} | {:.1} | {:.1} | {} | {} |",
+                m.runtime.name,
+                k.wall_ms.median,
+                k.cpu_ms.median,
+                k.rss_mib.median,
+                show(k.cpu_ms.median, crun.map(|c| c.cpu_ms.median)),
+                show(k.cpu_ms.median, runc.map(|c| c.cpu_ms.median))
             );
         }
     }
@@ -303,6 +331,9 @@ impl Report {
             if let Err(reason) = &m.run_seccomp {
                 let _ = writeln!(out, "\n- {} with seccomp not measured: {reason}", m.runtime.name);
             }
+            if let Err(reason) = &m.k8s {
+                let _ = writeln!(out, "\n- {} Kubernetes create+delete not measured: {reason}", m.runtime.name);
+            }
             if let Err(reason) = &m.exec {
                 let _ = writeln!(out, "\n- {} exec not measured: {reason}", m.runtime.name);
             }
@@ -348,6 +379,7 @@ impl Report {
                        "run_seccomp": m.run_seccomp.as_ref().ok().map(Metrics::to_json),
                        "run_seccomp_failure": m.run_seccomp.as_ref().err(),
                        "exec": m.exec.as_ref().ok().map(Metrics::to_json), "exec_failure": m.exec.as_ref().err(),
+                       "k8s": m.k8s.as_ref().ok().map(Metrics::to_json), "k8s_failure": m.k8s.as_ref().err(),
                        "load": m.load.as_ref().ok().map(LoadSummary::to_json), "load_failure": m.load.as_ref().err(),
                        "min_memory_limit_bytes": m.min_memory.as_ref().ok(), "min_memory_failure": m.min_memory.as_ref().err(),
                        "ratio_to_crun": ratios(m, "crun"), "ratio_to_runc": ratios(m, "runc"),
@@ -383,6 +415,7 @@ mod tests {
             run: metrics.clone(),
             run_seccomp: Ok(metrics.clone()),
             exec: Ok(metrics.clone()),
+            k8s: Ok(metrics.clone()),
             load: Err("not requested".into()),
             min_memory: Ok(512 * 1024),
             sequence: metrics,

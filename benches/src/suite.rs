@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 
-use crate::bundle::{docker_default_seccomp, Bundle, HOST_BUSYBOX};
+use crate::bundle::{docker_default_seccomp, kubernetes_resources, Bundle, HOST_BUSYBOX};
 use crate::cgroups;
 use crate::host::Host;
 use crate::load::{self, LoadSample, LoadSummary};
@@ -57,14 +57,15 @@ struct Bundles {
     plain: Bundle,
     seccomp: Bundle,
     exec: Bundle,
+    k8s: Bundle,
 }
 
 impl Bundles {
     fn of(&self, mode: Mode) -> &Bundle {
-        if mode == Mode::RunSeccomp {
-            &self.seccomp
-        } else {
-            &self.plain
+        match mode {
+            Mode::RunSeccomp => &self.seccomp,
+            Mode::K8s => &self.k8s,
+            _ => &self.plain,
         }
     }
 }
@@ -79,14 +80,16 @@ pub fn run(plan: &Plan) -> Result<Report> {
         plain: Bundle::create(&plan.workdir.join("bundle"), busybox, None)?,
         seccomp: Bundle::create(&plan.workdir.join("bundle-seccomp"), busybox, Some(docker_default_seccomp()))?,
         exec: Bundle::create(&plan.workdir.join("bundle-exec"), busybox, None)?,
+        k8s: Bundle::create(&plan.workdir.join("bundle-k8s"), busybox, None)?,
     };
+    bundles.k8s.resources = Some(kubernetes_resources());
     bundles.exec.args = ["/bin/busybox", "sleep", "3600"].map(String::from).into();
     let (mut contestants, mut skipped) = probe_all(plan, &scratch)?;
     preflight(plan, &bundles.plain, Mode::Run, &mut contestants, &mut skipped);
     check_seccomp_applied(plan, &mut contestants)?;
     let mut floor = floor_contestant(plan, &mut skipped)?;
     preflight(plan, &bundles.plain, Mode::Floor, &mut floor, &mut skipped);
-    for mode in [Mode::Run, Mode::RunSeccomp, Mode::Sequence, Mode::Exec] {
+    for mode in [Mode::Run, Mode::RunSeccomp, Mode::Sequence, Mode::K8s, Mode::Exec] {
         if mode == Mode::Exec {
             start_exec_targets(plan, &bundles.exec, &mut contestants)?;
         }
@@ -327,11 +330,11 @@ fn finish(plan: &Plan, c: Contestant) -> Result<Result<Measured, Skipped>> {
         (Err(a), Err(b)) => return Ok(Err(Skipped { name: c.runtime.name, reason: format!("{a}; {b}") })),
         (Err(reason), _) | (_, Err(reason)) => return Ok(Err(Skipped { name: c.runtime.name, reason })),
     };
-    let (run_seccomp, exec) = (metrics(Mode::RunSeccomp), metrics(Mode::Exec));
+    let (run_seccomp, exec, k8s) = (metrics(Mode::RunSeccomp), metrics(Mode::Exec), metrics(Mode::K8s));
     let load = c.load.unwrap_or_else(|| Err("not requested".into()));
     let min_memory = c.min_memory.unwrap_or_else(|| Err("not measured".into()));
     let runtime = c.runtime;
-    Ok(Ok(Measured { runtime, run, run_seccomp, sequence, exec, load, min_memory, leaked_cgroups, leaked_states }))
+    Ok(Ok(Measured { runtime, run, run_seccomp, sequence, exec, k8s, load, min_memory, leaked_cgroups, leaked_states }))
 }
 
 /// Container ids still in the runtime's --root; each is force-deleted so no process survives us.

@@ -6,6 +6,7 @@ conformance::cargo_tests!(
     mounts;
     proc_is_mounted,
     tmpfs_with_size_and_mode,
+    tmpfs_tmpcopyup_keeps_the_rootfs_content,
     default_mounts_have_expected_types,
     bind_mount_shows_host_content,
     bind_mount_of_a_file,

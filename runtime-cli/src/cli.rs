@@ -112,7 +112,7 @@ pub struct ExecArgs {
     pub console_socket: Option<PathBuf>,
     pub pidfd_socket: Option<PathBuf>,
     pub preserve_fds: u32,
-    pub cgroup: Option<String>,
+    pub cgroup: Vec<String>,
     pub ignore_paused: bool,
 }
 
@@ -337,7 +337,7 @@ fn exec_args(f: &Flags, pos: Vec<String>, cwd: &Path) -> Result<ExecArgs, UsageE
         console_socket: path("console-socket"),
         pidfd_socket: path("pidfd-socket"),
         preserve_fds: preserve_fds(f)?,
-        cgroup: owned("cgroup").filter(|s| !s.is_empty()),
+        cgroup: f.all("cgroup").into_iter().filter(|s| !s.is_empty()).collect(),
         ignore_paused: f.bool("ignore-paused")?,
     })
 }

@@ -21,6 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             preserve_fds: 0,
             detach: false,
             ignore_paused: false,
+            user: None,
+            sub_cgroups: Vec::new(),
         })?;
         println!("{argv:?} exited with {}", p.wait()?);
     }

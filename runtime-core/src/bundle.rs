@@ -18,6 +18,9 @@ pub struct Bundle {
     /// mounts[i].uidMappings/gidMappings (runtime-spec 1.2), which oci-spec's `Mount` drops:
     /// read from the raw JSON, one entry per mount.
     pub(crate) mount_idmaps: Vec<Option<MountMaps>>,
+    /// linux.seccomp.flags held SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (runtime-spec 1.2), which
+    /// oci-spec's flag enum cannot parse: taken out of the raw JSON here.
+    pub(crate) seccomp_wait_killable: bool,
 }
 
 /// The id mappings of one idmapped mount.
@@ -41,10 +44,13 @@ impl Bundle {
         let raw: serde_json::Value =
             serde_json::from_slice(&data).map_err(|e| Error::InvalidConfig(format!("{}: {e}", cfg.display())))?;
         let mount_idmaps = mount_idmaps(&raw)?;
+        let mut raw = raw;
+        let seccomp_wait_killable = take_wait_killable(&mut raw);
         let spec: Spec =
             serde_json::from_value(raw).map_err(|e| Error::InvalidConfig(format!("{}: {e}", cfg.display())))?;
         let mut b = Self::from_spec(dir, spec)?;
         b.mount_idmaps = mount_idmaps;
+        b.seccomp_wait_killable = seccomp_wait_killable;
         Ok(b)
     }
 
@@ -64,7 +70,7 @@ impl Bundle {
                 source: std::io::Error::from_raw_os_error(libc::ENOTDIR),
             });
         }
-        Ok(Bundle { dir, spec, rootfs, mount_idmaps: Vec::new() })
+        Ok(Bundle { dir, spec, rootfs, mount_idmaps: Vec::new(), seccomp_wait_killable: false })
     }
 }
 
@@ -94,6 +100,16 @@ fn mount_idmaps(raw: &serde_json::Value) -> Result<Vec<Option<MountMaps>>> {
     Ok(out)
 }
 
+const WAIT_KILLABLE_RECV: &str = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV";
+
+/// Removes WAIT_KILLABLE_RECV from linux.seccomp.flags; whether it was there.
+fn take_wait_killable(raw: &mut serde_json::Value) -> bool {
+    let Some(flags) = raw.pointer_mut("/linux/seccomp/flags").and_then(|f| f.as_array_mut()) else { return false };
+    let before = flags.len();
+    flags.retain(|f| f != WAIT_KILLABLE_RECV);
+    flags.len() != before
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +133,20 @@ mod tests {
         std::fs::create_dir(d.join("rootfs")).unwrap();
         let b = Bundle::load(&d).unwrap();
         assert_eq!(b.rootfs, d.join("rootfs"));
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn wait_killable_recv_is_taken_from_the_raw_flags() {
+        let d = tmp("wkr");
+        std::fs::create_dir(d.join("rootfs")).unwrap();
+        let cfg = r#"{"ociVersion":"1.2.0","root":{"path":"rootfs"},"linux":{"seccomp":{"defaultAction":
+            "SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV","SECCOMP_FILTER_FLAG_LOG"]}}}"#;
+        std::fs::write(d.join("config.json"), cfg).unwrap();
+        let b = Bundle::load(&d).unwrap();
+        assert!(b.seccomp_wait_killable);
+        let flags = b.spec.linux().as_ref().unwrap().seccomp().as_ref().unwrap().flags().clone().unwrap();
+        assert_eq!(flags.len(), 1);
         std::fs::remove_dir_all(d).unwrap();
     }
 }

@@ -12,8 +12,8 @@ pub const NAMESPACES: &[&str] = &["cgroup", "ipc", "mount", "network", "pid", "t
 pub const HOOKS: &[&str] = &["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
 
 /// Mount options hull understands (plan/mounts.rs): the per-mount attributes and their recursive
-/// `mount_setattr` forms, propagation, bind, idmapped binds, and the superblock flags. Not yet:
-/// `tmpcopyup`. Callers read `rro` as "recursive read-only supported" (containerd, dockerd, CRI-O).
+/// `mount_setattr` forms, propagation, bind, idmapped binds, the superblock flags and `tmpcopyup`
+/// (tmpfs). Callers read `rro` as "recursive read-only supported" (containerd, dockerd, CRI-O).
 pub const MOUNT_OPTIONS: &[&str] = &[
     "async",
     "atime",
@@ -71,6 +71,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "suid",
     "symfollow",
     "sync",
+    "tmpcopyup",
     "unbindable",
 ];
 
@@ -146,7 +147,7 @@ pub fn document() -> Value {
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false },
             "mountExtensions": { "idmap": { "enabled": true } },
-            "netDevices": { "enabled": false }
+            "netDevices": { "enabled": true }
         },
         "potentiallyUnsafeConfigAnnotations": []
     })
@@ -173,7 +174,7 @@ mod tests {
         let doc = document();
         let opts: Vec<&str> = doc["mountOptions"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
         assert!(opts.contains(&"ro") && opts.contains(&"rbind") && opts.contains(&"rro"));
-        assert!(opts.contains(&"idmap") && opts.contains(&"ridmap") && !opts.contains(&"tmpcopyup"));
+        assert!(opts.contains(&"idmap") && opts.contains(&"ridmap") && opts.contains(&"tmpcopyup"));
         let mut sorted = opts.clone();
         sorted.sort_unstable();
         sorted.dedup();

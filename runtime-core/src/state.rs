@@ -87,6 +87,9 @@ pub struct Internal {
     /// The config's seccomp profile, applied again to processes started by exec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seccomp: Option<serde_json::Value>,
+    /// The profile asked for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (not expressible in `seccomp`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub seccomp_wait_killable: bool,
 }
 
 /// Checks a container id the way runc does: 1 or more of `[A-Za-z0-9_+.-]`, not `.` or `..`.

@@ -44,11 +44,13 @@ macro_rules! entry {
 
 pub mod bad_input;
 pub mod cgroups;
+pub mod exec_security;
 pub mod hooks;
 pub mod hostile_rootfs;
 pub mod lifecycle;
 pub mod mounts;
 pub mod namespaces;
+pub mod netdevices;
 pub mod process;
 pub mod process_attrs;
 pub mod protocol;
@@ -69,10 +71,12 @@ pub fn all() -> Vec<Test> {
         mounts::TESTS,
         namespaces::TESTS,
         userns::TESTS,
+        netdevices::TESTS,
         cgroups::TESTS,
         hooks::TESTS,
         security::TESTS,
         hostile_rootfs::TESTS,
+        exec_security::TESTS,
     ]
     .concat()
 }

@@ -54,6 +54,19 @@ pub fn tmpfs_with_size_and_mode() {
     assert!(has(&m["options"], "nosuid") && has(&m["options"], "nodev"), "{m}");
 }
 
+/// podman's `tmpcopyup` (runc extension): the new tmpfs starts with what the rootfs had there.
+pub fn tmpfs_tmpcopyup_keeps_the_rootfs_content() {
+    requires!(root, runtime);
+    let m = json!({"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "nosuid", "mode=755"]});
+    let c = Case::new();
+    let (code, out) = probe(&c, &["/probe", "cat", "/etc/passwd"], |s| add_mount(s, m.clone()));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("root:x:0:0"), "{out}");
+    let c = Case::new();
+    let r = c.report(c.bundle().with(|s| add_mount(s, m)));
+    assert_eq!(mount_at(&r, "/etc").expect("/etc mounted")["fs_type"], "tmpfs");
+}
+
 pub fn default_mounts_have_expected_types() {
     requires!(root, runtime);
     let c = Case::new();
@@ -291,6 +304,7 @@ pub fn absolute_root_path() {
 pub const TESTS: &[crate::suite::Test] = &[
     entry!(proc_is_mounted, "config.md#mounts"),
     entry!(tmpfs_with_size_and_mode, "config.md#mounts"),
+    entry!(tmpfs_tmpcopyup_keeps_the_rootfs_content, "runc-cli#tmpcopyup"),
     entry!(default_mounts_have_expected_types, "config-linux.md#default-filesystems"),
     entry!(bind_mount_shows_host_content, "config.md#mounts"),
     entry!(bind_mount_of_a_file, "config.md#mounts"),

@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::os::fd::AsFd;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use oci_spec::runtime::{Capability, Process};
 use runtime_core::{Bundle, ConsoleMode, ExecOptions, Runtime};
 
@@ -17,7 +17,8 @@ pub fn run(rt: &Runtime, args: &ExecArgs, log: &mut Logger) -> Result<u8> {
     match exec(rt, args) {
         Ok(code) => Ok(code),
         Err(e) => {
-            log.error(&format!("{e:#}"));
+            // runc's prefix for every failure of exec; not `{:#}`: library errors print their cause.
+            log.error(&format!("exec failed: {e}"));
             Ok(255)
         }
     }
@@ -27,7 +28,6 @@ fn exec(rt: &Runtime, args: &ExecArgs) -> Result<u8> {
     for (flag, set) in [
         ("--apparmor", args.apparmor.is_some()),
         ("--process-label", args.process_label.is_some()),
-        ("--cgroup", args.cgroup.is_some()),
         ("--pidfd-socket", args.pidfd_socket.is_some()),
     ] {
         if set {
@@ -54,6 +54,9 @@ fn exec(rt: &Runtime, args: &ExecArgs) -> Result<u8> {
         preserve_fds: args.preserve_fds,
         detach: args.detach,
         ignore_paused: args.ignore_paused,
+        // As runc: the flags shape the process only without --process.
+        user: args.user.clone().filter(|_| args.process.is_none()),
+        sub_cgroups: args.cgroup.clone(),
     })?;
     let Some(signals) = signals else { return Ok(0) };
     let master = p.take_console().map(File::from);
@@ -67,7 +70,7 @@ fn exec(rt: &Runtime, args: &ExecArgs) -> Result<u8> {
 /// line's overrides (runc's behaviour).
 fn process(args: &ExecArgs, c: &runtime_core::Container) -> Result<Process> {
     if let Some(path) = &args.process {
-        let text = std::fs::read(path).with_context(|| format!("reading process {}", path.display()))?;
+        let text = std::fs::read(path).map_err(|e| anyhow!("reading process {}: {e}", path.display()))?;
         return serde_json::from_slice(&text).map_err(|e| anyhow!("parsing process {}: {e}", path.display()));
     }
     let bundle = Bundle::load(&c.state().bundle)?;
@@ -83,32 +86,20 @@ fn process(args: &ExecArgs, c: &runtime_core::Container) -> Result<Process> {
     if args.no_new_privs {
         p.set_no_new_privileges(Some(true));
     }
-    let mut user = p.user().clone();
-    if let Some(u) = &args.user {
-        let (uid, gid) = parse_user(u)?;
-        user.set_uid(uid);
-        user.set_gid(gid.unwrap_or(uid));
-    }
+    // --user is resolved by the library, inside the container; -g adds to the config's groups (runc).
     if !args.additional_gids.is_empty() {
-        let gids =
-            args.additional_gids.iter().map(|g| g.parse::<u32>().map_err(|_| anyhow!("invalid additional gid {g:?}")));
-        user.set_additional_gids(Some(gids.collect::<Result<Vec<_>>>()?));
+        let mut user = p.user().clone();
+        let mut gids = user.additional_gids().clone().unwrap_or_default();
+        for g in &args.additional_gids {
+            gids.push(g.parse::<u32>().map_err(|_| anyhow!("invalid value {g:?} for flag -g"))?);
+        }
+        user.set_additional_gids(Some(gids));
+        p.set_user(user);
     }
-    p.set_user(user);
     if !args.caps.is_empty() {
         add_caps(&mut p, &args.caps)?;
     }
     Ok(p)
-}
-
-/// `uid[:gid]`, numbers only; user names need the container's /etc/passwd (not yet).
-fn parse_user(u: &str) -> Result<(u32, Option<u32>)> {
-    let (uid, gid) = match u.split_once(':') {
-        Some((a, b)) => (a, Some(b)),
-        None => (u, None),
-    };
-    let num = |s: &str| s.parse::<u32>().map_err(|_| anyhow!("not supported: exec --user with a name ({u:?})"));
-    Ok((num(uid)?, gid.map(num).transpose()?))
 }
 
 /// `--cap` adds to the bounding, effective and permitted sets (never inheritable or ambient).
@@ -127,16 +118,4 @@ fn add_caps(p: &mut Process, names: &[String]) -> Result<()> {
     }
     p.set_capabilities(Some(caps));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn users() {
-        assert_eq!(parse_user("1000").unwrap(), (1000, None));
-        assert_eq!(parse_user("1000:50").unwrap(), (1000, Some(50)));
-        assert!(parse_user("nobody").unwrap_err().to_string().contains("not supported"));
-    }
 }

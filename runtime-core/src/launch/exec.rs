@@ -2,8 +2,9 @@
 //! runtime side that starts it. Nothing of the spec is re-read: the process comes from the
 //! caller, the namespaces from the init's pidfd, the cgroup and seccomp profile from the state.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
 
 use oci_spec::runtime::{LinuxSeccomp, Process};
 
@@ -34,6 +35,12 @@ pub struct ExecOptions {
     pub detach: bool,
     /// Allow exec into a paused container.
     pub ignore_paused: bool,
+    /// runc's `--user user[:group]`, numbers or names (resolved in the container's /etc/passwd
+    /// and /etc/group); replaces `process.user`'s uid, and its gid when a group or name is given.
+    pub user: Option<String>,
+    /// runc's `--cgroup [controller[,controller]:]path`, repeatable: an existing sub-cgroup of
+    /// the container's cgroup to run the process in (without controllers: for all of them).
+    pub sub_cgroups: Vec<String>,
 }
 
 /// A process started by [`Container::exec`].
@@ -79,6 +86,7 @@ struct ExecContext<'a> {
     pidfd: BorrowedFd<'a>,
     ns_flags: i32,
     cgroup_procs: Vec<OwnedFd>,
+    preserve_fds: u32,
 }
 
 /// Starts `opts.process` inside the running container `c`.
@@ -92,12 +100,17 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
         }
         _ => {}
     }
+    let pidfd = c.pidfd()?;
+    let mut process = opts.process.clone();
+    if let Some(spec) = &opts.user {
+        apply_user(c, pidfd.as_fd(), spec, &mut process)?;
+    }
     let popts = PlanOptions {
         console: !matches!(opts.console, ConsoleMode::None),
         preserve_fds: opts.preserve_fds,
         ..Default::default()
     };
-    let proc_plan = plan::process_plan(&opts.process, &popts)?;
+    let proc_plan = plan::process_plan(&process, &popts)?;
     if proc_plan.terminal && !popts.console {
         return Err(Error::InvalidConfig("cannot allocate tty without setting console socket".into()));
     }
@@ -105,7 +118,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
         Some(v) => {
             let spec: LinuxSeccomp = serde_json::from_value(v.clone())
                 .map_err(|e| Error::InvalidConfig(format!("stored seccomp profile: {e}")))?;
-            Some(seccomp::compile(&spec)?)
+            Some(seccomp::compile(&spec, c.state.internal.seccomp_wait_killable)?)
         }
         None => None,
     };
@@ -114,8 +127,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
             return Err(Error::InvalidArgument(format!("--preserve-fds: file descriptor {fd} is not open")));
         }
     }
-    let pidfd = c.pidfd()?;
-    let cgroup_procs = open_procs(c)?;
+    let cgroup_procs = open_procs(c, &opts.sub_cgroups)?;
     let forks = c.state.internal.ns_flags & libc::CLONE_NEWPID != 0;
     if forks && !opts.detach {
         // The process is a grandchild; becoming a subreaper makes it ours to wait for.
@@ -127,6 +139,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
         Forked::Child => {
             drop(parent_sock);
             run(ExecContext {
+                preserve_fds: opts.preserve_fds,
                 process: &proc_plan,
                 seccomp: seccomp.as_ref(),
                 sock: child_sock,
@@ -189,16 +202,23 @@ fn wait_for_execve(sock: &OwnedFd, pid: i32, forked: bool) -> Result<()> {
     }
 }
 
-/// cgroup.procs of each of the container's cgroup directories, opened for the child to join.
-fn open_procs(c: &Container) -> Result<Vec<OwnedFd>> {
-    let mut seen: Vec<&PathBuf> = Vec::new();
+/// cgroup.procs of each of the container's cgroup directories (or of the requested sub-cgroups),
+/// opened for the child to join. A sub-cgroup must exist: it is never created here.
+fn open_procs(c: &Container, sub_specs: &[String]) -> Result<Vec<OwnedFd>> {
+    let paths = &c.state.internal.cgroup_paths;
+    let subs = sub_cgroups(sub_specs, paths)?;
+    let mut seen: Vec<PathBuf> = Vec::new();
     let mut out = Vec::new();
-    for dir in c.state.internal.cgroup_paths.values() {
+    for (key, base) in paths {
+        let dir = match subs.get(key) {
+            Some(sub) => base.join(sub),
+            None => base.clone(),
+        };
         if seen.contains(&dir) {
             continue;
         }
-        seen.push(dir);
         let p = dir.join("cgroup.procs");
+        seen.push(dir);
         let f = std::fs::OpenOptions::new()
             .write(true)
             .open(&p)
@@ -208,8 +228,101 @@ fn open_procs(c: &Container) -> Result<Vec<OwnedFd>> {
     Ok(out)
 }
 
+/// Parses runc's `--cgroup` values into a relative sub-path per cgroup key (controller name, or
+/// "" for the unified hierarchy); a later value overrides an earlier one for the same key.
+fn sub_cgroups(specs: &[String], paths: &BTreeMap<String, PathBuf>) -> Result<BTreeMap<String, PathBuf>> {
+    let unified_only = paths.keys().all(|k| k.is_empty());
+    let mut out = BTreeMap::new();
+    for spec in specs {
+        let (ctrls, path) = match spec.split_once(':') {
+            Some((c, p)) => (Some(c), p),
+            None => (None, spec.as_str()),
+        };
+        let sub = sub_path(path)?;
+        match ctrls {
+            None => paths.keys().for_each(|k| drop(out.insert(k.clone(), sub.clone()))),
+            Some(_) if unified_only => {
+                return Err(Error::InvalidArgument(format!(
+                    "--cgroup {spec}: cgroup v2 takes a path without controllers"
+                )))
+            }
+            Some(list) => {
+                for ctrl in list.split(',') {
+                    if !paths.contains_key(ctrl) || ctrl.is_empty() {
+                        return Err(Error::InvalidArgument(format!("unknown controller {ctrl} in SubCgroupPaths")));
+                    }
+                    out.insert(ctrl.to_owned(), sub.clone());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A cgroup path below the container's own, cleaned lexically; `..` may not climb out of it.
+fn sub_path(p: &str) -> Result<PathBuf> {
+    let mut out = PathBuf::new();
+    for comp in Path::new(p).components() {
+        match comp {
+            Component::Normal(c) => out.push(c),
+            Component::ParentDir if out.pop() => {}
+            Component::ParentDir => return Err(Error::InvalidArgument(format!("{p} is not a sub cgroup path"))),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Applies a `--user` spec; names are looked up in the container's own files, read through its
+/// init's root (`/proc/PID/root` of the pidfd-checked init, resolved with the root as the limit).
+fn apply_user(c: &Container, pidfd: BorrowedFd<'_>, spec: &str, p: &mut Process) -> Result<()> {
+    let named = spec.split(':').any(|part| !part.bytes().all(|b| b.is_ascii_digit()));
+    let (passwd, group) = if named {
+        let root = container_root(c, pidfd)?;
+        let read = |path| crate::passwd::read_in_root(&root, path).map_err(|e| Error::sys(Step::Credentials, e));
+        (read("etc/passwd")?, read("etc/group")?)
+    } else {
+        (None, None)
+    };
+    let u = crate::passwd::resolve(spec, passwd.as_deref(), group.as_deref()).map_err(Error::InvalidArgument)?;
+    let mut user = p.user().clone();
+    user.set_uid(u.uid);
+    if let Some(gid) = u.gid {
+        user.set_gid(gid);
+    }
+    if !u.sgids.is_empty() {
+        let mut gids = u.sgids;
+        gids.extend(user.additional_gids().clone().unwrap_or_default());
+        user.set_additional_gids(Some(gids));
+    }
+    p.set_user(user);
+    Ok(())
+}
+
+/// The init's root directory, opened through a private procfs; the pidfd still being alive
+/// afterwards proves the pid was not reused in between.
+fn container_root(c: &Container, pidfd: BorrowedFd<'_>) -> Result<pathrs::Root> {
+    use pathrs::flags::OpenFlags;
+    use pathrs::procfs::{ProcfsBase, ProcfsHandle};
+    let sub = format!("{}/root", c.state.pid);
+    let err = |e| Error::sys(Step::Credentials, crate::rootfs::path_err("open", &format!("/proc/{sub}"), e));
+    let procfs = ProcfsHandle::new().map_err(err)?;
+    let root =
+        procfs.open_follow(ProcfsBase::ProcRoot, &sub, OpenFlags::O_PATH | OpenFlags::O_DIRECTORY).map_err(err)?;
+    sys::process::pidfd_send_signal(pidfd, 0).map_err(|_| Error::WrongState("container not running".into()))?;
+    Ok(pathrs::Root::from_fd(root))
+}
+
 fn run(ctx: ExecContext<'_>) -> ! {
     let sock = ctx.sock.as_fd();
+    // Nothing the caller left open (a host directory above all) may enter the container: it
+    // would be reachable through /proc/self/fd from the cwd, the program path or a ptrace.
+    let mut keep = vec![sock.as_raw_fd(), ctx.pidfd.as_raw_fd()];
+    keep.extend(ctx.cgroup_procs.iter().map(|f| f.as_raw_fd()));
+    if let Err(e) = sys::process::close_all_except(3 + ctx.preserve_fds, &keep) {
+        let _ = protocol::send(sock, &ChildMsg::Failed(at(Step::Spawn)(e)), &[], false);
+        sys::process::exit_now(1)
+    }
     match setup(&ctx) {
         Ok((path, env)) => {
             // Joined only now, after `Ready`: in a paused container the process freezes here,
@@ -222,6 +335,7 @@ fn run(ctx: ExecContext<'_>) -> ! {
                     sys::process::exit_now(1)
                 }
             }
+            drop(ctx.cgroup_procs);
             let late = process::late_seccomp(ctx.process, ctx.seccomp);
             process::final_exec(ctx.process, &path, &env, late, Some(sock))
         }
@@ -236,6 +350,13 @@ fn setup(ctx: &ExecContext<'_>) -> StepResult<(std::ffi::CString, Vec<std::ffi::
     let p = ctx.process;
     // Not reachable from the container (ptrace, /proc/PID/exe, fds) until the execve.
     sys::process::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE").map_err(at(Step::Spawn))?;
+    if p.oom_score_adj.is_some() {
+        // Still in the host's namespaces: the container's /proc (which it may have replaced) is
+        // never consulted; the value survives the setns, the fork and the execve.
+        let procfs = pathrs::procfs::ProcfsHandle::new()
+            .map_err(|e| at(Step::Credentials)(crate::rootfs::path_err("open", "procfs", e)))?;
+        process::oom_score_adj(p, &procfs)?;
+    }
     // One setns through the init's pidfd joins every namespace at once; the mount namespace
     // brings the container's root and cwd with it.
     sys::process::setns(ctx.pidfd, ctx.ns_flags, "init's namespaces").map_err(at(Step::Namespaces))?;
@@ -249,15 +370,52 @@ fn setup(ctx: &ExecContext<'_>) -> StepResult<(std::ffi::CString, Vec<std::ffi::
     if p.terminal {
         console::setup_child(ctx.sock.as_fd(), p.console_size, false).map_err(at(Step::Console))?;
     }
-    if p.oom_score_adj.is_some() {
-        let procfs = pathrs::procfs::ProcfsHandle::new()
-            .map_err(|e| at(Step::Credentials)(crate::rootfs::path_err("open", "procfs", e)))?;
-        process::oom_score_adj(p, &procfs)?;
-    }
     process::credentials(p, ctx.seccomp, ctx.sock.as_fd())?;
     process::seccomp_now(process::seccomp_before_ready(p, ctx.seccomp), ctx.sock.as_fd())?;
     let path = process::lookup(p)?;
     let env = process::with_home(p);
     protocol::send(ctx.sock.as_fd(), &ChildMsg::Ready, &[], true).map_err(at(Step::Spawn))?;
     Ok((path, env))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v1() -> BTreeMap<String, PathBuf> {
+        ["", "memory", "pids", "name=systemd"]
+            .iter()
+            .map(|k| (k.to_string(), PathBuf::from(format!("/cg/{k}/c"))))
+            .collect()
+    }
+
+    fn subs(specs: &[&str], paths: &BTreeMap<String, PathBuf>) -> Result<Vec<(String, String)>> {
+        let specs: Vec<String> = specs.iter().map(|s| s.to_string()).collect();
+        let m = sub_cgroups(&specs, paths)?;
+        Ok(m.into_iter().map(|(k, v)| (k, v.to_string_lossy().into_owned())).collect())
+    }
+
+    #[test]
+    fn sub_paths_stay_below_the_container() {
+        assert_eq!(sub_path("a/b").unwrap(), PathBuf::from("a/b"));
+        assert_eq!(sub_path("/a/./b/../c").unwrap(), PathBuf::from("a/c"));
+        assert_eq!(sub_path("").unwrap(), PathBuf::new());
+        for bad in ["..", "../x", "a/../../x", "/.."] {
+            assert_eq!(sub_path(bad).unwrap_err().to_string(), format!("{bad} is not a sub cgroup path"));
+        }
+    }
+
+    #[test]
+    fn cgroup_specs_per_controller_or_for_all() {
+        let p = v1();
+        let all = subs(&["s"], &p).unwrap();
+        assert_eq!(all.len(), 4, "{all:?}");
+        let one = subs(&["memory,pids:s", "pids:t"], &p).unwrap();
+        assert_eq!(one, [("memory".into(), "s".into()), ("pids".into(), "t".into())]);
+        let e = subs(&["bogus:s"], &p).unwrap_err().to_string();
+        assert_eq!(e, "unknown controller bogus in SubCgroupPaths");
+        let v2: BTreeMap<String, PathBuf> = [(String::new(), PathBuf::from("/cg/c"))].into();
+        assert_eq!(subs(&["s"], &v2).unwrap(), [(String::new(), "s".into())]);
+        assert!(subs(&["memory:s"], &v2).is_err(), "v2 takes no controllers");
+    }
 }

@@ -34,6 +34,8 @@ pub(crate) struct ChildContext<'a> {
     pub(crate) cgroup_paths: Vec<(String, PathBuf)>,
     /// Detached idmapped trees made by the runtime: (index in the plan's mounts, tree).
     pub(crate) idmapped: Vec<(usize, OwnedFd)>,
+    /// A route socket in the host's network namespace, when devices are to be moved in.
+    pub(crate) netlink: Option<OwnedFd>,
 }
 
 /// Runs the child to the end. Never returns.
@@ -68,6 +70,12 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     super::namespaces::enter(&plan.namespaces, &ctx.ns_fds, ctx.sock.as_fd())?;
     // A private procfs instance of our own pid namespace, made while we still may mount.
     let procfs = ProcfsHandle::new().map_err(|e| at(Step::Spawn)(rootfs::path_err("open", "procfs", e)))?;
+    if let Some(host) = &ctx.netlink {
+        let netns = procfs
+            .open_follow(ProcfsBase::ProcThreadSelf, "ns/net", OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC)
+            .map_err(|e| at(Step::Namespaces)(rootfs::path_err("open", "/proc/thread-self/ns/net", e)))?;
+        super::netdev::move_in(host.as_fd(), netns.as_fd(), &plan.net_devices).map_err(at(Step::Namespaces))?;
+    }
     identity(plan)?;
     let root = rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths, &ctx.idmapped).map_err(|(s, e)| at(s)(e))?;
     let pid = hooks_before_pivot(ctx)?;

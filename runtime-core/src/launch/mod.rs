@@ -5,6 +5,7 @@ mod exec;
 mod idmap;
 mod init;
 mod namespaces;
+mod netdev;
 mod parent;
 mod process;
 pub(crate) mod protocol;

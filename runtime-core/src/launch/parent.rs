@@ -113,6 +113,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
         .map(|j| Ok((j.nstype, j.kind, open_path_ro(&j.path).step(Step::Namespaces)?)))
         .collect::<Result<Vec<_>>>()?;
     let idmapped = super::idmap::trees(&plan.rootfs)?;
+    let netlink = super::netdev::host_socket(&plan.net_devices).step(Step::Namespaces)?;
     made.cgroup = Some(Cgroup::create(&plan.cgroup)?);
     let cgroup = made.cgroup.as_ref().expect("just set");
     let cgroup_paths = v1_mount_dirs(cgroup);
@@ -130,6 +131,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                 cgroup_procs: cgroup.procs_fds(),
                 cgroup_paths,
                 idmapped,
+                netlink,
             })
         }
         Forked::Parent(pid) => {
@@ -137,6 +139,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
             drop(child_sock);
             drop(ns_fds);
             drop(idmapped);
+            drop(netlink);
             let state = |pid: i32| {
                 serde_json::json!({
                     "ociVersion": plan.oci_version, "id": plan.id, "status": "creating", "pid": pid,
@@ -181,6 +184,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                         .as_ref()
                         .and_then(|l| l.seccomp().as_ref())
                         .map(|s| serde_json::to_value(s).unwrap_or_default()),
+                    seccomp_wait_killable: bundle.seccomp_wait_killable,
                 },
             };
             Ok((state, console))

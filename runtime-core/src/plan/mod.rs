@@ -17,7 +17,7 @@ use std::path::PathBuf;
 pub(crate) use attrs::{MemPolicy, SchedAttr};
 pub(crate) use devices::{DeviceNode, DEV_SYMLINKS};
 pub(crate) use mounts::{MountKind, MountStep};
-pub(crate) use namespaces::NamespacePlan;
+pub(crate) use namespaces::{NamespacePlan, NetDevice};
 pub(crate) use process::{plan as process_plan, ProcessPlan};
 pub(crate) use userns::IdMaps;
 
@@ -77,6 +77,8 @@ pub(crate) struct Plan {
     pub(crate) hooks: oci_spec::runtime::Hooks,
     /// (path under /proc, value), written in the container's namespaces.
     pub(crate) sysctl: Vec<(String, String)>,
+    /// Host interfaces moved into the container's network namespace.
+    pub(crate) net_devices: Vec<NetDevice>,
 }
 
 impl Plan {
@@ -98,9 +100,11 @@ impl Plan {
             ));
         }
         let cgroup = cgroups::plan(linux.cgroups_path().as_deref(), id, linux.resources().as_ref(), &host.cgroups)?;
-        let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
+        let seccomp =
+            linux.seccomp().as_ref().map(|s| seccomp::compile(s, bundle.seccomp_wait_killable)).transpose()?;
         let rootfs = rootfs_plan(bundle, opts, &namespaces, host)?;
         let sysctl = sysctl::plan(&linux.sysctl().clone().unwrap_or_default(), &namespaces)?;
+        let net_devices = namespaces::net_devices(linux, &namespaces)?;
         Ok(Plan {
             id: id.to_owned(),
             oci_version: spec.version().clone(),
@@ -115,6 +119,7 @@ impl Plan {
             new_keyring: !opts.no_new_keyring,
             hooks: spec.hooks().clone().unwrap_or_default(),
             sysctl,
+            net_devices,
         })
     }
 }

@@ -43,6 +43,8 @@ pub(crate) struct MountStep {
     pub(crate) rattr: MountAttr,
     /// Propagation after attaching (MS_* flag) and whether recursive.
     pub(crate) propagation: Option<(u64, bool)>,
+    /// tmpfs only (`tmpcopyup`): starts with the content of the directory it covers.
+    pub(crate) copy_up: bool,
     /// An idmapped bind mount: the maps of the user namespace it is mapped through.
     pub(crate) idmap: Option<MountIdmap>,
 }
@@ -161,6 +163,7 @@ fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo, maps: Opti
     let mut propagation = None;
     let mut data = Vec::new();
     let mut bind = None;
+    let mut copy_up = false;
     let mut idmap_opt = None;
     for o in m.options().as_deref().unwrap_or(&[]) {
         let o = o.as_str();
@@ -177,9 +180,11 @@ fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo, maps: Opti
             bind = Some(o == "rbind");
         } else if o == "remount" || o == "defaults" {
             // "defaults" means nothing; "remount" on a fresh mount is what we do anyway.
+        } else if o == "tmpcopyup" {
+            copy_up = true;
         } else if o == "idmap" || o == "ridmap" {
             idmap_opt = Some(o == "ridmap");
-        } else if matches!(o, "tmpcopyup" | "copy-symlink" | "src-nofollow") {
+        } else if matches!(o, "copy-symlink" | "src-nofollow") {
             return Err(Error::NotSupported(format!("{field}: option {o}")));
         } else if sb_flag(o) {
             data.push((o.to_owned(), None));
@@ -194,6 +199,9 @@ fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo, maps: Opti
     let source = m.source().as_ref().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     if source.contains('\0') || typ.contains('\0') {
         return Err(Error::InvalidConfig(format!("{field}: source or type contains a NUL byte")));
+    }
+    if copy_up && (typ != "tmpfs" || bind.is_some()) {
+        return Err(Error::NotSupported(format!("{field}: option tmpcopyup on a mount that is not a tmpfs")));
     }
     let kind = if let Some(recursive) = bind.or((typ == "bind").then_some(false)) {
         if !data.is_empty() {
@@ -215,7 +223,7 @@ fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo, maps: Opti
         MountKind::Fs { fstype: fstype.to_owned(), source, data }
     };
     let idmap = idmap_plan(&field, &kind, idmap_opt, maps, ns)?;
-    Ok(MountStep { dest, kind, attr, rattr, propagation, idmap })
+    Ok(MountStep { dest, kind, attr, rattr, propagation, copy_up, idmap })
 }
 
 /// runtime-spec 1.2 idmapped mounts: bind mounts only; mappings of their own, or the container's

@@ -189,3 +189,47 @@ fn time_plan(p: &mut NamespacePlan, linux: &Linux, new: i32) -> Result<()> {
         None => Ok(()),
     }
 }
+
+/// One host interface to move into the container: its host name and its name inside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NetDevice {
+    pub(crate) host_name: String,
+    pub(crate) name: String,
+}
+
+fn check_ifname(name: &str) -> Result<()> {
+    let bad = name.is_empty()
+        || name.len() > 15
+        || name == "."
+        || name == ".."
+        || name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace() || c == '\0');
+    if bad {
+        return Err(Error::InvalidConfig(format!("linux.netDevices: invalid interface name {name:?}")));
+    }
+    Ok(())
+}
+
+/// linux.netDevices: moved into the container's own network namespace (runc's rule), by the child
+/// with the host's capabilities, so not from inside a user namespace.
+pub(crate) fn net_devices(linux: &Linux, ns: &NamespacePlan) -> Result<Vec<NetDevice>> {
+    let Some(map) = linux.net_devices().as_ref().filter(|m| !m.is_empty()) else { return Ok(Vec::new()) };
+    if !ns.new_net {
+        return Err(Error::InvalidConfig("linux.netDevices: needs a new network namespace".into()));
+    }
+    if ns.in_userns() {
+        return Err(Error::NotSupported("linux.netDevices with a user namespace".into()));
+    }
+    let mut out: Vec<NetDevice> = Vec::new();
+    let mut hosts: Vec<&String> = map.keys().collect();
+    hosts.sort();
+    for host in hosts {
+        let name = map[host].name().clone().filter(|n| !n.is_empty()).unwrap_or_else(|| host.clone());
+        check_ifname(host)?;
+        check_ifname(&name)?;
+        if out.iter().any(|d| d.name == name) {
+            return Err(Error::InvalidConfig(format!("linux.netDevices: two devices named {name:?} inside")));
+        }
+        out.push(NetDevice { host_name: host.clone(), name });
+    }
+    Ok(out)
+}

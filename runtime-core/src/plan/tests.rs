@@ -103,6 +103,22 @@ fn bind_recursive_attrs_and_propagation() {
 }
 
 #[test]
+fn tmpcopyup_only_on_tmpfs() {
+    let v = with(base(), |v| {
+        v["mounts"] =
+            json!([{"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "nosuid"]}]);
+    });
+    let m = &build(v).unwrap().rootfs.mounts[0];
+    assert!(m.copy_up && matches!(&m.kind, MountKind::Fs { data, .. } if data.is_empty()));
+    let bind = with(base(), |v| {
+        v["mounts"] =
+            json!([{"destination": "/x", "type": "bind", "source": "/tmp", "options": ["rbind", "tmpcopyup"]}]);
+    });
+    let e = build(bind).unwrap_err().to_string();
+    assert!(e.contains("not supported: mounts[/x]: option tmpcopyup"), "{e}");
+}
+
+#[test]
 fn sysfs_without_netns_is_a_bind_of_the_hosts() {
     let v = with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "pid"}]));
     let v = with(v, |v| v.as_object_mut().unwrap().remove("hostname").map(drop).unwrap_or(()));
@@ -272,4 +288,25 @@ fn sysctls_need_their_namespace() {
         let e = build(v).unwrap_err().to_string();
         assert!(e.contains(want), "{e}");
     }
+}
+
+#[test]
+fn net_devices_are_renamed_and_checked() {
+    let v = with(base(), |v| v["linux"]["netDevices"] = json!({"eth1": {"name": "ctr0"}, "eth2": {}}));
+    let p = build(v).unwrap();
+    let got: Vec<(&str, &str)> = p.net_devices.iter().map(|d| (d.host_name.as_str(), d.name.as_str())).collect();
+    assert_eq!(got, [("eth1", "ctr0"), ("eth2", "eth2")]);
+    for (devs, want) in [
+        (json!({"eth1": {"name": "x"}, "eth2": {"name": "x"}}), "two devices named"),
+        (json!({"eth1": {"name": "waytoolongname0123"}}), "invalid interface name"),
+    ] {
+        let e = build(with(base(), |v| v["linux"]["netDevices"] = devs)).unwrap_err().to_string();
+        assert!(e.contains(want), "{e}");
+    }
+    let e = build(with(base(), |v| {
+        userns(v);
+        v["linux"]["netDevices"] = json!({"eth1": {}});
+    }))
+    .unwrap_err();
+    assert!(e.to_string().contains("not supported: linux.netDevices with a user namespace"), "{e}");
 }

@@ -23,10 +23,9 @@ pub(super) fn check(spec: &Spec) -> Result<()> {
         first_set(&checks)?;
     }
     let Some(l) = spec.linux() else { return Err(Error::InvalidConfig("linux: missing".into())) };
-    let checks: [(&str, bool); 3] = [
+    let checks: [(&str, bool); 2] = [
         ("linux.intelRdt", l.intel_rdt().is_some()),
         ("linux.mountLabel", l.mount_label().as_ref().is_some_and(|s| !s.is_empty())),
-        ("linux.netDevices", l.net_devices().as_ref().is_some_and(|v| !v.is_empty())),
     ];
     first_set(&checks)
 }

@@ -10,6 +10,7 @@ mod masked;
 mod mounts;
 mod pivot;
 mod resolve;
+mod tmpcopyup;
 
 pub(crate) use resolve::RootDir;
 

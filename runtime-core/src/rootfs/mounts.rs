@@ -103,6 +103,10 @@ pub(super) fn mount(
             if fstype == "proc" && sys::fs::fs_magic(mnt.as_fd(), &what)? != PROC_SUPER_MAGIC {
                 return Err(SysError::check("mount proc", Some(&what), "not a procfs"));
             }
+            if m.copy_up {
+                // Into the detached tmpfs, before it hides the directory being copied.
+                super::tmpcopyup::copy(target.as_fd(), mnt.as_fd(), &what)?;
+            }
             if m.rattr != MountAttr::default() {
                 sys::mount::mount_setattr(mnt.as_fd(), true, m.rattr, &what)?;
             }

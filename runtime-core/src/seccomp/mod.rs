@@ -28,6 +28,8 @@ mod tables;
 #[cfg(test)]
 mod bpf_interp;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +44,8 @@ pub(crate) use arch::Arch;
 pub(crate) const FLAG_LOG: u32 = 1 << 1;
 pub(crate) const FLAG_SPEC_ALLOW: u32 = 1 << 2;
 pub(crate) const FLAG_NEW_LISTENER: u32 = 1 << 3;
+/// Meaningful only with a listener (the kernel refuses it otherwise): kept only then, as libseccomp.
+pub(crate) const FLAG_WAIT_KILLABLE_RECV: u32 = 1 << 5;
 
 /// What `hull features` reports under `linux.seccomp`.
 pub(crate) const FEATURE_ACTIONS: &[&str] = &[
@@ -79,8 +83,12 @@ pub(crate) const FEATURE_ARCHS: &[&str] = &[
     "SCMP_ARCH_X86_64",
 ];
 /// `knownFlags` and `supportedFlags` (all three work on every kernel hull runs on, >= 4.17).
-pub(crate) const FEATURE_FLAGS: &[&str] =
-    &["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_LOG"];
+pub(crate) const FEATURE_FLAGS: &[&str] = &[
+    "SECCOMP_FILTER_FLAG_TSYNC",
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    "SECCOMP_FILTER_FLAG_LOG",
+    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+];
 
 /// A compiled filter, ready for the child to install.
 #[derive(Debug, Clone)]
@@ -120,10 +128,15 @@ impl Program {
     }
 }
 
-/// Compiles `spec` for the architecture hull runs on. Pure: no syscalls.
-pub(crate) fn compile(spec: &LinuxSeccomp) -> Result<Program> {
+/// Compiles `spec` for the architecture hull runs on. Pure: no syscalls. `wait_killable` is the
+/// WAIT_KILLABLE_RECV flag, which oci-spec's types cannot carry (see `Bundle`).
+pub(crate) fn compile(spec: &LinuxSeccomp, wait_killable: bool) -> Result<Program> {
     let native = Arch::native().ok_or_else(|| Error::NotSupported("seccomp on this architecture".into()))?;
-    compile_for(spec, native)
+    let mut p = compile_for(spec, native)?;
+    if wait_killable && p.needs_listener() {
+        p.flags |= FLAG_WAIT_KILLABLE_RECV;
+    }
+    Ok(p)
 }
 
 /// Compiles `spec` for a host whose native ABI is `native`.

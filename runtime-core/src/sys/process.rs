@@ -174,6 +174,26 @@ pub(crate) fn close_range(first: u32, cloexec: bool) -> Result<(), SysError> {
     check(r, "close_range", None).map(drop)
 }
 
+/// Closes every fd from `first` up except those in `keep`: the exec child drops whatever its
+/// caller left open (host directories included) before it enters the container.
+pub(crate) fn close_all_except(first: u32, keep: &[RawFd]) -> Result<(), SysError> {
+    let mut keep: Vec<u32> = keep.iter().filter_map(|&f| u32::try_from(f).ok()).filter(|&f| f >= first).collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut lo = first;
+    for k in keep.into_iter().chain([u32::MAX]) {
+        if k > lo {
+            // SAFETY: the only caller is the exec child, which never returns into the frames that
+            // own these fds (it execs or _exits), so no OwnedFd of a closed number is used again;
+            // libpathrs revalidates its cached procfs fd and opens a new one when it is gone.
+            let r = unsafe { libc::syscall(libc::SYS_close_range, lo, k - 1, 0) };
+            check(r, "close_range", None)?;
+        }
+        lo = k.saturating_add(1);
+    }
+    Ok(())
+}
+
 /// Clears FD_CLOEXEC on an fd that must survive exec (preserved fds, stdio).
 pub(crate) fn clear_cloexec(fd: RawFd) -> Result<(), SysError> {
     // SAFETY: fcntl on an fd number; a closed fd gives EBADF, reported as an error.

@@ -89,7 +89,7 @@ mod tests {
     }
 
     fn program(json: &str) -> Program {
-        compile(&serde_json::from_str(json).unwrap()).unwrap()
+        compile(&serde_json::from_str(json).unwrap(), false).unwrap()
     }
 
     fn is_root() -> bool {
@@ -223,6 +223,20 @@ mod tests {
         }
         let p = program(r#"{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_LOG"]}"#);
         assert_eq!(errno_of(&p, nr("getppid")), 0, "the LOG flag is accepted by the kernel");
+    }
+
+    #[test]
+    fn wait_killable_recv_reaches_the_kernel() {
+        if !is_root() {
+            return;
+        }
+        let json = r#"{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/x",
+            "syscalls": [{"names": ["mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}"#;
+        let mut p = program(json);
+        p.flags |= crate::seccomp::FLAG_WAIT_KILLABLE_RECV;
+        assert_eq!(errno_of(&p, nr("getppid")), 0, "accepted with a listener");
+        p.flags &= !crate::seccomp::FLAG_NEW_LISTENER;
+        assert_eq!(errno_of(&p, nr("getppid")), 200 + libc::EINVAL, "the flag reached the kernel");
     }
 
     #[test]
