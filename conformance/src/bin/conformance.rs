@@ -53,8 +53,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--probe" => o.probe = Some(absolute(&value()?)),
             "--matrix-out" => o.matrix_out = Some(value()?.into()),
             "--list" => o.list = true,
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
     }
     if o.runtimes.is_empty() {

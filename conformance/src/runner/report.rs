@@ -115,7 +115,7 @@ pub fn junit(results: &[TestResult]) -> String {
                 Verdict::Fail => writeln!(
                     out,
                     "{head}>\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                    xml(&one_line(&r.reason)),
+                    xml(&brief(&r.reason)),
                     xml(&r.reason)
                 ),
                 Verdict::Skip => writeln!(out, "{head}>\n      <skipped message=\"{}\"/>\n    </testcase>", xml(&r.reason)),
