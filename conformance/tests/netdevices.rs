@@ -6,5 +6,6 @@
 conformance::cargo_tests!(
     netdevices;
     host_interface_moves_in_with_its_address,
+    delete_moves_the_interface_back_under_its_host_name,
     bad_net_devices_are_refused,
 );

@@ -1,16 +1,43 @@
-//! Runs a bundle in the foreground: `run <bundle> <id>`; prints nothing of its own and exits with
-//! the container's status.
-use runtime_core::{CreateOptions, Runtime};
+//! Runs a command in a fresh container and captures its output: `run <bundle-dir> <command>...`.
+//!
+//! The root is `<bundle-dir>/rootfs`; the config is built in memory from the library's example
+//! spec (no config.json needed). Prints what the command wrote to its stdout and exits with its
+//! status; the container is deleted either way.
+use std::io::Read;
+
+use runtime_core::{CreateOptions, Runtime, Stdio};
+
+const USAGE: &str = "usage: run <bundle-dir> <command> [args...]";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Before anything else: the runtime binary must not be writable from a container.
     runtime_core::seal::ensure_sealed()?;
     let mut args = std::env::args().skip(1);
-    let bundle = args.next().ok_or("usage: run <bundle> <id>")?;
-    let id = args.next().ok_or("usage: run <bundle> <id>")?;
+    let bundle = args.next().ok_or(USAGE)?;
+    let command: Vec<String> = args.collect();
+    if command.is_empty() {
+        return Err(USAGE.into());
+    }
+    let id = format!("run-{}", std::process::id());
+    let mut spec = serde_json::to_value(runtime_core::spec::example(false))?;
+    spec["process"]["terminal"] = false.into();
+    spec["process"]["args"] = command.into();
+    spec["linux"]["cgroupsPath"] = format!("/hull-example-{id}").into();
+
+    let (mut output, stdout) = std::os::unix::net::UnixStream::pair()?;
     let rt = Runtime::new("/run/hull-example");
-    let mut c = rt.create(&id, CreateOptions { bundle: bundle.into(), ..Default::default() })?;
-    c.start()?;
-    let code = c.wait()?;
+    let stdio = Stdio { stdout: Some(stdout.into()), ..Default::default() };
+    let opts =
+        CreateOptions { bundle: bundle.into(), spec: Some(serde_json::from_value(spec)?), stdio, ..Default::default() };
+    let mut c = rt.create(&id, opts)?;
+    let run = c.start().map_err(Box::from).and_then(|()| {
+        // The container holds the only write end: end of file once its processes are gone.
+        let mut text = String::new();
+        output.read_to_string(&mut text)?;
+        Ok::<_, Box<dyn std::error::Error>>((text, c.wait()?))
+    });
     rt.load(&id)?.delete(true)?;
-    std::process::exit(code);
+    let (text, status) = run?;
+    print!("{text}");
+    std::process::exit(status);
 }

@@ -45,6 +45,22 @@ pub struct CreateOptions {
     /// Systemd socket activation: number of `LISTEN_FDS` passed on (they are preserved and the
     /// container's environment gets `LISTEN_FDS` and `LISTEN_PID=1`).
     pub listen_fds: u32,
+    /// The container's stdin, stdout and stderr; each one not given is the caller's own. Giving
+    /// any makes `create` go through the launch helper (a fork + exec of this program), since
+    /// the container inherits its stdio from the process that clones it.
+    pub stdio: Stdio,
+}
+
+/// File descriptors to use as a container's stdio instead of the caller's (pipes to capture its
+/// output, `/dev/null`, a file...).
+#[derive(Debug, Default)]
+pub struct Stdio {
+    /// Becomes the container's fd 0.
+    pub stdin: Option<OwnedFd>,
+    /// Becomes the container's fd 1.
+    pub stdout: Option<OwnedFd>,
+    /// Becomes the container's fd 2.
+    pub stderr: Option<OwnedFd>,
 }
 
 /// A state root (runc's `--root`) under which containers are created and found.
@@ -64,9 +80,15 @@ impl Runtime {
         self.store.root()
     }
 
-    /// Creates container `id` from `opts.bundle`: returns once its process is set up and blocked
-    /// before the user's program (status `created`).
+    /// Creates container `id` from `opts.bundle` (or `opts.spec`): returns once its process is
+    /// set up and blocked before the user's program (status `created`).
+    ///
+    /// Safe to call from any thread: a multi-threaded caller goes through the launch helper (see
+    /// the crate docs); the container's init is a child of the calling process either way.
     pub fn create(&self, id: &str, opts: CreateOptions) -> Result<Container> {
+        if crate::helper::needed(Some(&opts.stdio))? {
+            return crate::helper::create(&self.store, id, opts);
+        }
         crate::launch::create(&self.store, id, opts)
     }
 
@@ -194,7 +216,10 @@ impl Container {
     }
 
     /// A pidfd of the init, checked against the recorded start time (pid reuse).
-    pub(crate) fn pidfd(&self) -> Result<OwnedFd> {
+    ///
+    /// It becomes readable when the init exits: register it with any event loop (tokio's
+    /// `AsyncFd`, mio, poll) and call [`Container::try_wait`] when it fires.
+    pub fn pidfd(&self) -> Result<OwnedFd> {
         let fd =
             sys::process::pidfd_open(self.state.pid).map_err(|_| Error::WrongState("container not running".into()))?;
         match crate::launch::start_time(self.state.pid) {
@@ -245,6 +270,10 @@ impl Container {
     }
 
     fn kill_and_wait(&self) -> Result<()> {
+        // While the network namespace still exists: hand moved-in devices back to the host. Best
+        // effort: if it fails the kernel still ends them with the namespace (virtual devices) or
+        // returns them to the initial one (physical devices), and delete must not get stuck.
+        let _ = crate::launch::return_net_devices(self.state.pid, &self.state.internal.net_devices);
         let cg = self.cgroup();
         if !self.state.internal.cgroup_paths.is_empty() {
             // A frozen task cannot die; thaw first so SIGKILL is delivered.
@@ -283,7 +312,12 @@ impl Container {
     }
 
     /// Starts another process inside the running container (`hull exec`).
+    ///
+    /// Safe to call from any thread, as [`Runtime::create`].
     pub fn exec(&self, opts: crate::ExecOptions) -> Result<crate::ExecProcess> {
+        if crate::helper::needed(None)? {
+            return crate::helper::exec(self, opts);
+        }
         crate::launch::exec(self, opts)
     }
 
@@ -320,6 +354,15 @@ impl Container {
             return Err(Error::InvalidArgument("wait: the init is not a child of this process".into()));
         }
         sys::process::wait_child(self.state.pid).step(Step::Lifecycle)
+    }
+
+    /// Like [`Container::wait`] but never blocks: `Some(status)` once the init has exited (it is
+    /// reaped then), `None` while it runs.
+    pub fn try_wait(&self) -> Result<Option<i32>> {
+        if !self.child {
+            return Err(Error::InvalidArgument("wait: the init is not a child of this process".into()));
+        }
+        sys::spawn::try_wait_child(self.state.pid).step(Step::Lifecycle)
     }
 }
 

@@ -143,8 +143,8 @@ pub fn document() -> Value {
                 "knownFlags": crate::seccomp::FEATURE_FLAGS,
                 "supportedFlags": crate::seccomp::FEATURE_FLAGS
             },
-            "apparmor": { "enabled": false },
-            "selinux": { "enabled": false },
+            "apparmor": { "enabled": true },
+            "selinux": { "enabled": true },
             "intelRdt": { "enabled": false },
             "mountExtensions": { "idmap": { "enabled": true } },
             "netDevices": { "enabled": true }

@@ -38,10 +38,7 @@ pub fn ensure_sealed() -> Result<()> {
     if is_sealed()? {
         return Ok(());
     }
-    let sealed = match overlay_copy() {
-        Ok(fd) => fd,
-        Err(_) => memfd_copy()?,
-    };
+    let sealed = sealed_copy()?;
     let argv = to_cstrings(std::env::args_os())?;
     let envp = to_cstrings(std::env::vars_os().map(|(k, v)| {
         let mut kv = k;
@@ -50,6 +47,12 @@ pub fn ensure_sealed() -> Result<()> {
         kv
     }))?;
     Err(Error::sys(Step::Spawn, sys::process::execveat_empty(sealed.as_fd(), &argv, &envp)))
+}
+
+/// A sealed copy of the running binary: the overlay view, or the memfd copy where overlayfs is
+/// unavailable.
+pub(crate) fn sealed_copy() -> Result<OwnedFd> {
+    overlay_copy().or_else(|_| memfd_copy())
 }
 
 /// The running binary as seen through a detached read-only overlay of its directory.

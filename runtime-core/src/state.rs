@@ -90,6 +90,9 @@ pub struct Internal {
     /// The profile asked for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (not expressible in `seccomp`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub seccomp_wait_killable: bool,
+    /// linux.netDevices moved in: (host name, name inside), moved back by delete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub net_devices: Vec<(String, String)>,
 }
 
 /// Checks a container id the way runc does: 1 or more of `[A-Za-z0-9_+.-]`, not `.` or `..`.

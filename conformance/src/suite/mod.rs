@@ -48,6 +48,7 @@ pub mod exec_security;
 pub mod hooks;
 pub mod hostile_rootfs;
 pub mod lifecycle;
+pub mod lsm;
 pub mod mounts;
 pub mod namespaces;
 pub mod netdevices;
@@ -75,6 +76,7 @@ pub fn all() -> Vec<Test> {
         cgroups::TESTS,
         hooks::TESTS,
         security::TESTS,
+        lsm::TESTS,
         hostile_rootfs::TESTS,
         exec_security::TESTS,
     ]

@@ -48,6 +48,21 @@ pub fn host_interface_moves_in_with_its_address() {
     c.assert_clean();
 }
 
+pub fn delete_moves_the_interface_back_under_its_host_name() {
+    requires!(root, runtime);
+    let veth = Veth::new("b");
+    let c = Case::new();
+    let host = veth.0.clone();
+    c.build(c.bundle().args(&["/probe", "sleep", "30"]).with(|s| {
+        s["linux"]["netDevices"] = json!({ host: {"name": "ctr1"} });
+    }));
+    c.create(&[]).ok();
+    assert!(!Veth::on_host(&veth.0), "the interface is still on the host after create");
+    c.delete(true).ok();
+    assert!(Veth::on_host(&veth.0), "delete did not move {} back", veth.0);
+    c.assert_clean();
+}
+
 pub fn bad_net_devices_are_refused() {
     requires!(root, runtime);
     let cases = [
@@ -74,5 +89,6 @@ pub fn bad_net_devices_are_refused() {
 /// This area's tests and the spec sections they check.
 pub const TESTS: &[crate::suite::Test] = &[
     entry!(host_interface_moves_in_with_its_address, "config-linux.md#network-devices"),
+    entry!(delete_moves_the_interface_back_under_its_host_name, "config-linux.md#network-devices"),
     entry!(bad_net_devices_are_refused, "config-linux.md#network-devices"),
 ];

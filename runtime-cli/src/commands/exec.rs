@@ -25,14 +25,8 @@ pub fn run(rt: &Runtime, args: &ExecArgs, log: &mut Logger) -> Result<u8> {
 }
 
 fn exec(rt: &Runtime, args: &ExecArgs) -> Result<u8> {
-    for (flag, set) in [
-        ("--apparmor", args.apparmor.is_some()),
-        ("--process-label", args.process_label.is_some()),
-        ("--pidfd-socket", args.pidfd_socket.is_some()),
-    ] {
-        if set {
-            bail!("not supported: exec {flag}");
-        }
+    if args.pidfd_socket.is_some() {
+        bail!("not supported: exec --pidfd-socket");
     }
     let c = super::load(rt, &args.id)?;
     let process = process(args, &c)?;
@@ -98,6 +92,12 @@ fn process(args: &ExecArgs, c: &runtime_core::Container) -> Result<Process> {
     }
     if !args.caps.is_empty() {
         add_caps(&mut p, &args.caps)?;
+    }
+    if let Some(profile) = &args.apparmor {
+        p.set_apparmor_profile(Some(profile.clone()));
+    }
+    if let Some(label) = &args.process_label {
+        p.set_selinux_label(Some(label.clone()));
     }
     Ok(p)
 }

@@ -52,6 +52,11 @@ pub struct ExecProcess {
 }
 
 impl ExecProcess {
+    /// A process a launch helper started on the caller's behalf (now the caller's child).
+    pub(crate) fn adopted(pid: i32, console: Option<OwnedFd>, waitable: bool) -> Self {
+        ExecProcess { pid, console, waitable }
+    }
+
     /// Its host pid.
     pub fn pid(&self) -> i32 {
         self.pid
@@ -111,6 +116,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
         ..Default::default()
     };
     let proc_plan = plan::process_plan(&process, &popts)?;
+    plan::process_lsm(&proc_plan)?;
     if proc_plan.terminal && !popts.console {
         return Err(Error::InvalidConfig("cannot allocate tty without setting console socket".into()));
     }
@@ -350,12 +356,20 @@ fn setup(ctx: &ExecContext<'_>) -> StepResult<(std::ffi::CString, Vec<std::ffi::
     let p = ctx.process;
     // Not reachable from the container (ptrace, /proc/PID/exe, fds) until the execve.
     sys::process::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE").map_err(at(Step::Spawn))?;
-    if p.oom_score_adj.is_some() {
-        // Still in the host's namespaces: the container's /proc (which it may have replaced) is
-        // never consulted; the value survives the setns, the fork and the execve.
-        let procfs = pathrs::procfs::ProcfsHandle::new()
-            .map_err(|e| at(Step::Credentials)(crate::rootfs::path_err("open", "procfs", e)))?;
-        process::oom_score_adj(p, &procfs)?;
+    let labels = p.attrs.apparmor.is_some() || p.attrs.selinux_label.is_some();
+    // Made while still in the host's namespaces: the container's /proc (which it may have
+    // replaced) is never consulted.
+    let procfs = if p.oom_score_adj.is_some() || labels {
+        Some(
+            pathrs::procfs::ProcfsHandle::new()
+                .map_err(|e| at(Step::Credentials)(crate::rootfs::path_err("open", "procfs", e)))?,
+        )
+    } else {
+        None
+    };
+    if let Some(procfs) = procfs.as_ref().filter(|_| p.oom_score_adj.is_some()) {
+        // The value survives the setns, the fork and the execve.
+        process::oom_score_adj(p, procfs)?;
     }
     // One setns through the init's pidfd joins every namespace at once; the mount namespace
     // brings the container's root and cwd with it.
@@ -369,6 +383,10 @@ fn setup(ctx: &ExecContext<'_>) -> StepResult<(std::ffi::CString, Vec<std::ffi::
     sys::process::setsid().map_err(at(Step::Console))?;
     if p.terminal {
         console::setup_child(ctx.sock.as_fd(), p.console_size, false).map_err(at(Step::Console))?;
+    }
+    if let Some(procfs) = procfs.as_ref().filter(|_| labels) {
+        // In the final process (after any fork): the labels apply at its execve.
+        process::lsm_labels(p, procfs)?;
     }
     process::credentials(p, ctx.seccomp, ctx.sock.as_fd())?;
     process::seccomp_now(process::seccomp_before_ready(p, ctx.seccomp), ctx.sock.as_fd())?;

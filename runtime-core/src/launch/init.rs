@@ -96,6 +96,7 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
         sys::process::join_session_keyring(&format!("_ses.{}", plan.id)).map_err(at(Step::Credentials))?;
     }
     process::oom_score_adj(&plan.process, &procfs)?;
+    process::lsm_labels(&plan.process, &procfs)?;
     process::credentials(&plan.process, plan.seccomp.as_ref(), ctx.sock.as_fd())?;
     process::seccomp_now(process::seccomp_before_ready(&plan.process, plan.seccomp.as_ref()), ctx.sock.as_fd())?;
     let path = process::lookup(&plan.process)?;

@@ -7,9 +7,14 @@
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
+use pathrs::flags::OpenFlags;
+use pathrs::procfs::{ProcfsBase, ProcfsHandle};
+
 use crate::error::SysError;
 use crate::plan::NetDevice;
+use crate::rootfs;
 use crate::sys;
+use crate::sys::process::Forked;
 
 const RTM_NEWLINK: u16 = 16;
 const RTM_GETLINK: u16 = 18;
@@ -193,6 +198,52 @@ pub(crate) fn move_in(host: BorrowedFd<'_>, netns: BorrowedFd<'_>, devices: &[Ne
             let body = ifinfo(new_index, IFF_UP, IFF_UP);
             request(local.as_fd(), &message(RTM_NEWLINK, F_REQUEST | F_ACK, &body), 0, &format!("set {} up", d.name))?;
         }
+    }
+    Ok(())
+}
+
+/// Moves the devices of a live container back to the runtime's network namespace under their host
+/// names (delete does this before the kill, while the namespace still exists; a stopped
+/// container's namespace is gone, and with it its virtual devices, physical ones going back to the
+/// initial namespace by themselves). A child enters the container's namespace to do it.
+pub(crate) fn move_out(init_pid: i32, devices: &[(String, String)]) -> Result<(), SysError> {
+    if devices.is_empty() {
+        return Ok(());
+    }
+    let procfs = ProcfsHandle::new().map_err(|e| rootfs::path_err("open", "procfs", e))?;
+    let flags = OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC;
+    let open = |base, sub: &str| {
+        procfs.open_follow(base, sub, flags).map(OwnedFd::from).map_err(|e| rootfs::path_err("open", sub, e))
+    };
+    let host = open(ProcfsBase::ProcThreadSelf, "ns/net")?;
+    let theirs = open(ProcfsBase::ProcRoot, &format!("{init_pid}/ns/net"))?;
+    match sys::process::clone3(0, None)? {
+        Forked::Child => {
+            let code = match move_back(host.as_fd(), theirs.as_fd(), devices) {
+                Ok(()) => 0,
+                Err(e) => {
+                    let _ = sys::fs::write_all(sys::process::stderr(), format!("hull: {e}\n").as_bytes(), "stderr");
+                    1
+                }
+            };
+            sys::process::exit_now(code)
+        }
+        Forked::Parent(pid) => match sys::process::wait_child(pid)? {
+            0 => Ok(()),
+            status => Err(SysError::check("move network devices back", None, format!("helper exited with {status}"))),
+        },
+    }
+}
+
+fn move_back(host: BorrowedFd<'_>, theirs: BorrowedFd<'_>, devices: &[(String, String)]) -> Result<(), SysError> {
+    sys::process::setns(theirs, libc::CLONE_NEWNET, "container network namespace")?;
+    let sock = sys::netlink::route_socket()?;
+    for (host_name, name) in devices {
+        let (index, _) = link(sock.as_fd(), name)?;
+        let mut body = ifinfo(index, 0, 0);
+        attr(&mut body, IFLA_NET_NS_FD, &(std::os::fd::AsRawFd::as_raw_fd(&host) as u32).to_ne_bytes());
+        attr(&mut body, IFLA_IFNAME, &cname(host_name));
+        request(sock.as_fd(), &message(RTM_NEWLINK, F_REQUEST | F_ACK, &body), 0, &format!("move {name} back"))?;
     }
     Ok(())
 }

@@ -185,6 +185,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                         .and_then(|l| l.seccomp().as_ref())
                         .map(|s| serde_json::to_value(s).unwrap_or_default()),
                     seccomp_wait_killable: bundle.seccomp_wait_killable,
+                    net_devices: plan.net_devices.iter().map(|d| (d.host_name.clone(), d.name.clone())).collect(),
                 },
             };
             Ok((state, console))

@@ -94,6 +94,23 @@ fn attrs(p: &ProcessPlan) -> StepResult {
     Ok(())
 }
 
+/// The LSM labels for the coming execve, written through the private procfs (so a container's
+/// own /proc cannot redirect them, CVE-2019-16884 / CVE-2025-52881).
+pub(crate) fn lsm_labels(p: &ProcessPlan, procfs: &ProcfsHandle) -> StepResult {
+    let err = at(Step::Credentials);
+    if let Some(profile) = &p.attrs.apparmor {
+        let value = format!("exec {profile}");
+        // The LSM-specific file first (Linux 5.1+ with stacking), then the shared one.
+        write_proc(procfs, ProcfsBase::ProcThreadSelf, "attr/apparmor/exec", &value)
+            .or_else(|_| write_proc(procfs, ProcfsBase::ProcThreadSelf, "attr/exec", &value))
+            .map_err(&err)?;
+    }
+    if let Some(label) = &p.attrs.selinux_label {
+        write_proc(procfs, ProcfsBase::ProcThreadSelf, "attr/exec", label).map_err(&err)?;
+    }
+    Ok(())
+}
+
 /// execCPUAffinity.initial: where the runtime's own steps run inside the container.
 pub(crate) fn initial_affinity(p: &ProcessPlan) -> StepResult {
     match &p.attrs.affinity_initial {

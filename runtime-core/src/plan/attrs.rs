@@ -39,6 +39,9 @@ pub(crate) struct ProcessAttrs {
     pub(crate) affinity_final: Option<Vec<u64>>,
     pub(crate) personality: Option<u64>,
     pub(crate) mempolicy: Option<MemPolicy>,
+    /// AppArmor profile and SELinux label for the execve (only set where the LSM is active).
+    pub(crate) apparmor: Option<String>,
+    pub(crate) selinux_label: Option<String>,
 }
 
 const MAX_CPUS: u32 = 1024;

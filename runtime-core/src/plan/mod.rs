@@ -20,6 +20,7 @@ pub(crate) use mounts::{MountKind, MountStep};
 pub(crate) use namespaces::{NamespacePlan, NetDevice};
 pub(crate) use process::{plan as process_plan, ProcessPlan};
 pub(crate) use userns::IdMaps;
+pub(crate) use validate::process_lsm;
 
 use crate::bundle::Bundle;
 use crate::cgroups::{self, CgroupPlan};
@@ -94,6 +95,9 @@ impl Plan {
         let mut process = process::plan(process, opts)?;
         process.attrs.personality = linux.personality().as_ref().map(attrs::personality).transpose()?;
         process.attrs.mempolicy = linux.memory_policy().as_ref().map(attrs::mempolicy).transpose()?;
+        let lsm = validate::lsm(spec, host)?;
+        process.attrs.apparmor = lsm.apparmor;
+        process.attrs.selinux_label = lsm.selinux;
         if process.terminal && !opts.console {
             return Err(Error::InvalidConfig(
                 "cannot allocate tty if runc will detach without setting console socket".into(),
@@ -102,7 +106,10 @@ impl Plan {
         let cgroup = cgroups::plan(linux.cgroups_path().as_deref(), id, linux.resources().as_ref(), &host.cgroups)?;
         let seccomp =
             linux.seccomp().as_ref().map(|s| seccomp::compile(s, bundle.seccomp_wait_killable)).transpose()?;
-        let rootfs = rootfs_plan(bundle, opts, &namespaces, host)?;
+        let mut rootfs = rootfs_plan(bundle, opts, &namespaces, host)?;
+        if let Some(label) = &lsm.mount_label {
+            mounts::apply_mount_label(&mut rootfs.mounts, label);
+        }
         let sysctl = sysctl::plan(&linux.sysctl().clone().unwrap_or_default(), &namespaces)?;
         let net_devices = namespaces::net_devices(linux, &namespaces)?;
         Ok(Plan {

@@ -257,3 +257,15 @@ fn idmap_plan(
     };
     Ok(Some(MountIdmap { maps, recursive: opt.unwrap_or(*rbind) }))
 }
+
+/// linux.mountLabel: the SELinux context of every new filesystem that takes one (runc leaves
+/// proc, sysfs and cgroup mounts alone).
+pub(crate) fn apply_mount_label(mounts: &mut [MountStep], label: &str) {
+    for m in mounts {
+        if let MountKind::Fs { fstype, data, .. } = &mut m.kind {
+            if !matches!(fstype.as_str(), "proc" | "sysfs" | "cgroup" | "cgroup2") {
+                data.push(("context".into(), Some(format!("\"{label}\""))));
+            }
+        }
+    }
+}

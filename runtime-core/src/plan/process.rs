@@ -183,5 +183,8 @@ fn attrs_of(p: &Process) -> Result<ProcessAttrs> {
         affinity_final,
         personality: None,
         mempolicy: None,
+        // Checked against the host's LSMs by the caller (validate::lsm, validate::process_lsm).
+        apparmor: p.apparmor_profile().clone().filter(|s| !s.is_empty()),
+        selinux_label: p.selinux_label().clone().filter(|s| !s.is_empty()),
     })
 }

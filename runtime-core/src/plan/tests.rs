@@ -310,3 +310,29 @@ fn net_devices_are_renamed_and_checked() {
     .unwrap_err();
     assert!(e.to_string().contains("not supported: linux.netDevices with a user namespace"), "{e}");
 }
+
+#[test]
+fn lsm_labels_need_their_lsm() {
+    let mut host = HostInfo::detect().unwrap();
+    host.apparmor = false;
+    host.selinux = false;
+    let spec = |f: fn(&mut Value)| -> oci_spec::runtime::Spec { serde_json::from_value(with(base(), f)).unwrap() };
+    let aa = spec(|v| v["process"]["apparmorProfile"] = json!("docker-default"));
+    let se = spec(|v| v["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0"));
+    let ml = spec(|v| v["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0"));
+    assert!(validate::lsm(&aa, &host).unwrap_err().to_string().contains("AppArmor is not enabled"));
+    for s in [&se, &ml] {
+        assert!(validate::lsm(s, &host).unwrap_err().to_string().contains("selinux is disabled or not supported"));
+    }
+    host.apparmor = true;
+    host.selinux = true;
+    assert_eq!(validate::lsm(&aa, &host).unwrap().apparmor.as_deref(), Some("docker-default"));
+    let lsm = validate::lsm(&ml, &host).unwrap();
+    let mut mounts = build(base()).unwrap().rootfs.mounts;
+    mounts::apply_mount_label(&mut mounts, lsm.mount_label.as_deref().unwrap());
+    let context = |dest: &str| match &mounts.iter().find(|m| m.dest == dest).unwrap().kind {
+        MountKind::Fs { data, .. } => data.iter().any(|(k, _)| k == "context"),
+        _ => false,
+    };
+    assert!(context("dev") && !context("proc") && !context("sys"));
+}

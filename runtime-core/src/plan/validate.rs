@@ -5,6 +5,7 @@ use oci_spec::runtime::Spec;
 
 use super::namespaces::NamespacePlan;
 use crate::error::{Error, Result};
+use crate::host::HostInfo;
 
 fn unsupported(field: &str) -> Error {
     Error::NotSupported(field.to_owned())
@@ -15,18 +16,8 @@ pub(super) fn check(spec: &Spec) -> Result<()> {
     if spec.root().is_none() {
         return Err(Error::InvalidConfig("root: missing".into()));
     }
-    if let Some(p) = spec.process() {
-        let checks: [(&str, bool); 2] = [
-            ("process.apparmorProfile", p.apparmor_profile().as_ref().is_some_and(|s| !s.is_empty())),
-            ("process.selinuxLabel", p.selinux_label().as_ref().is_some_and(|s| !s.is_empty())),
-        ];
-        first_set(&checks)?;
-    }
     let Some(l) = spec.linux() else { return Err(Error::InvalidConfig("linux: missing".into())) };
-    let checks: [(&str, bool); 2] = [
-        ("linux.intelRdt", l.intel_rdt().is_some()),
-        ("linux.mountLabel", l.mount_label().as_ref().is_some_and(|s| !s.is_empty())),
-    ];
+    let checks: [(&str, bool); 1] = [("linux.intelRdt", l.intel_rdt().is_some())];
     first_set(&checks)
 }
 
@@ -49,4 +40,51 @@ pub(super) fn identity(spec: &Spec, ns: &NamespacePlan) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// LSM labels apply only where the LSM is active; elsewhere a clear error (runc's wording for
+/// SELinux), never a silently unconfined container.
+pub(super) fn lsm(spec: &Spec, host: &HostInfo) -> Result<Lsm> {
+    let set = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let p = spec.process().as_ref();
+    let apparmor = p.and_then(|p| set(p.apparmor_profile()));
+    let selinux = p.and_then(|p| set(p.selinux_label()));
+    let mount_label = spec.linux().as_ref().and_then(|l| set(l.mount_label()));
+    if apparmor.is_some() && !host.apparmor {
+        return Err(Error::InvalidConfig(
+            "apparmor profile is specified in config, but AppArmor is not enabled on this host".into(),
+        ));
+    }
+    if (selinux.is_some() || mount_label.is_some()) && !host.selinux {
+        return Err(Error::InvalidConfig(
+            "selinux label is specified in config, but selinux is disabled or not supported".into(),
+        ));
+    }
+    for (field, v) in [("process.apparmorProfile", &apparmor), ("process.selinuxLabel", &selinux)] {
+        if v.as_ref().is_some_and(|s| s.contains('\0') || s.contains('\n')) {
+            return Err(Error::InvalidConfig(format!("{field}: contains a NUL byte or a newline")));
+        }
+    }
+    Ok(Lsm { apparmor, selinux, mount_label })
+}
+
+/// The same rule for a process started by exec (its `apparmorProfile`/`selinuxLabel`, or
+/// `--apparmor`/`--process-label`).
+pub(crate) fn process_lsm(p: &super::ProcessPlan) -> Result<()> {
+    if p.attrs.apparmor.is_none() && p.attrs.selinux_label.is_none() {
+        return Ok(());
+    }
+    let mut spec = Spec::default();
+    let mut process = oci_spec::runtime::Process::default();
+    process.set_apparmor_profile(p.attrs.apparmor.clone()).set_selinux_label(p.attrs.selinux_label.clone());
+    spec.set_process(Some(process)).set_linux(None);
+    lsm(&spec, &HostInfo::detect()?).map(drop)
+}
+
+/// The LSM labels of the container, checked against the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Lsm {
+    pub(crate) apparmor: Option<String>,
+    pub(crate) selinux: Option<String>,
+    pub(crate) mount_label: Option<String>,
 }

@@ -12,6 +12,7 @@ pub(crate) mod sched;
 pub(crate) mod seccomp;
 pub(crate) mod signal;
 pub(crate) mod socket;
+pub(crate) mod spawn;
 pub(crate) mod tty;
 
 use std::ffi::CString;

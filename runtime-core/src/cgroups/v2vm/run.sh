@@ -56,6 +56,19 @@ if [ -x "$hull" ]; then
     cp /bin/busybox "$root/bundle/rootfs/bin/busybox"
     cp "$(dirname "$0")/e2e-config.json" "$root/bundle/config.json"
 fi
+# The conformance suite's cgroup tests against that hull: the same checks as on this v1 host
+# (files, OOM at the limit, pids.max against forks, pause, update), on cgroup2.
+conf=$(cd "$repo" && cargo test -p conformance --test cgroups --no-run --message-format=json 2>/dev/null |
+    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n1)
+probe=$repo/target/probe/x86_64-unknown-linux-gnu/release/probe
+if [ -x "$hull" ] && [ -x "$conf" ] && [ -x "$probe" ]; then
+    cp "$conf" "$root/conformance-cgroups"
+    cp "$probe" "$root/probe"
+    for lib in $(ldd "$conf" | grep -o '/[^ ]*'); do
+        mkdir -p "$root$(dirname "$lib")"
+        cp -L "$lib" "$root$lib"
+    done
+fi
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$cache/initramfs.gz"
 
 log="$cache/console.log"
@@ -65,4 +78,7 @@ timeout "${HULL_VM_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -m 1536 -smp 2 -
 grep -q 'HULL-V2-RESULT rc=0' "$log" && grep -q 'test result: ok' "$log" || exit 1
 if [ -x "$hull" ]; then
     grep -q 'HULL-V2-E2E ok' "$log"
+fi
+if [ -e "$root/conformance-cgroups" ] || grep -q 'HULL-V2-CONFORMANCE' "$log"; then
+    grep -q 'HULL-V2-CONFORMANCE rc=0' "$log"
 fi

@@ -1,0 +1,252 @@
+//! What the caller and the launch helper exchange: one request packet, one answer packet (with the
+//! pty master as an fd when the caller keeps the console). Library types that cannot cross a
+//! process boundary as they are (fds, `std::io::Error`, `&'static str`) get a wire form here.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::container::{ConsoleMode, CreateOptions};
+use crate::error::{ChildError, Error, Step, SysError};
+use crate::launch::ExecOptions;
+use crate::state::State;
+
+/// One call for the helper to make.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Request {
+    /// `Runtime::create`.
+    Create { root: PathBuf, id: String, opts: Box<CreateWire> },
+    /// `Container::exec` in the container `id`.
+    Exec { root: PathBuf, id: String, opts: Box<ExecWire> },
+}
+
+/// The helper's answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Response {
+    Created { state: Box<State>, child: bool, warnings: Vec<String> },
+    Execed { pid: i32 },
+    Failed(WireError),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Console {
+    None,
+    Socket(PathBuf),
+    Return,
+}
+
+impl From<ConsoleMode> for Console {
+    fn from(c: ConsoleMode) -> Self {
+        match c {
+            ConsoleMode::None => Console::None,
+            ConsoleMode::Socket(p) => Console::Socket(p),
+            ConsoleMode::Return => Console::Return,
+        }
+    }
+}
+
+impl From<Console> for ConsoleMode {
+    fn from(c: Console) -> Self {
+        match c {
+            Console::None => ConsoleMode::None,
+            Console::Socket(p) => ConsoleMode::Socket(p),
+            Console::Return => ConsoleMode::Return,
+        }
+    }
+}
+
+/// [`CreateOptions`] without its stdio, which the helper holds as its own fds 0-2.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct CreateWire {
+    bundle: PathBuf,
+    spec: Option<oci_spec::runtime::Spec>,
+    pid_file: Option<PathBuf>,
+    console: Console,
+    preserve_fds: u32,
+    no_pivot: bool,
+    no_new_keyring: bool,
+    listen_fds: u32,
+}
+
+impl CreateWire {
+    /// Splits the options: the part that travels, and the stdio fds.
+    pub(crate) fn split(opts: CreateOptions) -> (Self, crate::container::Stdio) {
+        // Destructured in full so that a new option cannot be silently dropped on the way.
+        let CreateOptions {
+            bundle,
+            spec,
+            pid_file,
+            console,
+            preserve_fds,
+            no_pivot,
+            no_new_keyring,
+            listen_fds,
+            stdio,
+        } = opts;
+        let console = console.into();
+        (CreateWire { bundle, spec, pid_file, console, preserve_fds, no_pivot, no_new_keyring, listen_fds }, stdio)
+    }
+
+    /// The options again, inside the helper (stdio is the helper's own).
+    pub(crate) fn into_options(self) -> CreateOptions {
+        let CreateWire { bundle, spec, pid_file, console, preserve_fds, no_pivot, no_new_keyring, listen_fds } = self;
+        let console = console.into();
+        let stdio = Default::default();
+        CreateOptions { bundle, spec, pid_file, console, preserve_fds, no_pivot, no_new_keyring, listen_fds, stdio }
+    }
+}
+
+/// [`ExecOptions`] as they travel.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ExecWire {
+    process: oci_spec::runtime::Process,
+    pid_file: Option<PathBuf>,
+    console: Console,
+    preserve_fds: u32,
+    detach: bool,
+    ignore_paused: bool,
+    user: Option<String>,
+    sub_cgroups: Vec<String>,
+}
+
+impl From<ExecOptions> for ExecWire {
+    fn from(o: ExecOptions) -> Self {
+        // Destructured in full so that a new option cannot be silently dropped on the way.
+        let ExecOptions { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups } = o;
+        let console = console.into();
+        ExecWire { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups }
+    }
+}
+
+impl From<ExecWire> for ExecOptions {
+    fn from(w: ExecWire) -> Self {
+        let ExecWire { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups } = w;
+        let console = console.into();
+        ExecOptions { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups }
+    }
+}
+
+impl ExecWire {
+    pub(crate) fn preserve_fds(&self) -> u32 {
+        self.preserve_fds
+    }
+
+    pub(crate) fn detach(&self) -> bool {
+        self.detach
+    }
+}
+
+/// [`Error`] as it crosses the process boundary; it comes back as the same variant.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum WireError {
+    InvalidConfig(String),
+    NotSupported(String),
+    Bundle { what: String, path: PathBuf, errno: Option<i32>, message: String },
+    InvalidId(String),
+    Exists(String),
+    NotFound(String),
+    WrongState(String),
+    InvalidArgument(String),
+    Sys { step: Step, source: SysError },
+    Child(ChildError),
+}
+
+impl From<Error> for WireError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::InvalidConfig(m) => WireError::InvalidConfig(m),
+            Error::NotSupported(m) => WireError::NotSupported(m),
+            Error::Bundle { what, path, source } => WireError::Bundle {
+                what: what.to_owned(),
+                path,
+                errno: source.raw_os_error(),
+                message: source.to_string(),
+            },
+            Error::InvalidId(m) => WireError::InvalidId(m),
+            Error::Exists(m) => WireError::Exists(m),
+            Error::NotFound(m) => WireError::NotFound(m),
+            Error::WrongState(m) => WireError::WrongState(m),
+            Error::InvalidArgument(m) => WireError::InvalidArgument(m),
+            Error::Sys { step, source } => WireError::Sys { step, source },
+            Error::Child(c) => WireError::Child(c),
+        }
+    }
+}
+
+impl From<WireError> for Error {
+    fn from(e: WireError) -> Self {
+        match e {
+            WireError::InvalidConfig(m) => Error::InvalidConfig(m),
+            WireError::NotSupported(m) => Error::NotSupported(m),
+            WireError::Bundle { what, path, errno, message } => Error::Bundle {
+                what: bundle_what(&what),
+                path,
+                source: match errno {
+                    Some(n) => std::io::Error::from_raw_os_error(n),
+                    None => std::io::Error::other(message),
+                },
+            },
+            WireError::InvalidId(m) => Error::InvalidId(m),
+            WireError::Exists(m) => Error::Exists(m),
+            WireError::NotFound(m) => Error::NotFound(m),
+            WireError::WrongState(m) => Error::WrongState(m),
+            WireError::InvalidArgument(m) => Error::InvalidArgument(m),
+            WireError::Sys { step, source } => Error::Sys { step, source },
+            WireError::Child(c) => Error::Child(c),
+        }
+    }
+}
+
+/// The `what` of a bundle error, back as the static string the library uses.
+fn bundle_what(s: &str) -> &'static str {
+    ["bundle", "reading config", "rootfs"].into_iter().find(|w| *w == s).unwrap_or("bundle")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(e: Error) -> Error {
+        let wire: WireError = e.into();
+        let json = serde_json::to_vec(&wire).unwrap();
+        serde_json::from_slice::<WireError>(&json).unwrap().into()
+    }
+
+    #[test]
+    fn errors_come_back_as_the_same_variant_and_text() {
+        let cases = vec![
+            Error::InvalidConfig("process.args must not be empty".into()),
+            Error::NotSupported("time namespace".into()),
+            Error::Bundle {
+                what: "reading config",
+                path: "/b/config.json".into(),
+                source: std::io::Error::from_raw_os_error(libc::ENOENT),
+            },
+            Error::Exists("c1".into()),
+            Error::sys(Step::Cgroup, SysError::from_errno("mkdir", Some("/sys/fs/cgroup/x"), libc::EACCES)),
+            Error::Child(ChildError {
+                step: Step::Exec,
+                error: crate::ChildCause::Message("exec: \"nope\": executable file not found in $PATH".into()),
+            }),
+        ];
+        for e in cases {
+            let text = e.to_string();
+            let back = round_trip(e);
+            assert_eq!(back.to_string(), text);
+        }
+        assert!(matches!(
+            round_trip(Error::Bundle { what: "rootfs", path: "/r".into(), source: std::io::Error::other("x") }),
+            Error::Bundle { what: "rootfs", .. }
+        ));
+    }
+
+    #[test]
+    fn a_spec_survives_the_trip() {
+        let spec = crate::spec::example(false);
+        let (wire, _) = CreateWire::split(CreateOptions { spec: Some(spec.clone()), ..Default::default() });
+        let json =
+            serde_json::to_vec(&Request::Create { root: "/r".into(), id: "x".into(), opts: Box::new(wire) }).unwrap();
+        let Request::Create { opts, .. } = serde_json::from_slice(&json).unwrap() else { panic!("not a create") };
+        assert_eq!(opts.into_options().spec, Some(spec));
+    }
+}
