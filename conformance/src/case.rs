@@ -59,6 +59,7 @@ impl Case {
     }
 
     /// Builds the bundle (panics on I/O errors: those are harness failures, not runtime ones).
+    #[track_caller]
     pub fn build(&self, b: BundleBuilder) -> PathBuf {
         b.build().unwrap_or_else(|e| panic!("building bundle in {}: {e}", self.bundle_dir().display()))
     }
@@ -144,6 +145,7 @@ impl Case {
 
     /// create + start, then wait for the process to exit; returns the create outcome, whose stdout file
     /// holds the container's output.
+    #[track_caller]
     pub fn create_start_wait(&self, extra: &[&str]) -> Outcome {
         let c = self.create(extra).ok();
         self.start().ok();
@@ -153,6 +155,7 @@ impl Case {
     }
 
     /// Runs the bundle to completion with `run` and returns the probe's JSON report.
+    #[track_caller]
     pub fn report(&self, b: BundleBuilder) -> Value {
         self.build(b);
         let out = self.run(&[]);
@@ -163,6 +166,7 @@ impl Case {
     }
 
     /// Asserts nothing is left (processes, mounts, state dir, cgroup dirs) after a short settle time.
+    #[track_caller]
     pub fn assert_clean(&self) {
         let left = self.footprint().leftovers_settled(Duration::from_secs(3));
         assert!(left.is_empty(), "left behind by {}: {left:#?}", self.rt.name());

@@ -9,7 +9,9 @@ pub mod bundle;
 pub mod case;
 pub mod console;
 pub mod leftovers;
+pub mod runner;
 pub mod runtime;
+pub mod suite;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -29,8 +31,13 @@ pub fn workspace_dir() -> PathBuf {
 /// The static probe: `$PROBE`, else built (or found fresh) once per process with `+crt-static`, in the same
 /// target dir as `scripts/demo.sh` so both share one build cache.
 pub fn probe_path() -> PathBuf {
+    try_probe_path().unwrap_or_else(|e| panic!("static probe unavailable: {e}"))
+}
+
+/// [`probe_path`] without the panic, for the runner to report once instead of failing every test.
+pub fn try_probe_path() -> Result<PathBuf, String> {
     static PROBE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    PROBE.get_or_init(locate_or_build_probe).clone().unwrap_or_else(|e| panic!("static probe unavailable: {e}"))
+    PROBE.get_or_init(locate_or_build_probe).clone()
 }
 
 fn locate_or_build_probe() -> Result<PathBuf, String> {
@@ -56,7 +63,7 @@ fn locate_or_build_probe() -> Result<PathBuf, String> {
 }
 
 /// Why the current environment cannot run a test, or None when `what` is available.
-/// Known requirements: `root`, `runtime` (the binary exists), `cgroup_v1`, `cgroup_v2`.
+/// Known requirements: `root`, `runtime` (the binary exists), `cgroup_v1`, `cgroup_v2`, `userns`, `timens`.
 pub fn missing(what: &str) -> Option<String> {
     match what {
         "root" => (!nix::unistd::geteuid().is_root()).then(|| "needs root".to_owned()),
@@ -68,7 +75,11 @@ pub fn missing(what: &str) -> Option<String> {
         "cgroup_v2" => {
             (!std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()).then(|| "needs cgroup v2".to_owned())
         }
-        "userns" => (!std::path::Path::new("/proc/self/ns/user").exists()).then(|| "needs user namespaces".to_owned()),
+        "userns" => {
+            let max = std::fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap_or_default();
+            let usable = std::path::Path::new("/proc/self/ns/user").exists() && max.trim().parse::<u64>().unwrap_or(0) > 0;
+            (!usable).then(|| "needs user namespaces".to_owned())
+        }
         "timens" => (!std::path::Path::new("/proc/self/ns/time").exists()).then(|| "needs time namespaces".to_owned()),
         other => Some(format!("unknown requirement {other}")),
     }
@@ -79,6 +90,7 @@ pub fn missing(what: &str) -> Option<String> {
 pub fn skip(reason: &str) {
     let name = std::thread::current().name().unwrap_or("test").to_owned();
     eprintln!("SKIP {name}: {reason}");
+    suite::record_skip(reason);
     if std::env::var_os("CONFORMANCE_STRICT").is_some_and(|v| v == "1") {
         panic!("SKIP {name}: {reason} (CONFORMANCE_STRICT=1)");
     }
@@ -94,5 +106,42 @@ macro_rules! requires {
                 return;
             }
         )+
+    };
+}
+
+/// `convention!(cond, "fmt", args...)`: asserts a part of an expectation that is runc's (and hull's) behaviour
+/// where the spec leaves the choice open. The panic message carries [`suite::CONVENTION`], so the runner
+/// reports it as an allowed difference for tests registered with `allowed = "..."`.
+#[macro_export]
+macro_rules! convention {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            panic!("{}{}", $crate::suite::CONVENTION, format!($($fmt)+));
+        }
+    };
+}
+
+/// `cargo_tests!(area; name, ...)` in `tests/<area>.rs`: one `#[test]` per registered body of
+/// `suite::<area>`, plus a test that the list matches the registry, so no body is left out of `cargo test`.
+/// A name may carry attributes, e.g. `#[ignore = "why"]` for a known failure of hull that the runner still runs.
+#[macro_export]
+macro_rules! cargo_tests {
+    ($area:ident; $($(#[$attr:meta])* $name:ident),+ $(,)?) => {
+        $(
+            #[test]
+            $(#[$attr])*
+            fn $name() {
+                $crate::suite::$area::$name()
+            }
+        )+
+
+        #[test]
+        fn every_registered_test_has_a_cargo_test() {
+            let mut listed = vec![$(stringify!($name)),+];
+            listed.sort_unstable();
+            let mut registered: Vec<&str> = $crate::suite::$area::TESTS.iter().map(|t| t.name).collect();
+            registered.sort_unstable();
+            assert_eq!(listed, registered, "tests/{}.rs and suite::{} disagree", stringify!($area), stringify!($area));
+        }
     };
 }

@@ -8,6 +8,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
@@ -37,6 +38,7 @@ impl Outcome {
     }
 
     /// Panics with the full context unless the runtime exited 0.
+    #[track_caller]
     pub fn ok(self) -> Self {
         assert!(self.success(), "runtime failed: {self}");
         self
@@ -48,6 +50,7 @@ impl Outcome {
     }
 
     /// stdout parsed as one JSON value (the last non-empty line when several are printed).
+    #[track_caller]
     pub fn json(&self) -> Value {
         parse_json(&self.stdout).unwrap_or_else(|| panic!("no JSON on stdout: {self}"))
     }
@@ -78,6 +81,14 @@ pub fn parse_json(text: &str) -> Option<Value> {
     serde_json::from_str(text).ok().or_else(|| text.lines().rev().find(|l| !l.trim().is_empty())?.parse().ok())
 }
 
+/// The runtime chosen by the `conformance` runner; it wins over `$RUNTIME`.
+static SELECTED: RwLock<Option<PathBuf>> = RwLock::new(None);
+
+/// Selects the binary every following [`Case`](crate::Case) drives (the runner runs one runtime at a time).
+pub fn select_binary(binary: &Path) {
+    *SELECTED.write().unwrap_or_else(|e| e.into_inner()) = Some(binary.to_owned());
+}
+
 /// A runc-compatible binary with a private `--root` state directory.
 #[derive(Debug)]
 pub struct RuntimeUnderTest {
@@ -96,9 +107,12 @@ impl RuntimeUnderTest {
         RuntimeUnderTest { binary, root, timeout: DEFAULT_TIMEOUT, cwd: None, out_dir, seq: AtomicU32::new(0) }
     }
 
-    /// `$RUNTIME` (or `$HULL`, as scripts/test.sh sets), else the workspace's release hull, else its
+    /// The runner's selection, else `$RUNTIME` (or `$HULL`, as scripts/test.sh sets), else the workspace's release hull, else its
     /// debug hull (under `target/x86_64-unknown-linux-gnu/`, see .cargo/config.toml).
     pub fn binary_from_env() -> PathBuf {
+        if let Some(p) = SELECTED.read().unwrap_or_else(|e| e.into_inner()).clone() {
+            return p;
+        }
         if let Some(p) = std::env::var_os("RUNTIME").or_else(|| std::env::var_os("HULL")) {
             return PathBuf::from(p);
         }

@@ -1,89 +1,17 @@
 //! hooks: run on the host at their lifecycle points with the container state on stdin; a failing
 //! create-time hook fails create and leaves nothing behind.
+//!
+//! The bodies live in `conformance::suite::hooks`, shared with the `conformance` runner.
 
-use std::path::Path;
-
-use conformance::{requires, Case};
-use serde_json::{json, Value};
-
-/// A hook that saves its stdin (the state JSON) to `<dir>/<name>.json`.
-fn saving_hook(dir: &Path, name: &str) -> Value {
-    let out = dir.join(format!("{name}.json"));
-    json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", out.display())]})
-}
-
-fn read_state(dir: &Path, name: &str) -> Option<Value> {
-    let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-#[test]
-fn hooks_run_with_state_on_stdin() {
-    requires!(root, runtime);
-    let c = Case::new();
-    let d = c.dir.join("hooks");
-    std::fs::create_dir(&d).unwrap();
-    // createContainer/startContainer run inside the container (their output path would not exist there);
-    // startContainer has a test of its own below.
-    let phases = ["prestart", "createRuntime", "poststart", "poststop"];
-    c.build(c.bundle().args(&["/probe", "sleep", "30"]).with(|s| {
-        let hooks: serde_json::Map<String, Value> =
-            phases.iter().map(|p| (p.to_string(), json!([saving_hook(&d, p)]))).collect();
-        s["hooks"] = Value::Object(hooks);
-    }));
-    c.create(&[]).ok();
-    for p in ["prestart", "createRuntime"] {
-        let st = read_state(&d, p).unwrap_or_else(|| panic!("{p} hook did not run at create"));
-        assert_eq!(st["id"], c.id.as_str(), "{p}: {st}");
-        assert_eq!(st["bundle"], c.bundle_dir().to_string_lossy().as_ref(), "{p}");
-        assert!(st["pid"].as_i64().is_some_and(|p| p > 0), "{p}: {st}");
-    }
-    let early: Vec<_> = std::fs::read_dir(&d).unwrap().flatten().map(|e| e.file_name()).collect();
-    assert!(read_state(&d, "poststart").is_none(), "poststart ran before start: {early:?}");
-    c.start().ok();
-    let st = read_state(&d, "poststart").expect("poststart hook ran");
-    assert_eq!(st["id"], c.id.as_str());
-    assert!(read_state(&d, "poststop").is_none(), "poststop ran before delete");
-    c.delete(true).ok();
-    assert!(read_state(&d, "poststop").is_some(), "poststop hook did not run at delete");
-    c.assert_clean();
-}
-
-#[test]
-fn start_container_hook_runs_inside_the_container() {
-    requires!(root, runtime);
-    let c = Case::new();
-    // startContainer runs in the container's namespaces, so the path is inside the rootfs.
-    c.build(c.bundle().args(&["/probe", "cat", "/tmp/from-hook"]).with(|s| {
-        s["hooks"] =
-            json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo hooked > /tmp/from-hook"]}]});
-    }));
-    assert_eq!(c.run(&[]).ok().stdout, "hooked\n");
-}
-
-#[test]
-fn failing_create_runtime_hook_fails_create() {
-    requires!(root, runtime);
-    let c = Case::new();
-    c.build(c.bundle().with(|s| {
-        s["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]});
-    }));
-    let o = c.create(&[]);
-    assert!(!o.success() && o.code.is_some(), "{o}");
-    assert!(!o.error_lines().is_empty(), "{o}");
-    c.assert_clean();
-}
-
-#[test]
-fn hook_timeout_is_enforced() {
-    requires!(root, runtime);
-    let c = Case::new();
-    c.build(c.bundle().with(|s| {
-        s["hooks"] = json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]});
-    }));
-    let start = std::time::Instant::now();
-    let o = c.create(&[]);
-    assert!(!o.success() && !o.timed_out, "{o}");
-    assert!(start.elapsed().as_secs() < 10, "hook timeout of 1s not enforced");
-    c.assert_clean();
-}
+conformance::cargo_tests!(
+    hooks;
+    hooks_run_with_state_on_stdin,
+    start_container_hook_runs_inside_the_container,
+    failing_create_runtime_hook_fails_create,
+    hook_timeout_is_enforced,
+    hooks_of_one_phase_run_in_order,
+    #[ignore = "hull fails start/delete when a poststart/poststop hook fails; the spec says warn and continue (runtime-core hooks)"]
+    failing_poststart_hook_is_only_a_warning,
+    #[ignore = "hull fails start/delete when a poststart/poststop hook fails; the spec says warn and continue (runtime-core hooks)"]
+    failing_poststop_hook_is_only_a_warning,
+);

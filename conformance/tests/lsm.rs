@@ -1,64 +1,12 @@
 //! config.md apparmorProfile / selinuxLabel and config-linux.md mountLabel on a host where the LSM
 //! is not active: create must fail with a clear error (never run the container unconfined) and
 //! leave nothing behind.
+//!
+//! The bodies live in `conformance::suite::lsm`, shared with the `conformance` runner.
 
-use conformance::{requires, Case};
-use serde_json::{json, Value};
-
-fn apparmor_active() -> bool {
-    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.trim() == "Y")
-}
-
-fn selinux_active() -> bool {
-    std::path::Path::new("/sys/fs/selinux/enforce").exists()
-}
-
-fn refused(edit: impl FnOnce(&mut Value), want: &str) {
-    let c = Case::new();
-    c.build(c.bundle().with(edit));
-    let out = c.create(&[]);
-    assert!(!out.success(), "{want}: the container was created unconfined");
-    assert!(out.stderr.to_lowercase().contains(want), "{want}: {out}");
-    c.assert_clean();
-}
-
-#[test]
-fn apparmor_profile_without_apparmor_is_refused() {
-    requires!(root, runtime);
-    if apparmor_active() {
-        return conformance::skip("AppArmor is active on this host");
-    }
-    refused(|s| s["process"]["apparmorProfile"] = json!("docker-default"), "apparmor");
-}
-
-#[test]
-fn selinux_labels_without_selinux_are_refused() {
-    requires!(root, runtime);
-    if selinux_active() {
-        return conformance::skip("SELinux is active on this host");
-    }
-    refused(|s| s["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0"), "selinux");
-    refused(|s| s["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0"), "selinux");
-}
-
-#[test]
-fn exec_labels_without_the_lsm_are_refused() {
-    requires!(root, runtime);
-    if apparmor_active() || selinux_active() {
-        return conformance::skip("an LSM is active on this host");
-    }
-    let c = Case::new();
-    c.build(c.bundle().args(&["/probe", "sleep", "30"]));
-    c.create(&[]).ok();
-    c.start().ok();
-    for (flag, value, want) in [
-        ("--apparmor", "docker-default", "apparmor"),
-        ("--process-label", "system_u:system_r:container_t:s0", "selinux"),
-    ] {
-        let out = c.exec(&["exec", flag, value, &c.id, "/bin/true"]);
-        assert_eq!(out.code, Some(255), "{flag}: {out}");
-        assert!(out.stderr.to_lowercase().contains(want), "{flag}: {out}");
-    }
-    c.delete(true).ok();
-    c.assert_clean();
-}
+conformance::cargo_tests!(
+    lsm;
+    apparmor_profile_without_apparmor_is_refused,
+    selinux_labels_without_selinux_are_refused,
+    exec_labels_without_the_lsm_are_refused,
+);

@@ -1,0 +1,168 @@
+//! linux.cgroupsPath and linux.resources: the container lands in its own cgroup with the limits written.
+//! These read cgroup v1 files (this host); on a pure cgroup v2 host they skip.
+
+use std::path::PathBuf;
+
+use crate::bundle::cgroup_path;
+use crate::{requires, Case};
+use serde_json::{json, Value};
+
+fn v1_file(c: &Case, controller: &str, file: &str) -> String {
+    let p =
+        PathBuf::from("/sys/fs/cgroup").join(controller).join(cgroup_path(&c.id).trim_start_matches('/')).join(file);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).trim().to_owned()
+}
+
+/// Creates a sleeping container with `resources` and leaves it in `created`.
+fn created_with(c: &Case, resources: Value) {
+    c.build(c.bundle().args(&["/probe", "sleep", "30"]).with(|s| {
+        for (k, v) in resources.as_object().unwrap() {
+            s["linux"]["resources"][k] = v.clone();
+        }
+    }));
+    c.create(&[]).ok();
+}
+
+pub fn container_is_in_its_configured_cgroup() {
+    requires!(root, runtime, cgroup_v1);
+    let c = Case::new();
+    let r = c.report(c.bundle());
+    let lines: Vec<&str> = r["cgroup"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let want = cgroup_path(&c.id);
+    for controller in ["memory", "pids", "cpu", "devices", "freezer"] {
+        let line = lines.iter().find(|l| l.split(':').nth(1).is_some_and(|cs| cs.split(',').any(|x| x == controller)));
+        let line = line.unwrap_or_else(|| panic!("no {controller} line: {lines:?}"));
+        assert!(line.ends_with(&want), "{controller} cgroup: {line}, want {want}");
+    }
+}
+
+pub fn init_pid_is_in_cgroup_after_create() {
+    requires!(root, runtime, cgroup_v1);
+    let c = Case::new();
+    created_with(&c, json!({}));
+    let pid = c.state_json().unwrap()["pid"].as_i64().unwrap();
+    let procs = v1_file(&c, "pids", "cgroup.procs");
+    assert!(procs.lines().any(|l| l == pid.to_string()), "pid {pid} not in {procs:?}");
+}
+
+pub fn memory_limit() {
+    requires!(root, runtime, cgroup_v1);
+    let c = Case::new();
+    created_with(&c, json!({"memory": {"limit": 64 * 1024 * 1024}}));
+    assert_eq!(v1_file(&c, "memory", "memory.limit_in_bytes"), (64 * 1024 * 1024).to_string());
+}
+
+pub fn pids_limit() {
+    requires!(root, runtime, cgroup_v1);
+    let c = Case::new();
+    created_with(&c, json!({"pids": {"limit": 42}}));
+    assert_eq!(v1_file(&c, "pids", "pids.max"), "42");
+}
+
+pub fn cpu_shares_and_quota() {
+    requires!(root, runtime, cgroup_v1);
+    let c = Case::new();
+    created_with(&c, json!({"cpu": {"shares": 512, "quota": 50000, "period": 100000}}));
+    assert_eq!(v1_file(&c, "cpu", "cpu.shares"), "512");
+    assert_eq!(v1_file(&c, "cpu", "cpu.cfs_quota_us"), "50000");
+    assert_eq!(v1_file(&c, "cpu", "cpu.cfs_period_us"), "100000");
+}
+
+pub fn cgroup_dirs_removed_on_delete() {
+    requires!(root, runtime, cgroup_v1);
+    let c = Case::new();
+    created_with(&c, json!({"pids": {"limit": 10}}));
+    assert!(!c.footprint().cgroup_dirs().is_empty(), "no cgroup dir while created");
+    c.delete(true).ok();
+    c.assert_clean();
+}
+
+pub fn pids_limit_is_enforced() {
+    requires!(root, runtime, cgroup_v1);
+    let c = Case::new();
+    // sh plus three background sleeps fill the limit of 4; busybox sh gives up (exit 2) at the failed fork.
+    let script = "sleep 5 & sleep 5 & sleep 5 & sleep 5 & sleep 5 & echo done";
+    c.build(
+        c.bundle().args(&["/bin/sh", "-c", script]).with(|s| s["linux"]["resources"]["pids"] = json!({"limit": 4})),
+    );
+    let o = c.run(&[]);
+    assert!(o.stderr.contains("can't fork") && !o.stdout.contains("done"), "fork limit not enforced: {o}");
+}
+
+/// A process that allocates past memory.limit is killed by the OOM killer (SIGKILL: 137).
+pub fn memory_hog_is_oom_killed_at_the_limit() {
+    requires!(root, runtime, cgroup_v1);
+    let c = Case::new();
+    // dd allocates one 64 MiB buffer; the limit is 16 MiB.
+    let script = "dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo status=$?";
+    c.build(c.bundle().args(&["/bin/sh", "-c", script]).with(|s| {
+        s["linux"]["resources"]["memory"] = json!({"limit": 16 << 20});
+    }));
+    let o = c.run(&[]);
+    assert!(o.stdout.contains("status=137"), "not OOM-killed: {o}");
+    c.assert_clean();
+}
+
+/// The loop's counter; `echo > file` truncates before it writes, so an empty read is retried.
+fn counter(c: &Case) -> u64 {
+    for _ in 0..50 {
+        let text = std::fs::read_to_string(c.bundle_dir().join("rootfs/tmp/n")).unwrap_or_default();
+        if let Ok(n) = text.trim().parse() {
+            return n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    0
+}
+
+/// pause freezes every process (a counter stops), resume lets it go on.
+pub fn paused_container_makes_no_progress() {
+    requires!(root, runtime, cgroup_v1);
+    let c = Case::new();
+    let script = "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.02; done";
+    c.build(c.bundle().args(&["/bin/sh", "-c", script]).with(|s| s["root"]["readonly"] = json!(false)));
+    c.create(&[]).ok();
+    c.start().ok();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    c.exec(&["pause", &c.id]).ok();
+    assert_eq!(c.status().as_deref(), Some("paused"));
+    let frozen = counter(&c);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(counter(&c), frozen, "a paused container made progress");
+    c.exec(&["resume", &c.id]).ok();
+    // Polled: on a loaded host the thawed loop may need a while for its next iteration.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while counter(&c) <= frozen && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(counter(&c) > frozen, "resume did not let it run");
+    c.delete(true).ok();
+    c.assert_clean();
+}
+
+/// update changes the limits of a running container, from flags and from JSON on stdin.
+pub fn update_changes_limits_of_a_running_container() {
+    requires!(root, runtime, cgroup_v1);
+    let c = Case::new();
+    created_with(&c, json!({"memory": {"limit": 64 << 20}, "pids": {"limit": 50}}));
+    c.start().ok();
+    c.exec(&["update", "--memory", "32m", "--pids-limit", "7", &c.id]).ok();
+    assert_eq!(v1_file(&c, "memory", "memory.limit_in_bytes"), (32u64 << 20).to_string());
+    assert_eq!(v1_file(&c, "pids", "pids.max"), "7");
+    c.delete(true).ok();
+    c.assert_clean();
+}
+
+/// This area's tests and the spec sections they check.
+pub const TESTS: &[crate::suite::Test] = &[
+    entry!(container_is_in_its_configured_cgroup, "config-linux.md#cgroups-path"),
+    entry!(init_pid_is_in_cgroup_after_create, "config-linux.md#control-groups"),
+    entry!(memory_limit, "config-linux.md#memory"),
+    entry!(pids_limit, "config-linux.md#pids"),
+    entry!(cpu_shares_and_quota, "config-linux.md#cpu"),
+    entry!(cgroup_dirs_removed_on_delete, "runtime.md#delete"),
+    entry!(pids_limit_is_enforced, "config-linux.md#pids"),
+    entry!(memory_hog_is_oom_killed_at_the_limit, "config-linux.md#memory"),
+    entry!(paused_container_makes_no_progress, "runc-cli#pause"),
+    entry!(update_changes_limits_of_a_running_container, "runc-cli#update"),
+];

@@ -1,0 +1,143 @@
+//! hooks: run on the host at their lifecycle points with the container state on stdin; a failing
+//! create-time hook fails create and leaves nothing behind.
+
+use std::path::Path;
+
+use crate::{requires, Case};
+use serde_json::{json, Value};
+
+/// A hook that saves its stdin (the state JSON) to `<dir>/<name>.json`.
+fn saving_hook(dir: &Path, name: &str) -> Value {
+    let out = dir.join(format!("{name}.json"));
+    json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", out.display())]})
+}
+
+fn read_state(dir: &Path, name: &str) -> Option<Value> {
+    let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+pub fn hooks_run_with_state_on_stdin() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let d = c.dir.join("hooks");
+    std::fs::create_dir(&d).unwrap();
+    // createContainer/startContainer run inside the container (their output path would not exist there);
+    // startContainer has a test of its own below.
+    let phases = ["prestart", "createRuntime", "poststart", "poststop"];
+    c.build(c.bundle().args(&["/probe", "sleep", "30"]).with(|s| {
+        let hooks: serde_json::Map<String, Value> =
+            phases.iter().map(|p| (p.to_string(), json!([saving_hook(&d, p)]))).collect();
+        s["hooks"] = Value::Object(hooks);
+    }));
+    c.create(&[]).ok();
+    for p in ["prestart", "createRuntime"] {
+        let st = read_state(&d, p).unwrap_or_else(|| panic!("{p} hook did not run at create"));
+        assert_eq!(st["id"], c.id.as_str(), "{p}: {st}");
+        assert_eq!(st["bundle"], c.bundle_dir().to_string_lossy().as_ref(), "{p}");
+        assert!(st["pid"].as_i64().is_some_and(|p| p > 0), "{p}: {st}");
+    }
+    let early: Vec<_> = std::fs::read_dir(&d).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(read_state(&d, "poststart").is_none(), "poststart ran before start: {early:?}");
+    c.start().ok();
+    let st = read_state(&d, "poststart").expect("poststart hook ran");
+    assert_eq!(st["id"], c.id.as_str());
+    assert!(read_state(&d, "poststop").is_none(), "poststop ran before delete");
+    c.delete(true).ok();
+    assert!(read_state(&d, "poststop").is_some(), "poststop hook did not run at delete");
+    c.assert_clean();
+}
+
+pub fn start_container_hook_runs_inside_the_container() {
+    requires!(root, runtime);
+    let c = Case::new();
+    // startContainer runs in the container's namespaces, so the path is inside the rootfs.
+    c.build(c.bundle().args(&["/probe", "cat", "/tmp/from-hook"]).with(|s| {
+        s["hooks"] =
+            json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo hooked > /tmp/from-hook"]}]});
+    }));
+    assert_eq!(c.run(&[]).ok().stdout, "hooked\n");
+}
+
+pub fn failing_create_runtime_hook_fails_create() {
+    requires!(root, runtime);
+    let c = Case::new();
+    c.build(c.bundle().with(|s| {
+        s["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]});
+    }));
+    let o = c.create(&[]);
+    assert!(!o.success() && o.code.is_some(), "{o}");
+    assert!(!o.error_lines().is_empty(), "{o}");
+    c.assert_clean();
+}
+
+pub fn hook_timeout_is_enforced() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let started = c.dir.join("hook-started");
+    c.build(c.bundle().with(|s| {
+        let script = format!("touch {}; exec sleep 30", started.display());
+        s["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", script], "timeout": 1}]});
+    }));
+    let start = std::time::Instant::now();
+    let o = c.create(&[]);
+    assert!(!o.success() && !o.timed_out, "{o}");
+    // Otherwise a runtime that fails create for any reason would pass.
+    assert!(started.exists(), "the hook never ran: {o}");
+    assert!(start.elapsed().as_secs() < 10, "hook timeout of 1s not enforced");
+    c.assert_clean();
+}
+
+/// Hooks of one phase run in the order listed.
+pub fn hooks_of_one_phase_run_in_order() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let log = c.dir.join("order.log");
+    let step = |n: u32| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("echo {n} >> {}", log.display())]});
+    c.build(c.bundle().with(|s| s["hooks"] = json!({"createRuntime": [step(1), step(2), step(3)]})));
+    c.create(&[]).ok();
+    assert_eq!(std::fs::read_to_string(&log).unwrap_or_default(), "1\n2\n3\n");
+}
+
+/// A failing poststart hook is a warning: start succeeds and the next hook still runs.
+pub fn failing_poststart_hook_is_only_a_warning() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let d = c.dir.join("hooks");
+    std::fs::create_dir(&d).unwrap();
+    let fail = json!({"path": "/bin/sh", "args": ["sh", "-c", "exit 1"]});
+    c.build(c.bundle().args(&["/probe", "sleep", "30"]).with(|s| {
+        s["hooks"] = json!({"poststart": [fail, saving_hook(&d, "after")]});
+    }));
+    c.create(&[]).ok();
+    c.start().ok();
+    assert!(read_state(&d, "after").is_some(), "the hook after the failing one did not run");
+    assert_eq!(c.status().as_deref(), Some("running"));
+}
+
+/// A failing poststop hook is a warning: delete succeeds, the next hook runs, nothing is left.
+pub fn failing_poststop_hook_is_only_a_warning() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let d = c.dir.join("hooks");
+    std::fs::create_dir(&d).unwrap();
+    let fail = json!({"path": "/bin/sh", "args": ["sh", "-c", "exit 1"]});
+    c.build(c.bundle().args(&["/probe", "exit", "0"]).with(|s| {
+        s["hooks"] = json!({"poststop": [fail, saving_hook(&d, "after")]});
+    }));
+    c.create_start_wait(&[]);
+    c.delete(false).ok();
+    assert!(read_state(&d, "after").is_some(), "the hook after the failing one did not run");
+    c.assert_clean();
+}
+
+/// This area's tests and the spec sections they check.
+pub const TESTS: &[crate::suite::Test] = &[
+    entry!(hooks_run_with_state_on_stdin, "config.md#posix-platform-hooks"),
+    entry!(start_container_hook_runs_inside_the_container, "config.md#posix-platform-hooks"),
+    entry!(failing_create_runtime_hook_fails_create, "config.md#posix-platform-hooks"),
+    entry!(hook_timeout_is_enforced, "config.md#posix-platform-hooks"),
+    entry!(hooks_of_one_phase_run_in_order, "config.md#posix-platform-hooks"),
+    entry!(failing_poststart_hook_is_only_a_warning, "config.md#posix-platform-hooks"),
+    entry!(failing_poststop_hook_is_only_a_warning, "config.md#posix-platform-hooks"),
+];
