@@ -77,7 +77,8 @@ pub fn missing(what: &str) -> Option<String> {
         }
         "userns" => {
             let max = std::fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap_or_default();
-            let usable = std::path::Path::new("/proc/self/ns/user").exists() && max.trim().parse::<u64>().unwrap_or(0) > 0;
+            let usable =
+                std::path::Path::new("/proc/self/ns/user").exists() && max.trim().parse::<u64>().unwrap_or(0) > 0;
             (!usable).then(|| "needs user namespaces".to_owned())
         }
         "timens" => (!std::path::Path::new("/proc/self/ns/time").exists()).then(|| "needs time namespaces".to_owned()),

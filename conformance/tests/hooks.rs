@@ -10,8 +10,6 @@ conformance::cargo_tests!(
     failing_create_runtime_hook_fails_create,
     hook_timeout_is_enforced,
     hooks_of_one_phase_run_in_order,
-    #[ignore = "hull fails start/delete when a poststart/poststop hook fails; the spec says warn and continue (runtime-core hooks)"]
     failing_poststart_hook_is_only_a_warning,
-    #[ignore = "hull fails start/delete when a poststart/poststop hook fails; the spec says warn and continue (runtime-core hooks)"]
     failing_poststop_hook_is_only_a_warning,
 );

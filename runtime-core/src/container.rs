@@ -200,7 +200,8 @@ impl Container {
         self.state.status = Status::Running;
         let hooks = self.hooks();
         if let Some(h) = hooks.poststart().as_ref().filter(|h| !h.is_empty()) {
-            crate::hooks::run("poststart", h, &self.hook_state("running"))?;
+            let failed = crate::hooks::run_warn("poststart", h, &self.hook_state("running"));
+            self.warnings.extend(failed);
         }
         Ok(())
     }
@@ -244,8 +245,9 @@ impl Container {
         })
     }
 
-    /// Deletes a created or stopped container; with `force`, kills a running one first.
-    pub fn delete(self, force: bool) -> Result<()> {
+    /// Deletes a created or stopped container; with `force`, kills a running one first. Returns
+    /// the warnings of failed poststop hooks (they do not fail the delete).
+    pub fn delete(self, force: bool) -> Result<Vec<String>> {
         let dir = self.store.open_dir(&self.state.id)?;
         let status = refresh_status(&dir, &self.state)?;
         match status {
@@ -263,10 +265,10 @@ impl Container {
         dir.remove()?;
         // After the container is gone, as the spec orders; a failure is reported, not undone.
         let hooks = self.hooks();
-        match hooks.poststop().as_ref().filter(|h| !h.is_empty()) {
-            Some(h) => crate::hooks::run("poststop", h, &self.hook_state("stopped")),
-            None => Ok(()),
-        }
+        Ok(match hooks.poststop().as_ref().filter(|h| !h.is_empty()) {
+            Some(h) => crate::hooks::run_warn("poststop", h, &self.hook_state("stopped")),
+            None => Vec::new(),
+        })
     }
 
     fn kill_and_wait(&self) -> Result<()> {

@@ -32,6 +32,12 @@ pub(crate) fn run(phase: &str, hooks: &[Hook], state: &[u8]) -> Result<()> {
     hooks.iter().try_for_each(|h| run_one(phase, h, state))
 }
 
+/// Runs every hook of a phase whose failures only warn (poststart, poststop: runtime.md says the
+/// remaining hooks and the lifecycle go on); returns one message per failed hook.
+pub(crate) fn run_warn(phase: &str, hooks: &[Hook], state: &[u8]) -> Vec<String> {
+    hooks.iter().filter_map(|h| run_one(phase, h, state).err()).map(|e| e.to_string()).collect()
+}
+
 fn fail(phase: &str, h: &Hook, detail: String) -> Error {
     Error::sys(Step::Hooks, SysError::check(format!("{phase} hook"), Some(&h.path().to_string_lossy()), detail))
 }

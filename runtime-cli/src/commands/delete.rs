@@ -5,10 +5,16 @@ use std::path::Path;
 use anyhow::Result;
 use runtime_core::{Error, Runtime};
 
-pub fn run(rt: &Runtime, id: &str, force: bool) -> Result<u8> {
+use crate::logging::Logger;
+
+pub fn run(rt: &Runtime, id: &str, force: bool, log: &mut Logger) -> Result<u8> {
     runtime_core::validate_id(id)?;
     match rt.load(id) {
-        Ok(c) => c.delete(force)?,
+        Ok(c) => {
+            for w in c.delete(force)? {
+                log.warn(&w);
+            }
+        }
         Err(Error::NotFound(_)) => {
             remove_leftover(&rt.root().join(id));
             // Callers clean up with `delete --force` whether or not the container still exists.

@@ -26,8 +26,8 @@ pub fn run(rt: &Runtime, args: &RunArgs, fds: Inherited, log: &mut Logger) -> Re
 fn detached(rt: &Runtime, args: &RunArgs, fds: Inherited, log: &mut Logger) -> Result<u8> {
     let console = args.create.console_socket.clone().map_or(ConsoleMode::None, ConsoleMode::Socket);
     let c = rt.create(&args.create.id, create::options(&args.create, fds, console)?).map_err(failed)?;
+    let c = started(c)?;
     create::log_warnings(&c, log);
-    started(c)?;
     Ok(0)
 }
 
@@ -42,7 +42,6 @@ fn foreground(rt: &Runtime, args: &RunArgs, fds: Inherited, log: &mut Logger) ->
     let console = if wants_terminal(&args.create.bundle) { ConsoleMode::Return } else { ConsoleMode::None };
     log.debug(&format!("run {} in the foreground from bundle {}", args.create.id, args.create.bundle.display()));
     let mut c = rt.create(&args.create.id, create::options(&args.create, fds, console)?).map_err(failed)?;
-    create::log_warnings(&c, log);
     let master = c.take_console().map(File::from);
     // Blocked only now: the container's init was cloned with the caller's signal mask.
     let signals = match block_forwarded_signals() {
@@ -53,13 +52,16 @@ fn foreground(rt: &Runtime, args: &RunArgs, fds: Inherited, log: &mut Logger) ->
         }
     };
     let c = started(c)?;
+    create::log_warnings(&c, log);
     let status = {
         let stdin = std::io::stdin();
         let _raw = master.as_ref().and_then(|_| RawMode::enter(stdin.as_fd()));
         supervise(&c, &signals, master.as_ref())
     };
     if !args.keep {
-        c.delete(true)?;
+        for w in c.delete(true)? {
+            log.warn(&w);
+        }
     }
     // The shell convention: an exit code, or 128+N when killed by signal N.
     Ok((status? & 0xff) as u8)

@@ -106,19 +106,25 @@ impl Cgroup {
     }
 
     /// v1 freezing can stay in FREEZING while processes fork; like runc, write FROZEN again and
-    /// again, thawing briefly now and then, and give up (thawed) after many tries.
+    /// again, thawing briefly now and then, and give up (thawed) after five seconds: a count of
+    /// tries alone gives up too soon on a loaded host, where each try is quick but the tasks are
+    /// slow to reach the freezer.
     fn freeze_v1(&self) -> crate::Result<()> {
         let dir = self.freezer_path()?;
         let fd = open_dir(dir)?;
         let file = dir.join("freezer.state");
-        for i in 0..1000 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        for i in 0.. {
+            if std::time::Instant::now() > deadline {
+                break;
+            }
             if i % 50 == 49 {
                 let _ = write_at(fd.as_fd(), "freezer.state", "THAWED");
                 std::thread::sleep(Duration::from_millis(10));
             }
             write_at(fd.as_fd(), "freezer.state", "FROZEN").map_err(|e| sys("write \"FROZEN\" to", &file, e))?;
-            if i % 25 == 24 {
-                std::thread::sleep(Duration::from_micros(10));
+            if i >= 25 {
+                std::thread::sleep(Duration::from_micros(if i % 25 == 24 { 1000 } else { 100 }));
             }
             let state = read_at(fd.as_fd(), "freezer.state").map_err(|e| sys("read", &file, e))?;
             match state.trim() {
