@@ -44,6 +44,7 @@ macro_rules! entry {
 
 pub mod bad_input;
 pub mod cgroups;
+pub mod exec;
 pub mod exec_security;
 pub mod hooks;
 pub mod hostile_rootfs;
@@ -74,6 +75,7 @@ pub fn all() -> Vec<Test> {
         userns::TESTS,
         netdevices::TESTS,
         cgroups::TESTS,
+        exec::TESTS,
         hooks::TESTS,
         security::TESTS,
         lsm::TESTS,
