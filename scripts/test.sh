@@ -23,7 +23,9 @@ HULL="$PWD/target/x86_64-unknown-linux-gnu/release/hull" cargo test --workspace 
 echo "== cgroup v2: runtime-core's cgroup tests in a pure-cgroup2 VM (qemu, tcg)"
 if command -v qemu-system-x86_64 >/dev/null && command -v cpio >/dev/null; then
     runtime-core/src/cgroups/v2vm/run.sh > target/v2vm-run.log 2>&1 || { tail -40 target/v2vm-run.log; exit 1; }
-    grep -E 'test result' target/v2vm-run.log | tail -1 | sed 's/^/cgroup v2 VM: /'
+    grep -E 'test result' target/v2vm-run.log | grep -v CONFORMANCE | tail -1 | sed 's/^/cgroup v2 VM, unit tests: /'
+    grep -E 'HULL-V2-CONFORMANCE: test result' target/v2vm-run.log | sed 's/^.*: test/cgroup v2 VM, conformance cgroup tests: test/'
+    grep -q 'HULL-V2-E2E ok' target/v2vm-run.log && echo "cgroup v2 VM: a whole hull container with limits: ok"
 else
     echo "SKIP cgroup v2 VM tests: qemu-system-x86_64 or cpio missing (.ci/run installs them)"
 fi

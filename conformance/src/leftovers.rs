@@ -83,8 +83,15 @@ impl Footprint {
     /// `/sys/fs/cgroup/<hierarchy>/hull-conformance-<id>` for every hierarchy where it exists.
     pub fn cgroup_dirs(&self) -> Vec<PathBuf> {
         let rel = cgroup_path(&self.id);
+        let rel = rel.trim_start_matches('/');
         let Ok(rd) = fs::read_dir("/sys/fs/cgroup") else { return Vec::new() };
-        rd.flatten().map(|e| e.path().join(rel.trim_start_matches('/'))).filter(|p| p.is_dir()).collect()
+        // v1: one directory per hierarchy; v2 (and hybrid's unified mount): the path itself.
+        let mut dirs: Vec<PathBuf> = rd.flatten().map(|e| e.path().join(rel)).filter(|p| p.is_dir()).collect();
+        let unified = PathBuf::from("/sys/fs/cgroup").join(rel);
+        if unified.is_dir() && !dirs.contains(&unified) {
+            dirs.push(unified);
+        }
+        dirs
     }
 
     /// Best-effort removal of everything `leftovers` can report. Safe to call repeatedly.

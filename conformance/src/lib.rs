@@ -72,6 +72,9 @@ pub fn missing(what: &str) -> Option<String> {
             (!bin.is_file()).then(|| format!("runtime {} not found (set RUNTIME)", bin.display()))
         }
         "cgroup_v1" => (!std::path::Path::new("/sys/fs/cgroup/memory").is_dir()).then(|| "needs cgroup v1".to_owned()),
+        "cgroups" => (!std::path::Path::new("/sys/fs/cgroup/memory").is_dir()
+            && !std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists())
+        .then(|| "needs cgroup v1 or v2".to_owned()),
         "cgroup_v2" => {
             (!std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()).then(|| "needs cgroup v2".to_owned())
         }

@@ -1,5 +1,6 @@
-//! linux.cgroupsPath and linux.resources: the container lands in its own cgroup with the limits written.
-//! These read cgroup v1 files (this host); on a pure cgroup v2 host they skip.
+//! linux.cgroupsPath and linux.resources: the container lands in its own cgroup with the limits written,
+//! and the limits hold. Each reads the cgroup v1 file on a v1 or hybrid host and the cgroup2 file (with
+//! runc's value conversions) on a unified host; `runtime-core/src/cgroups/v2vm/run.sh` runs them on one.
 
 use std::path::PathBuf;
 
@@ -7,9 +8,19 @@ use crate::bundle::cgroup_path;
 use crate::{requires, Case};
 use serde_json::{json, Value};
 
-fn v1_file(c: &Case, controller: &str, file: &str) -> String {
-    let p =
-        PathBuf::from("/sys/fs/cgroup").join(controller).join(cgroup_path(&c.id).trim_start_matches('/')).join(file);
+fn unified() -> bool {
+    std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// The container's cgroup file: `v1` (controller, file) on a v1 host, `v2` on a unified one.
+fn cg_file(c: &Case, v1: (&str, &str), v2: &str) -> String {
+    let rel = cgroup_path(&c.id);
+    let rel = rel.trim_start_matches('/');
+    let p = if unified() {
+        PathBuf::from("/sys/fs/cgroup").join(rel).join(v2)
+    } else {
+        PathBuf::from("/sys/fs/cgroup").join(v1.0).join(rel).join(v1.1)
+    };
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).trim().to_owned()
 }
 
@@ -24,11 +35,15 @@ fn created_with(c: &Case, resources: Value) {
 }
 
 pub fn container_is_in_its_configured_cgroup() {
-    requires!(root, runtime, cgroup_v1);
+    requires!(root, runtime, cgroups);
     let c = Case::new();
     let r = c.report(c.bundle());
     let lines: Vec<&str> = r["cgroup"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     let want = cgroup_path(&c.id);
+    if unified() {
+        assert!(lines.iter().any(|l| l.starts_with("0::") && l.ends_with(&want)), "{lines:?}, want {want}");
+        return;
+    }
     for controller in ["memory", "pids", "cpu", "devices", "freezer"] {
         let line = lines.iter().find(|l| l.split(':').nth(1).is_some_and(|cs| cs.split(',').any(|x| x == controller)));
         let line = line.unwrap_or_else(|| panic!("no {controller} line: {lines:?}"));
@@ -37,39 +52,45 @@ pub fn container_is_in_its_configured_cgroup() {
 }
 
 pub fn init_pid_is_in_cgroup_after_create() {
-    requires!(root, runtime, cgroup_v1);
+    requires!(root, runtime, cgroups);
     let c = Case::new();
     created_with(&c, json!({}));
     let pid = c.state_json().unwrap()["pid"].as_i64().unwrap();
-    let procs = v1_file(&c, "pids", "cgroup.procs");
+    let procs = cg_file(&c, ("pids", "cgroup.procs"), "cgroup.procs");
     assert!(procs.lines().any(|l| l == pid.to_string()), "pid {pid} not in {procs:?}");
 }
 
 pub fn memory_limit() {
-    requires!(root, runtime, cgroup_v1);
+    requires!(root, runtime, cgroups);
     let c = Case::new();
     created_with(&c, json!({"memory": {"limit": 64 * 1024 * 1024}}));
-    assert_eq!(v1_file(&c, "memory", "memory.limit_in_bytes"), (64 * 1024 * 1024).to_string());
+    assert_eq!(cg_file(&c, ("memory", "memory.limit_in_bytes"), "memory.max"), (64 * 1024 * 1024).to_string());
 }
 
 pub fn pids_limit() {
-    requires!(root, runtime, cgroup_v1);
+    requires!(root, runtime, cgroups);
     let c = Case::new();
     created_with(&c, json!({"pids": {"limit": 42}}));
-    assert_eq!(v1_file(&c, "pids", "pids.max"), "42");
+    assert_eq!(cg_file(&c, ("pids", "pids.max"), "pids.max"), "42");
 }
 
 pub fn cpu_shares_and_quota() {
-    requires!(root, runtime, cgroup_v1);
+    requires!(root, runtime, cgroups);
     let c = Case::new();
     created_with(&c, json!({"cpu": {"shares": 512, "quota": 50000, "period": 100000}}));
-    assert_eq!(v1_file(&c, "cpu", "cpu.shares"), "512");
-    assert_eq!(v1_file(&c, "cpu", "cpu.cfs_quota_us"), "50000");
-    assert_eq!(v1_file(&c, "cpu", "cpu.cfs_period_us"), "100000");
+    if unified() {
+        // runc's conversion: weight = 1 + (shares - 2) * 9999 / 262142.
+        assert_eq!(cg_file(&c, ("", ""), "cpu.weight"), "20");
+        assert_eq!(cg_file(&c, ("", ""), "cpu.max"), "50000 100000");
+        return;
+    }
+    assert_eq!(cg_file(&c, ("cpu", "cpu.shares"), ""), "512");
+    assert_eq!(cg_file(&c, ("cpu", "cpu.cfs_quota_us"), ""), "50000");
+    assert_eq!(cg_file(&c, ("cpu", "cpu.cfs_period_us"), ""), "100000");
 }
 
 pub fn cgroup_dirs_removed_on_delete() {
-    requires!(root, runtime, cgroup_v1);
+    requires!(root, runtime, cgroups);
     let c = Case::new();
     created_with(&c, json!({"pids": {"limit": 10}}));
     assert!(!c.footprint().cgroup_dirs().is_empty(), "no cgroup dir while created");
@@ -78,7 +99,7 @@ pub fn cgroup_dirs_removed_on_delete() {
 }
 
 pub fn pids_limit_is_enforced() {
-    requires!(root, runtime, cgroup_v1);
+    requires!(root, runtime, cgroups);
     let c = Case::new();
     // sh plus three background sleeps fill the limit of 4; busybox sh gives up (exit 2) at the failed fork.
     let script = "sleep 5 & sleep 5 & sleep 5 & sleep 5 & sleep 5 & echo done";
@@ -91,7 +112,7 @@ pub fn pids_limit_is_enforced() {
 
 /// A process that allocates past memory.limit is killed by the OOM killer (SIGKILL: 137).
 pub fn memory_hog_is_oom_killed_at_the_limit() {
-    requires!(root, runtime, cgroup_v1);
+    requires!(root, runtime, cgroups);
     let c = Case::new();
     // dd allocates one 64 MiB buffer; the limit is 16 MiB.
     let script = "dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo status=$?";
@@ -117,7 +138,7 @@ fn counter(c: &Case) -> u64 {
 
 /// pause freezes every process (a counter stops), resume lets it go on.
 pub fn paused_container_makes_no_progress() {
-    requires!(root, runtime, cgroup_v1);
+    requires!(root, runtime, cgroups);
     let c = Case::new();
     let script = "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.02; done";
     c.build(c.bundle().args(&["/bin/sh", "-c", script]).with(|s| s["root"]["readonly"] = json!(false)));
@@ -142,13 +163,13 @@ pub fn paused_container_makes_no_progress() {
 
 /// update changes the limits of a running container, from flags and from JSON on stdin.
 pub fn update_changes_limits_of_a_running_container() {
-    requires!(root, runtime, cgroup_v1);
+    requires!(root, runtime, cgroups);
     let c = Case::new();
     created_with(&c, json!({"memory": {"limit": 64 << 20}, "pids": {"limit": 50}}));
     c.start().ok();
     c.exec(&["update", "--memory", "32m", "--pids-limit", "7", &c.id]).ok();
-    assert_eq!(v1_file(&c, "memory", "memory.limit_in_bytes"), (32u64 << 20).to_string());
-    assert_eq!(v1_file(&c, "pids", "pids.max"), "7");
+    assert_eq!(cg_file(&c, ("memory", "memory.limit_in_bytes"), "memory.max"), (32u64 << 20).to_string());
+    assert_eq!(cg_file(&c, ("pids", "pids.max"), "pids.max"), "7");
     c.delete(true).ok();
     c.assert_clean();
 }

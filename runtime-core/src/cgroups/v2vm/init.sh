@@ -39,8 +39,8 @@ if [ -x /hull ]; then
 fi
 if [ -x /conformance-cgroups ]; then
     mkdir -p /run
-    # The suite takes its runtime and probe from the environment; tests that need v1 skip (counted).
-    RUNTIME=/hull PROBE=/probe /conformance-cgroups --test-threads=1 >/tmp/conformance.log 2>&1
+    # The suite takes its runtime and probe from the environment; STRICT turns any skip into a failure.
+    RUNTIME=/hull PROBE=/probe CONFORMANCE_STRICT=1 /conformance-cgroups --test-threads=1 >/tmp/conformance.log 2>&1
     rc=$?
     sed 's/^/HULL-V2-CONFORMANCE: /' /tmp/conformance.log
     echo "HULL-V2-CONFORMANCE rc=$rc"

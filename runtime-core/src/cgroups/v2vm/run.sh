@@ -1,6 +1,8 @@
 #!/bin/sh
 # Runs runtime-core's cgroup tests on a pure cgroup v2 kernel: Debian's kernel under
-# qemu (TCG, no KVM needed) with a busybox initramfs holding the unit-test binary.
+# qemu (TCG, no KVM needed) with a busybox initramfs holding the unit-test binary; then, when the
+# release hull is built, a whole container and the conformance suite's cgroup tests (limits in the
+# cgroup2 files, OOM at the limit, pids.max against forks, pause, update) against that hull.
 #
 #   runtime-core/src/cgroups/v2vm/run.sh [test-name-filter]     (default filter: cgroups::)
 #
@@ -59,7 +61,7 @@ fi
 # The conformance suite's cgroup tests against that hull: the same checks as on this v1 host
 # (files, OOM at the limit, pids.max against forks, pause, update), on cgroup2.
 conf=$(cd "$repo" && cargo test -p conformance --test cgroups --no-run --message-format=json 2>/dev/null |
-    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n1)
+    grep -o '"executable":"[^"]*/deps/cgroups-[^"]*"' | sed 's/.*:"\(.*\)"/\1/' | tail -n1)
 probe=$repo/target/probe/x86_64-unknown-linux-gnu/release/probe
 if [ -x "$hull" ] && [ -x "$conf" ] && [ -x "$probe" ]; then
     cp "$conf" "$root/conformance-cgroups"
