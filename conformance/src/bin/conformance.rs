@@ -96,6 +96,15 @@ fn main() -> ExitCode {
         }
     };
     let tests = select(suite::all(), o.filter.as_deref());
+    if cfg!(panic = "abort") && !o.list {
+        // A failing test is a panic that the runner catches; with the workspace's release profile
+        // (panic = "abort") the first failure would kill the whole run.
+        eprintln!(
+            "conformance: built with panic=abort (the release profile); build the runner with \
+             `cargo run -p conformance` or `cargo run --profile conformance -p conformance`"
+        );
+        return ExitCode::from(2);
+    }
     if o.list {
         for t in &tests {
             println!("{}\t{}::{}", t.section, t.area, t.name);
