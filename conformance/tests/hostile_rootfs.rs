@@ -10,4 +10,6 @@ conformance::cargo_tests!(
     dev_symlink_to_a_host_dir_gets_no_device_nodes,
     cwd_created_under_a_symlink_stays_inside,
     sysctl_writes_are_not_redirected_by_a_covered_proc_sys,
+    console_symlink_is_not_followed_for_the_terminal_bind,
+    fake_ptmx_is_refused_for_the_terminal,
 );

@@ -128,10 +128,56 @@ pub fn sysctl_writes_are_not_redirected_by_a_covered_proc_sys() {
     c.assert_clean();
 }
 
+/// T10 (CVE-2025-52565): a createContainer hook (after the mounts, before pivot_root) makes
+/// /dev/console a symlink to /proc/sys/kernel/core_pattern. The runtime must not bind the
+/// terminal over what the link points at: create fails, or the container has no mount there.
+pub fn console_symlink_is_not_followed_for_the_terminal_bind() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let rootfs = c.bundle_dir().join("rootfs");
+    let hook = format!("rm -f {0}/dev/console; ln -s /proc/sys/kernel/core_pattern {0}/dev/console", rootfs.display());
+    c.build(c.bundle().args(&["/bin/cat", "/proc/self/mountinfo"]).with(|s| {
+        s["process"]["terminal"] = json!(true);
+        s["hooks"] = json!({"createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", hook]}]});
+    }));
+    let before = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    let sock = crate::ConsoleSocket::bind(&c.dir.join("console.sock")).expect("bind console socket");
+    let created = c.create(&["--console-socket", &sock.path.to_string_lossy()]);
+    if created.success() {
+        let pid = c.state_json().unwrap()["pid"].as_i64().unwrap();
+        let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap_or_default();
+        assert!(!mounts.contains("core_pattern"), "the terminal was bound through the symlink: {mounts}");
+        c.delete(true).ok();
+    }
+    assert_eq!(std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(), before);
+    c.assert_clean();
+}
+
+/// T10: with /dev from the rootfs (no /dev mount), /dev/ptmx is a regular file, not the devpts
+/// multiplexer: the runtime must refuse it as the terminal's source (and leave nothing).
+pub fn fake_ptmx_is_refused_for_the_terminal() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let b = c.build(c.bundle().with(|s| {
+        s["process"]["terminal"] = json!(true);
+        s["mounts"].as_array_mut().unwrap().retain(|m| m["destination"] != "/dev" && m["destination"] != "/dev/pts");
+    }));
+    let dev = b.join("rootfs/dev");
+    std::fs::create_dir_all(&dev).unwrap();
+    let _ = std::fs::remove_file(dev.join("ptmx"));
+    std::fs::write(dev.join("ptmx"), "not a pty").unwrap();
+    let sock = crate::ConsoleSocket::bind(&c.dir.join("console.sock")).expect("bind console socket");
+    let created = c.create(&["--console-socket", &sock.path.to_string_lossy()]);
+    assert!(!created.success(), "a regular file was accepted as /dev/ptmx: {created}");
+    c.assert_clean();
+}
+
 /// This area's tests and the spec sections they check.
 pub const TESTS: &[crate::suite::Test] = &[
     entry!(mount_destination_symlinks_stay_inside_the_rootfs, "security#t8-mount-destination-symlinks"),
     entry!(dev_symlink_to_a_host_dir_gets_no_device_nodes, "security#t12-dev-symlink"),
     entry!(cwd_created_under_a_symlink_stays_inside, "security#t17-cwd-symlink"),
     entry!(sysctl_writes_are_not_redirected_by_a_covered_proc_sys, "security#t11-covered-proc-sys"),
+    entry!(console_symlink_is_not_followed_for_the_terminal_bind, "security#t10-console"),
+    entry!(fake_ptmx_is_refused_for_the_terminal, "security#t10-console"),
 ];
