@@ -16,6 +16,8 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== rustdoc of the library, warnings denied"
+RUSTDOCFLAGS="-D warnings" cargo doc -q -p runtime-core --no-deps
 echo "== build hull (release)"
 cargo build --release -p runtime-cli
 echo "== cargo test --workspace"
