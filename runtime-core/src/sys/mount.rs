@@ -122,23 +122,8 @@ pub(crate) fn move_mount(from: BorrowedFd<'_>, target: BorrowedFd<'_>, what: &st
 
 /// Changes attributes and propagation of the mount behind `fd` (and below it with `recursive`).
 pub(crate) fn mount_setattr(fd: BorrowedFd<'_>, recursive: bool, attr: MountAttr, what: &str) -> Result<(), SysError> {
-    let mut raw = RawMountAttr { attr_set: attr.set, attr_clr: attr.clr, propagation: attr.propagation, userns_fd: 0 };
-    let mut flags = libc::AT_EMPTY_PATH as u32;
-    if recursive {
-        flags |= libc::AT_RECURSIVE as u32;
-    }
-    // SAFETY: valid struct pointer and size; empty path with AT_EMPTY_PATH.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            flags,
-            &mut raw as *mut RawMountAttr,
-            std::mem::size_of::<RawMountAttr>(),
-        )
-    };
-    check(r, "mount_setattr", Some(what)).map(drop)
+    let raw = RawMountAttr { attr_set: attr.set, attr_clr: attr.clr, propagation: attr.propagation, userns_fd: 0 };
+    setattr(fd, recursive, raw, "mount_setattr", what)
 }
 
 const ATTR_IDMAP: u64 = 0x10_0000;
@@ -150,13 +135,17 @@ pub(crate) fn set_idmap(
     userns: BorrowedFd<'_>,
     what: &str,
 ) -> Result<(), SysError> {
-    let mut raw =
-        RawMountAttr { attr_set: ATTR_IDMAP, attr_clr: 0, propagation: 0, userns_fd: userns.as_raw_fd() as u64 };
+    let raw = RawMountAttr { attr_set: ATTR_IDMAP, attr_clr: 0, propagation: 0, userns_fd: userns.as_raw_fd() as u64 };
+    setattr(fd, recursive, raw, "mount_setattr idmap", what)
+}
+
+fn setattr(fd: BorrowedFd<'_>, recursive: bool, mut raw: RawMountAttr, op: &str, what: &str) -> Result<(), SysError> {
     let mut flags = libc::AT_EMPTY_PATH as u32;
     if recursive {
         flags |= libc::AT_RECURSIVE as u32;
     }
-    // SAFETY: valid struct pointer and size; empty path with AT_EMPTY_PATH; both fds are borrowed.
+    // SAFETY: valid struct pointer and size; empty path with AT_EMPTY_PATH; any userns fd in it is
+    // borrowed by the caller for the call.
     let r = unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
@@ -167,7 +156,7 @@ pub(crate) fn set_idmap(
             std::mem::size_of::<RawMountAttr>(),
         )
     };
-    check(r, "mount_setattr idmap", Some(what)).map(drop)
+    check(r, op, Some(what)).map(drop)
 }
 
 /// Classic mount(2), used for whole-tree propagation changes and binds by host path.
