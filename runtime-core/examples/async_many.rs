@@ -76,9 +76,9 @@ async fn one_container(rt: Runtime, bundle: PathBuf, i: usize) -> Result<(), Box
     })
     .await??;
     let checked = async {
-        // `new` is deprecated in favour of the `unsafe` `register` because a wrapped type could swap
-        // its fd while registered (tokio#8587); an OwnedFd owned by the AsyncFd cannot, and the
-        // project keeps `unsafe` inside runtime-core's `sys` module only.
+        // `new` is deprecated in favour of `register`, which puts the I/O-safety promise on the
+        // caller, because a wrapped type could swap its fd while registered (tokio#8587); an
+        // OwnedFd owned by the AsyncFd cannot, and raw-fd code stays in runtime-core's `sys`.
         #[allow(deprecated)]
         let exited = AsyncFd::new(c.pidfd()?)?;
         let _ = exited.readable().await?;
