@@ -9,19 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn skip_reason() -> Option<&'static str> {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
-        .unwrap_or(false);
-    if !root {
-        return Some("needs root");
-    }
-    if !Path::new("/bin/busybox").exists() {
-        return Some("needs /bin/busybox (busybox-static)");
-    }
-    None
-}
+mod requirements;
+use requirements::skip_reason;
 
 /// A bundle directory whose rootfs holds busybox and the applets the examples call.
 fn bundle(name: &str) -> PathBuf {

@@ -10,6 +10,9 @@ use std::path::Path;
 
 use runtime_core::{CreateOptions, Runtime};
 
+mod requirements;
+use requirements::skip_reason;
+
 fn main() {
     // Opened first: fds 3 and 4.
     let (three, four) = UnixStream::pair().unwrap();
@@ -62,18 +65,4 @@ fn run(rt: &Runtime, dir: &Path, four: &UnixStream, label: &str) -> String {
     let mut buf = [0u8; 256];
     let n = (&*four).read(&mut buf).unwrap_or(0);
     String::from_utf8_lossy(&buf[..n]).into_owned()
-}
-
-fn skip_reason() -> Option<&'static str> {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
-        .unwrap_or(false);
-    if !root {
-        return Some("needs root");
-    }
-    if !Path::new("/bin/busybox").exists() {
-        return Some("needs /bin/busybox (busybox-static)");
-    }
-    None
 }

@@ -8,19 +8,8 @@ use std::path::{Path, PathBuf};
 
 use runtime_core::{ConsoleMode, CreateOptions, Error, ExecOptions, Runtime, Stdio};
 
-fn skip_reason() -> Option<&'static str> {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
-        .unwrap_or(false);
-    if !root {
-        return Some("needs root");
-    }
-    if !Path::new("/bin/busybox").exists() {
-        return Some("needs /bin/busybox (busybox-static)");
-    }
-    None
-}
+mod requirements;
+use requirements::skip_reason;
 
 /// A bundle dir with a busybox rootfs, and a runtime whose state lives inside it.
 fn setup(name: &str) -> (PathBuf, Runtime) {
