@@ -89,14 +89,14 @@ pub fn missing(what: &str) -> Option<String> {
     }
 }
 
-/// Reports a skip on stderr as `SKIP <test>: <reason>`; with `CONFORMANCE_STRICT=1` a skip is a failure,
-/// so a CI run cannot pass by skipping everything.
+/// Reports a skip on stderr as `SKIP <test>: <reason>`; with `HULL_STRICT=1` (set by `.ci/run`) or
+/// `CONFORMANCE_STRICT=1` a skip is a failure, so a CI run cannot pass by skipping everything.
 pub fn skip(reason: &str) {
     let name = std::thread::current().name().unwrap_or("test").to_owned();
     eprintln!("SKIP {name}: {reason}");
     suite::record_skip(reason);
-    if std::env::var_os("CONFORMANCE_STRICT").is_some_and(|v| v == "1") {
-        panic!("SKIP {name}: {reason} (CONFORMANCE_STRICT=1)");
+    if ["HULL_STRICT", "CONFORMANCE_STRICT"].iter().any(|k| std::env::var_os(k).is_some_and(|v| v == "1")) {
+        panic!("SKIP {name}: {reason} (strict: a skip is a failure)");
     }
 }
 

@@ -77,6 +77,8 @@ mod plan;
 
 #[allow(unsafe_code)]
 mod sys;
+#[cfg(test)]
+mod test_skip;
 
 mod cgroups;
 mod launch;

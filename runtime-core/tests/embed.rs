@@ -6,22 +6,7 @@ use std::path::PathBuf;
 
 use runtime_core::{CreateOptions, Error, Runtime};
 
-fn skip_reason() -> Option<&'static str> {
-    if !nix_is_root() {
-        return Some("needs root");
-    }
-    if !std::path::Path::new("/bin/busybox").exists() {
-        return Some("needs /bin/busybox (busybox-static)");
-    }
-    None
-}
-
-fn nix_is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
-        .unwrap_or(false)
-}
+mod requirements;
 
 fn spec(args: &[&str]) -> oci_spec::runtime::Spec {
     serde_json::from_value(serde_json::json!({
@@ -39,8 +24,7 @@ fn spec(args: &[&str]) -> oci_spec::runtime::Spec {
 
 #[test]
 fn in_memory_spec_runs_and_cleans_up() {
-    if let Some(why) = skip_reason() {
-        eprintln!("SKIP in_memory_spec_runs_and_cleans_up: {why}");
+    if requirements::cannot_run("in_memory_spec_runs_and_cleans_up") {
         return;
     }
     let dir = std::env::temp_dir().join(format!("hull-embed-{}", std::process::id()));

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod requirements;
-use requirements::skip_reason;
 
 /// A bundle directory whose rootfs holds busybox and the applets the examples call.
 fn bundle(name: &str) -> PathBuf {
@@ -52,8 +51,7 @@ fn run(name: &str, args: &[&str]) -> Output {
 
 #[test]
 fn run_captures_output_and_status() {
-    if let Some(why) = skip_reason() {
-        eprintln!("SKIP run_captures_output_and_status: {why}");
+    if requirements::cannot_run("run_captures_output_and_status") {
         return;
     }
     let b = bundle("run");
@@ -65,8 +63,7 @@ fn run_captures_output_and_status() {
 
 #[test]
 fn exec_into_a_long_lived_container() {
-    if let Some(why) = skip_reason() {
-        eprintln!("SKIP exec_into_a_long_lived_container: {why}");
+    if requirements::cannot_run("exec_into_a_long_lived_container") {
         return;
     }
     let b = bundle("exec");
@@ -81,8 +78,7 @@ fn exec_into_a_long_lived_container() {
 
 #[test]
 fn fifty_containers_from_eight_async_threads() {
-    if let Some(why) = skip_reason() {
-        eprintln!("SKIP fifty_containers_from_eight_async_threads: {why}");
+    if requirements::cannot_run("fifty_containers_from_eight_async_threads") {
         return;
     }
     let b = bundle("many");

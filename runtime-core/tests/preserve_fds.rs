@@ -11,13 +11,11 @@ use std::path::Path;
 use runtime_core::{CreateOptions, Runtime};
 
 mod requirements;
-use requirements::skip_reason;
 
 fn main() {
     // Opened first: fds 3 and 4.
     let (three, four) = UnixStream::pair().unwrap();
-    if let Some(why) = skip_reason() {
-        println!("SKIP preserve_fds: {why}");
+    if requirements::cannot_run("preserve_fds") {
         return;
     }
     let dir = std::env::temp_dir().join(format!("hull-preserve-{}", std::process::id()));

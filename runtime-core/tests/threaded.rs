@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use runtime_core::{ConsoleMode, CreateOptions, Error, ExecOptions, Runtime, Stdio};
 
 mod requirements;
-use requirements::skip_reason;
 
 /// A bundle dir with a busybox rootfs, and a runtime whose state lives inside it.
 fn setup(name: &str) -> (PathBuf, Runtime) {
@@ -51,8 +50,7 @@ fn assert_nothing_left(rt: &Runtime, id: &str) {
 
 #[test]
 fn errors_come_back_typed_and_leave_nothing() {
-    if let Some(why) = skip_reason() {
-        eprintln!("SKIP errors_come_back_typed_and_leave_nothing: {why}");
+    if requirements::cannot_run("errors_come_back_typed_and_leave_nothing") {
         return;
     }
     let (dir, rt) = setup("errors");
@@ -78,8 +76,7 @@ fn errors_come_back_typed_and_leave_nothing() {
 
 #[test]
 fn concurrent_creates_and_execs_from_threads() {
-    if let Some(why) = skip_reason() {
-        eprintln!("SKIP concurrent_creates_and_execs_from_threads: {why}");
+    if requirements::cannot_run("concurrent_creates_and_execs_from_threads") {
         return;
     }
     let (dir, rt) = setup("exec");
@@ -125,8 +122,7 @@ fn concurrent_creates_and_execs_from_threads() {
 
 #[test]
 fn stdio_and_kept_console_come_through_the_helper() {
-    if let Some(why) = skip_reason() {
-        eprintln!("SKIP stdio_and_kept_console_come_through_the_helper: {why}");
+    if requirements::cannot_run("stdio_and_kept_console_come_through_the_helper") {
         return;
     }
     let (dir, rt) = setup("stdio");
@@ -190,8 +186,7 @@ fn a_marker_without_its_runtime_is_refused_before_main() {
 
 #[test]
 fn user_namespace_maps_are_written_by_the_helper() {
-    if let Some(why) = skip_reason() {
-        eprintln!("SKIP user_namespace_maps_are_written_by_the_helper: {why}");
+    if requirements::cannot_run("user_namespace_maps_are_written_by_the_helper") {
         return;
     }
     let (dir, rt) = setup("userns");

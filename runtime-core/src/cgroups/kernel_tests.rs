@@ -72,12 +72,12 @@ fn kill_tree(dir: &Path) {
 /// The host layout when these tests can run here, or None after printing why not.
 fn v1_host(test: &str) -> Option<Layout> {
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipping {test}: needs root");
+        crate::test_skip::skip(test, "needs root");
         return None;
     }
     let layout = detect().unwrap();
     if layout.version() != Version::V1 {
-        eprintln!("skipping {test}: needs a cgroup v1 host (cgroup v2 is covered by the VM script)");
+        crate::test_skip::other_lane(test, "cgroup v1 host");
         return None;
     }
     Some(layout)

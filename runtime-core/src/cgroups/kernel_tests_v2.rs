@@ -1,5 +1,5 @@
-//! Kernel-backed tests on a pure cgroup v2 host (run inside the VM of `v2vm/run.sh`): skipped,
-//! with the reason printed, anywhere else.
+//! Kernel-backed tests on a pure cgroup v2 host (run inside the VM of `v2vm/run.sh`): elsewhere
+//! they say they belong to that lane and return.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -9,12 +9,12 @@ use super::{detect, plan, Cgroup, Layout, Version};
 
 fn v2_host(test: &str) -> Option<Layout> {
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipping {test}: needs root");
+        crate::test_skip::skip(test, "needs root");
         return None;
     }
     let layout = detect().unwrap();
     if layout.version() != Version::V2 {
-        eprintln!("skipping {test}: needs a pure cgroup v2 host (see runtime-core/src/cgroups/v2vm/run.sh)");
+        crate::test_skip::other_lane(test, "pure cgroup v2 VM (runtime-core/src/cgroups/v2vm/run.sh)");
         return None;
     }
     Some(layout)

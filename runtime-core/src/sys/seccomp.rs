@@ -96,7 +96,7 @@ mod tests {
         if nix::unistd::geteuid().is_root() {
             return true;
         }
-        eprintln!("skipped: needs root to install seccomp filters without no_new_privs");
+        crate::test_skip::skip("seccomp kernel test", "needs root to install seccomp filters without no_new_privs");
         false
     }
 
@@ -213,7 +213,7 @@ mod tests {
             assert_eq!(status, WaitStatus::Exited(child, 1), "getppid ran and returned the parent");
             let mut f = match kmsg {
                 Ok(f) => f,
-                Err(e) => return eprintln!("skipped the log-record check: /dev/kmsg: {e}"),
+                Err(e) => return crate::test_skip::skip("SCMP_ACT_LOG record check", &format!("/dev/kmsg: {e}")),
             };
             if audit_logged(&mut f, child, nr("getppid")) {
                 break;
@@ -336,7 +336,7 @@ mod tests {
             assert!(ok(open), "unshare -U works without the profile: {open:?}");
             assert!(!ok(filtered), "unshare(CLONE_NEWUSER) is refused by the profile");
         } else {
-            eprintln!("skipped the unshare check: no /usr/bin/unshare");
+            crate::test_skip::skip("seccomp unshare check", "no /usr/bin/unshare");
         }
     }
 
@@ -386,7 +386,10 @@ mod tests {
         }
         const I386_GETPID: i32 = 20;
         if int80(I386_GETPID) != std::process::id() as i32 {
-            eprintln!("skipped: this kernel runs no i386 syscalls (ia32 emulation off)");
+            crate::test_skip::skip(
+                "i386_and_x32_syscalls_take_their_own_branches",
+                "this kernel runs no i386 syscalls (ia32 emulation off)",
+            );
             return;
         }
         let p = program(include_str!("../seccomp/testdata/docker-default.json"));

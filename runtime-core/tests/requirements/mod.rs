@@ -17,3 +17,14 @@ pub fn skip_reason() -> Option<&'static str> {
     }
     None
 }
+
+/// Whether the test must return early here: prints `SKIP <test>: <reason>`, and under
+/// `HULL_STRICT=1` (set by `.ci/run`) fails instead, so CI cannot pass by skipping.
+pub fn cannot_run(test: &str) -> bool {
+    let Some(why) = skip_reason() else { return false };
+    eprintln!("SKIP {test}: {why}");
+    if std::env::var_os("HULL_STRICT").is_some_and(|v| v == "1") {
+        panic!("SKIP {test}: {why} (HULL_STRICT=1 makes a skip a failure)");
+    }
+    true
+}
