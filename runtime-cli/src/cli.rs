@@ -51,13 +51,37 @@ pub struct Global {
     pub rootless: Rootless,
 }
 
-/// The default state root.
+/// The default state root of root.
 pub const DEFAULT_ROOT: &str = "/run/hull";
+
+/// The state root when `--root` is not given: `$XDG_RUNTIME_DIR/hull` where runc would use
+/// `$XDG_RUNTIME_DIR/runc` (a caller that is not root, or root of a user namespace whose `USER`
+/// is not root), else [`DEFAULT_ROOT`]. The flag says whether it is the XDG one.
+pub fn default_root() -> (PathBuf, bool) {
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty());
+    let honour = !nix::unistd::geteuid().is_root()
+        || (runtime_core::in_user_namespace() && std::env::var_os("USER").is_none_or(|u| u != "root"));
+    match xdg {
+        Some(dir) if honour => (PathBuf::from(dir).join("hull"), true),
+        _ => (PathBuf::from(DEFAULT_ROOT), false),
+    }
+}
+
+impl Rootless {
+    /// As the library takes it: `None` detects.
+    pub fn as_option(self) -> Option<bool> {
+        match self {
+            Rootless::True => Some(true),
+            Rootless::False => Some(false),
+            Rootless::Auto => None,
+        }
+    }
+}
 
 impl Default for Global {
     fn default() -> Self {
         Global {
-            root: PathBuf::from(DEFAULT_ROOT),
+            root: default_root().0,
             log: None,
             log_format: LogFormat::Text,
             debug: false,

@@ -45,6 +45,10 @@ pub struct CreateOptions {
     /// Systemd socket activation: number of `LISTEN_FDS` passed on (they are preserved and the
     /// container's environment gets `LISTEN_FDS` and `LISTEN_PID=1`).
     pub listen_fds: u32,
+    /// runc's `--rootless`: `Some(true)` skips cgroups that cannot be made (when no
+    /// `linux.cgroupsPath` is given), `Some(false)` never does; `None` detects it (not root, or
+    /// root inside a user namespace).
+    pub rootless: Option<bool>,
     /// The container's stdin, stdout and stderr; each one not given is the caller's own. Giving
     /// any makes `create` go through the launch helper (a fork + exec of this program), since
     /// the container inherits its stdio from the process that clones it.
@@ -67,12 +71,20 @@ pub struct Stdio {
 #[derive(Debug, Clone)]
 pub struct Runtime {
     store: StateStore,
+    rootless: Option<bool>,
 }
 
 impl Runtime {
     /// A runtime whose container states live under `root` (created on first use, mode 0700).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Runtime { store: StateStore::new(root.into()) }
+        Runtime { store: StateStore::new(root.into()), rootless: None }
+    }
+
+    /// runc's `--rootless` for the containers this runtime creates: see
+    /// [`CreateOptions::rootless`], which takes precedence when set.
+    pub fn rootless(mut self, rootless: Option<bool>) -> Self {
+        self.rootless = rootless;
+        self
     }
 
     /// The state root.
@@ -85,7 +97,8 @@ impl Runtime {
     ///
     /// Safe to call from any thread: a multi-threaded caller goes through the launch helper (see
     /// the crate docs); the container's init is a child of the calling process either way.
-    pub fn create(&self, id: &str, opts: CreateOptions) -> Result<Container> {
+    pub fn create(&self, id: &str, mut opts: CreateOptions) -> Result<Container> {
+        opts.rootless = opts.rootless.or(self.rootless);
         if crate::helper::needed(Some(&opts.stdio))? {
             return crate::helper::create(&self.store, id, opts);
         }
@@ -234,7 +247,17 @@ impl Container {
         if self.state.status == Status::Stopped {
             return Err(Error::WrongState("container not running".into()));
         }
-        if all {
+        if all && self.state.internal.cgroup_paths.is_empty() {
+            // Rootless without a cgroup: the processes are found through the pid namespace.
+            for pid in crate::rootless::container_pids(self.state.pid, self.state.internal.own_pid_ns) {
+                if pid != self.state.pid {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::try_from(signal).ok(),
+                    );
+                }
+            }
+        } else if all {
             return self.cgroup().kill_all(signal);
         }
         let fd = self.pidfd()?;
@@ -298,6 +321,9 @@ impl Container {
             Status::Running | Status::Created => {}
             s => return Err(Error::WrongState(format!("container not running: {s}"))),
         }
+        if self.state.internal.cgroup_paths.is_empty() {
+            return Err(no_cgroup("pause"));
+        }
         self.cgroup().freeze()?;
         self.state.status = Status::Paused;
         Ok(())
@@ -328,6 +354,9 @@ impl Container {
         if self.state.status == Status::Stopped {
             return Err(Error::WrongState("container not running".into()));
         }
+        if self.state.internal.cgroup_paths.is_empty() {
+            return Err(no_cgroup("update"));
+        }
         self.cgroup().update(resources)
     }
 
@@ -335,6 +364,9 @@ impl Container {
     pub fn stats(&self) -> Result<serde_json::Value> {
         if self.state.status == Status::Stopped {
             return Err(Error::WrongState("container not running".into()));
+        }
+        if self.state.internal.cgroup_paths.is_empty() {
+            return Err(no_cgroup("stats"));
         }
         self.cgroup().stats()
     }
@@ -346,6 +378,13 @@ impl Container {
 
     /// Host pids of every process in the container's cgroup (`hull ps`).
     pub fn pids(&self) -> Result<Vec<i32>> {
+        if self.state.internal.cgroup_paths.is_empty() {
+            if self.state.status == Status::Stopped {
+                return Ok(Vec::new());
+            }
+            // Rootless without a cgroup: the processes are found through the pid namespace.
+            return Ok(crate::rootless::container_pids(self.state.pid, self.state.internal.own_pid_ns));
+        }
         self.cgroup().pids()
     }
 
@@ -385,6 +424,13 @@ fn refresh_status(dir: &ContainerDir, st: &State) -> Result<Status> {
         return Ok(Status::Paused);
     }
     Ok(Status::Running)
+}
+
+/// An operation that needs the container's cgroup, which a rootless create left out.
+fn no_cgroup(op: &str) -> Error {
+    Error::NotSupported(format!(
+        "{op}: the container has no cgroup (rootless without a cgroup this user may write; see README, Rootless)"
+    ))
 }
 
 fn is_zombie(pid: i32) -> bool {

@@ -84,9 +84,11 @@ mod cgroups;
 mod launch;
 pub use launch::{ExecOptions, ExecProcess};
 mod rootfs;
+mod rootless;
 mod seccomp;
 
 mod state;
+pub use rootless::in_user_namespace;
 pub use state::{validate_id, State, Status};
 
 mod container;

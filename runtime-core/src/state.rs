@@ -129,8 +129,14 @@ impl StateStore {
     /// Creates the root (0700) if needed and the container's directory; fails if it exists.
     pub(crate) fn create_dir(&self, id: &str) -> Result<ContainerDir> {
         validate_id(id)?;
-        fs::create_dir_all(&self.root)
-            .map_err(|e| Error::sys(Step::State, SysError::io("mkdir", Some(&self.root.to_string_lossy()), &e)))?;
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.root)
+                .map_err(|e| Error::sys(Step::State, SysError::io("mkdir", Some(&self.root.to_string_lossy()), &e)))?;
+        }
         let dir = self.dir(id);
         match fs::DirBuilder::new().mode_0711().create(&dir) {
             Ok(()) => {}
@@ -147,6 +153,13 @@ impl StateStore {
         if !dir.join(STATE_FILE).exists() {
             return Err(Error::NotFound(id.to_owned()));
         }
+        if !owned_by_caller(&dir) {
+            return Err(Error::sys(
+                Step::State,
+                SysError::from_errno("open", Some(&dir.to_string_lossy()), libc::EACCES)
+                    .with_detail("the container belongs to another user"),
+            ));
+        }
         ContainerDir::lock(dir)
     }
 
@@ -161,13 +174,21 @@ impl StateStore {
         };
         let mut ids: Vec<String> = rd
             .filter_map(|e| e.ok())
-            .filter(|e| e.path().join(STATE_FILE).exists())
+            .filter(|e| e.path().join(STATE_FILE).exists() && owned_by_caller(&e.path()))
             .filter_map(|e| e.file_name().into_string().ok())
             .filter(|id| validate_id(id).is_ok())
             .collect();
         ids.sort();
         Ok(ids)
     }
+}
+
+/// Root may manage every container under a root; any other user only the ones it created (runc
+/// relies on the root's mode for that; a shared `--root` must not let one user touch another's).
+fn owned_by_caller(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let euid = nix::unistd::geteuid().as_raw();
+    euid == 0 || fs::symlink_metadata(dir).is_ok_and(|m| m.uid() == euid)
 }
 
 trait DirBuilderExt2 {

@@ -58,6 +58,7 @@ pub fn options(args: &CreateArgs, fds: Inherited, console: ConsoleMode) -> Resul
         no_pivot: args.no_pivot,
         no_new_keyring: args.no_new_keyring,
         listen_fds: fds.listen_fds,
+        rootless: None,
         stdio: Default::default(),
     })
 }

@@ -20,7 +20,7 @@ mod update;
 use anyhow::{bail, Result};
 use runtime_core::{Container, Runtime};
 
-use crate::cli::{Command, Global, Invocation, Rootless};
+use crate::cli::{Command, Global, Invocation};
 use crate::logging::Logger;
 
 pub use create::{inherited_fds, Inherited};
@@ -29,7 +29,7 @@ pub use create::{inherited_fds, Inherited};
 pub fn dispatch(inv: &Invocation, fds: Inherited, log: &mut Logger) -> Result<u8> {
     let g = &inv.global;
     check_global(g, &inv.command)?;
-    let rt = || Runtime::new(&g.root);
+    let rt = || Runtime::new(&g.root).rootless(g.rootless.as_option());
     match &inv.command {
         Command::Version => print_text(&crate::version_text()),
         Command::Help(c) => print_text(&crate::help_text(c.as_deref())),
@@ -58,14 +58,27 @@ fn check_global(g: &Global, cmd: &Command) -> Result<()> {
         cmd,
         Command::Version | Command::Help(_) | Command::Features | Command::Spec { .. } | Command::Unsupported(_)
     );
-    if manages_containers && g.rootless == Rootless::True {
-        bail!("not supported: --rootless=true");
+    if manages_containers {
+        xdg_root(&g.root)?;
     }
     if g.systemd_cgroup
         && matches!(cmd, Command::Create(_) | Command::Run(_) | Command::Exec(_) | Command::Update { .. })
     {
         bail!("not supported: --systemd-cgroup");
     }
+    Ok(())
+}
+
+/// The XDG state root is made 0700 and sticky, as runc does (the XDG spec lets a session
+/// manager clean files without the sticky bit out of XDG_RUNTIME_DIR).
+fn xdg_root(root: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let (xdg, is_xdg) = crate::cli::default_root();
+    if !is_xdg || root != xdg {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(root)?;
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o1700))?;
     Ok(())
 }
 

@@ -49,6 +49,17 @@ pub(super) fn open_dir(path: &Path) -> crate::Result<OwnedFd> {
     nix::fcntl::open(path, flags, Mode::empty()).map_err(|e| sys("open", path, e))
 }
 
+/// A permission error (the caller may not make or join the cgroup): skippable when rootless.
+fn denied(e: &crate::Error) -> bool {
+    matches!(e, crate::Error::Sys { source, .. } if [libc::EACCES, libc::EPERM, libc::EROFS].contains(&source.errno))
+}
+
+/// Whether the caller may write `file` in `dir` (checked with access(2)'s rules, by the real ids,
+/// which are the effective ones for hull).
+fn writable(dir: &Path, file: &str) -> bool {
+    nix::unistd::access(&dir.join(file), nix::unistd::AccessFlags::W_OK).is_ok()
+}
+
 /// Writes `value` with a single write(2), as cgroup files require.
 pub(super) fn write_at(dir: BorrowedFd<'_>, file: &str, value: &str) -> nix::Result<()> {
     let fd = openat(dir, file, OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW, Mode::empty())?;
@@ -100,24 +111,78 @@ impl Cgroup {
                 }
                 continue;
             }
-            let (dir, top) = make_dirs(&d.mount_point, &d.path, &d.key, plan.version)?;
+            let (dir, top) = match make_dirs(&d.mount_point, &d.path, &d.key, plan.version) {
+                Err(e) if plan.skip_unreachable && denied(&e) => {
+                    self.paths.remove(&d.key);
+                    continue;
+                }
+                r => r?,
+            };
+            let procs = match openat(dir.as_fd(), "cgroup.procs", OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty()) {
+                Ok(fd) => fd,
+                Err(e) if plan.skip_unreachable && matches!(e, Errno::EACCES | Errno::EPERM | Errno::EROFS) => {
+                    if let Some(top) = top {
+                        let _ = remove_tree(&top);
+                    }
+                    self.paths.remove(&d.key);
+                    continue;
+                }
+                Err(e) => {
+                    if let Some(top) = top.clone() {
+                        self.created.insert(d.key.clone(), top);
+                    }
+                    return Err(sys("open", &d.path.join("cgroup.procs"), e));
+                }
+            };
             if let Some(top) = top {
                 self.created.insert(d.key.clone(), top);
             }
-            let procs = openat(dir.as_fd(), "cgroup.procs", OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
-                .map_err(|e| sys("open", &d.path.join("cgroup.procs"), e))?;
             self.opened.push(Opened { path: d.path.clone(), dir, procs });
         }
-        self.apply(&plan.writes)?;
+        let writes = self.reachable_writes(plan)?;
+        self.apply(&writes)?;
         if let Some(program) = &plan.device_program {
+            if plan.rootless && !self.paths.contains_key("") {
+                return Ok(());
+            }
             let path =
                 self.paths.get("").ok_or_else(|| super::not_supported("device program without a cgroup2 path"))?;
             let dir = self.opened.iter().find(|o| &o.path == path).map(|o| o.dir.as_fd());
             let dir = dir.ok_or_else(|| super::not_supported("device program without a cgroup2 directory"))?;
-            crate::sys::cgroup::attach_device_program(dir, program, &path.display().to_string())
-                .map_err(|e| crate::Error::sys(Step::Cgroup, e))?;
+            match crate::sys::cgroup::attach_device_program(dir, program, &path.display().to_string()) {
+                // Attaching needs CAP_SYS_ADMIN in the initial user namespace.
+                Err(e) if plan.rootless && e.errno == libc::EPERM => {}
+                r => r.map_err(|e| crate::Error::sys(Step::Cgroup, e))?,
+            }
         }
         Ok(())
+    }
+
+    /// The plan's writes for the hierarchies the container has. Rootless, runc's rules: device
+    /// rules are dropped where the devices cgroup is missing or not writable; any other limit
+    /// for a hierarchy that was left out fails.
+    fn reachable_writes(&self, plan: &CgroupPlan) -> crate::Result<Vec<Write>> {
+        let mut out = Vec::new();
+        for w in &plan.writes {
+            if self.paths.contains_key(&w.key) {
+                let devices_denied = plan.rootless && w.key == "devices" && !writable(&self.paths[&w.key], &w.file);
+                if !devices_denied {
+                    out.push(w.clone());
+                }
+            } else if !(plan.rootless && w.key == "devices") {
+                let controller = if w.key.is_empty() { w.file.split('.').next().unwrap_or("") } else { &w.key };
+                return Err(crate::Error::sys(
+                    Step::Cgroup,
+                    SysError::check(
+                        format!("cannot set {controller} limit"),
+                        None,
+                        "container could not join or create cgroup (rootless: no cgroup this user may write; \
+                         see README, Rootless)",
+                    ),
+                ));
+            }
+        }
+        Ok(out)
     }
 
     /// The cgroup of a container created earlier, from the paths stored in its state. Only

@@ -109,6 +109,12 @@ pub(crate) struct CgroupPlan {
     pub(crate) writes: Vec<Write>,
     /// On v2: the eBPF device program (encoded `struct bpf_insn`s) attached to the cgroup.
     pub(crate) device_program: Option<Vec<[u8; 8]>>,
+    /// runc's rootless cgroup manager: device rules are best effort (an unprivileged container
+    /// cannot make device nodes anyway).
+    pub(crate) rootless: bool,
+    /// Rootless without `linux.cgroupsPath`: a hierarchy where the directory cannot be made or
+    /// joined (EACCES, EPERM, EROFS) is left out; a limit for it then fails the create.
+    pub(crate) skip_unreachable: bool,
 }
 
 /// Computes the container's cgroup directories and limit writes. Pure: nothing is read or written.
@@ -134,7 +140,7 @@ pub(crate) fn plan(
             (v2::writes(resources, &layout.unified_controllers())?, Some(program))
         }
     };
-    Ok(CgroupPlan { version: layout.version(), dirs, writes, device_program })
+    Ok(CgroupPlan { version: layout.version(), dirs, writes, device_program, rootless: false, skip_unreachable: false })
 }
 
 fn not_supported(what: impl Into<String>) -> crate::Error {

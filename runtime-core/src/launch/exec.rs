@@ -354,8 +354,6 @@ fn run(ctx: ExecContext<'_>) -> ! {
 
 fn setup(ctx: &ExecContext<'_>) -> StepResult<(std::ffi::CString, Vec<std::ffi::CString>)> {
     let p = ctx.process;
-    // Not reachable from the container (ptrace, /proc/PID/exe, fds) until the execve.
-    sys::process::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE").map_err(at(Step::Spawn))?;
     let labels = p.attrs.apparmor.is_some() || p.attrs.selinux_label.is_some();
     // Made while still in the host's namespaces: the container's /proc (which it may have
     // replaced) is never consulted.
@@ -371,6 +369,9 @@ fn setup(ctx: &ExecContext<'_>) -> StepResult<(std::ffi::CString, Vec<std::ffi::
         // The value survives the setns, the fork and the execve.
         process::oom_score_adj(p, procfs)?;
     }
+    // Not reachable from the container (ptrace, /proc/PID/exe, fds) until the execve; after the
+    // write above, which an unprivileged runtime can only make while dumpable.
+    sys::process::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE").map_err(at(Step::Spawn))?;
     // One setns through the init's pidfd joins every namespace at once; the mount namespace
     // brings the container's root and cwd with it.
     sys::process::setns(ctx.pidfd, ctx.ns_flags, "init's namespaces").map_err(at(Step::Namespaces))?;

@@ -50,7 +50,7 @@ fn userns_with(maps: &IdMaps) -> Result<OwnedFd> {
 }
 
 fn open_userns(pid: i32, maps: &IdMaps) -> Result<OwnedFd, SysError> {
-    super::namespaces::write_maps(pid, maps)?;
+    super::namespaces::write_maps(pid, maps, &Default::default())?;
     let procfs = ProcfsHandle::new().map_err(|e| rootfs::path_err("open", "procfs", e))?;
     let sub = format!("{pid}/ns/user");
     procfs

@@ -61,6 +61,14 @@ struct Exec {
 
 fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     let plan = ctx.plan;
+    if plan.process.oom_score_adj.is_some() {
+        // First, while dumpable and still the caller in the host's namespaces: an unprivileged
+        // runtime may only open its own /proc files then (runc writes it before its clone). The
+        // value survives everything below; lowering it needs CAP_SYS_RESOURCE, as on the host.
+        let host_proc =
+            ProcfsHandle::new().map_err(|e| at(Step::Credentials)(rootfs::path_err("open", "procfs", e)))?;
+        process::oom_score_adj(&plan.process, &host_proc)?;
+    }
     // Other container processes must not reach our memory or /proc/self/exe before the execve.
     sys::process::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE").map_err(at(Step::Spawn))?;
     process::initial_affinity(&plan.process)?;
@@ -95,7 +103,6 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     if plan.new_keyring {
         sys::process::join_session_keyring(&format!("_ses.{}", plan.id)).map_err(at(Step::Credentials))?;
     }
-    process::oom_score_adj(&plan.process, &procfs)?;
     process::lsm_labels(&plan.process, &procfs)?;
     process::credentials(&plan.process, plan.seccomp.as_ref(), ctx.sock.as_fd())?;
     process::seccomp_now(process::seccomp_before_ready(&plan.process, plan.seccomp.as_ref()), ctx.sock.as_fd())?;

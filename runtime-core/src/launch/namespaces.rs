@@ -12,6 +12,7 @@ use super::protocol::{self, ChildMsg, ParentMsg};
 use crate::error::{ChildCause, ChildError, Step, SysError};
 use crate::plan::{IdMaps, NamespacePlan};
 use crate::rootfs;
+use crate::rootless::{MapWriter, MapWriters};
 use crate::sys;
 use crate::sys::process::Forked;
 
@@ -24,7 +25,16 @@ pub(crate) fn enter(ns: &NamespacePlan, ns_fds: &[(i32, &'static str, OwnedFd)],
         sys::process::unshare(libc::CLONE_NEWUSER).map_err(at(Step::Namespaces))?;
     }
     if ns.id_maps.is_some() {
+        // An unprivileged runtime can only open /proc/PID/*_map of a dumpable process (runc
+        // lifts the flag around this request too); nothing of the container is set up yet.
+        let unprivileged = ns.map_writers != MapWriters::default();
+        if unprivileged {
+            sys::process::prctl(libc::PR_SET_DUMPABLE, 1, "PR_SET_DUMPABLE").map_err(at(Step::Namespaces))?;
+        }
         request_maps(sock)?;
+        if unprivileged {
+            sys::process::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE").map_err(at(Step::Namespaces))?;
+        }
     }
     if let Some(want) = &ns.joined_maps {
         check_joined_maps(want)?;
@@ -110,12 +120,41 @@ pub(crate) fn parse_map(text: &str) -> Vec<(u32, u32, u32)> {
     v
 }
 
-/// The runtime's side of `MapIds`: writes gid_map and uid_map of `pid` (the kernel takes each
-/// map in one write, once).
-pub(crate) fn write_maps(pid: i32, maps: &IdMaps) -> Result<(), SysError> {
+/// The runtime's side of `MapIds`: writes uid_map and gid_map of `pid` (the kernel takes each
+/// map in one write, once), directly or through newuidmap/newgidmap.
+pub(crate) fn write_maps(pid: i32, maps: &IdMaps, with: &MapWriters) -> Result<(), SysError> {
     let procfs = ProcfsHandle::new().map_err(|e| rootfs::path_err("open", "procfs", e))?;
-    process::write_proc(&procfs, ProcfsBase::ProcRoot, &format!("{pid}/uid_map"), &maps.uid_map)?;
-    process::write_proc(&procfs, ProcfsBase::ProcRoot, &format!("{pid}/gid_map"), &maps.gid_map)
+    for (file, text, writer) in [("uid_map", &maps.uid_map, &with.uid), ("gid_map", &maps.gid_map, &with.gid)] {
+        match writer {
+            MapWriter::Direct => {}
+            MapWriter::DenySetgroups => {
+                process::write_proc(&procfs, ProcfsBase::ProcRoot, &format!("{pid}/setgroups"), "deny")?
+            }
+            MapWriter::Helper(tool) => {
+                run_helper(tool, pid, text)?;
+                continue;
+            }
+        }
+        process::write_proc(&procfs, ProcfsBase::ProcRoot, &format!("{pid}/{file}"), text)?;
+    }
+    Ok(())
+}
+
+/// Runs newuidmap/newgidmap (setuid root; they check the ranges against /etc/subuid, /etc/subgid).
+fn run_helper(tool: &std::path::Path, pid: i32, text: &str) -> Result<(), SysError> {
+    let shown = tool.display().to_string();
+    let out = std::process::Command::new(tool)
+        .arg(pid.to_string())
+        .args(crate::rootless::helper_args(text))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| SysError::io("run", Some(&shown), &e))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&out.stderr);
+    let said = said.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned();
+    Err(SysError::check("run", Some(&shown), format!("{} ({said})", out.status)))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use crate::container::{ConsoleMode, Container, CreateOptions};
 use crate::error::{Error, Result, Step, StepExt, SysError};
 use crate::host::HostInfo;
 use crate::plan::{IdMaps, Plan, PlanOptions};
+use crate::rootless::MapWriters;
 use crate::seccomp::Program;
 use crate::state::{self, ContainerDir, Internal, State, StateStore, Status};
 use crate::sys;
@@ -34,7 +35,7 @@ pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> R
         }
         None => Bundle::load(&opts.bundle)?,
     };
-    let host = HostInfo::detect()?;
+    let host = HostInfo::detect_with(opts.rootless)?;
     let popts = PlanOptions {
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
@@ -152,7 +153,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                 seccomp: plan.seccomp.as_ref(),
                 state: &state,
                 hooks: plan.runtime_hooks(),
-                id_maps: plan.namespaces.id_maps.as_ref(),
+                id_maps: plan.namespaces.id_maps.as_ref().map(|m| (m, &plan.namespaces.map_writers)),
             };
             let (init_pid, console) = serve(&parent_sock, pid, &expect)?;
             if plan.namespaces.second_fork {
@@ -216,8 +217,8 @@ pub(crate) struct Expect<'a> {
     pub(crate) state: &'a dyn Fn(i32) -> serde_json::Value,
     /// prestart + createRuntime hooks, run when the child asks.
     pub(crate) hooks: Vec<oci_spec::runtime::Hook>,
-    /// Id maps of a new user namespace, written when the child asks.
-    pub(crate) id_maps: Option<&'a IdMaps>,
+    /// Id maps of a new user namespace and how to write them, when the child asks.
+    pub(crate) id_maps: Option<(&'a IdMaps, &'a MapWriters)>,
 }
 
 /// Serves the child until `Ready`; returns its pid (as seen here) and a kept console.
@@ -231,8 +232,8 @@ pub(crate) fn serve(sock: &OwnedFd, child: i32, ex: &Expect<'_>) -> Result<(i32,
         match m.msg {
             Some(ChildMsg::MapIds) if expect_maps.is_some() => {
                 // Always the process we cloned: the second fork comes after the mapping.
-                let maps = expect_maps.take().expect("matched");
-                super::namespaces::write_maps(child, maps).step(Step::Namespaces)?;
+                let (maps, with) = expect_maps.take().expect("matched");
+                super::namespaces::write_maps(child, maps, with).step(Step::Namespaces)?;
                 protocol::send(sock.as_fd(), &ParentMsg::IdsMapped, &[], false).step(Step::Namespaces)?;
             }
             Some(ChildMsg::Console { name }) if expect_console => {

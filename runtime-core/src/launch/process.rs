@@ -51,7 +51,18 @@ pub(crate) fn credentials(p: &ProcessPlan, seccomp: Option<&Program>, sock: Borr
         }
     }
     sys::process::prctl(libc::PR_SET_KEEPCAPS, 1, "PR_SET_KEEPCAPS").map_err(&err)?;
-    sys::process::setgroups(&p.additional_gids).map_err(&err)?;
+    match sys::process::setgroups(&p.additional_gids) {
+        // Only when setgroups is denied in our user namespace (a rootless single-gid mapping,
+        // where we hold CAP_SETGID otherwise): runc skips setgroups there too.
+        Err(e) if e.errno == libc::EPERM && p.additional_gids.is_empty() => {}
+        Err(e) if e.errno == libc::EPERM => {
+            return Err(err(e.with_detail(
+                "setgroups is denied in this user namespace (rootless, one gid mapped): additional gids need \
+                 gid ranges mapped through newgidmap",
+            )))
+        }
+        r => r.map_err(&err)?,
+    }
     sys::process::setresgid(p.gid).map_err(&err)?;
     sys::process::setresuid(p.uid).map_err(&err)?;
     sys::process::prctl(libc::PR_SET_KEEPCAPS, 0, "PR_SET_KEEPCAPS").map_err(&err)?;

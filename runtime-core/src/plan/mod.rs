@@ -103,7 +103,11 @@ impl Plan {
                 "cannot allocate tty if runc will detach without setting console socket".into(),
             ));
         }
-        let cgroup = cgroups::plan(linux.cgroups_path().as_deref(), id, linux.resources().as_ref(), &host.cgroups)?;
+        let mut cgroup = cgroups::plan(linux.cgroups_path().as_deref(), id, linux.resources().as_ref(), &host.cgroups)?;
+        if host.rootless_cgroups {
+            cgroup.rootless = true;
+            cgroup.skip_unreachable = linux.cgroups_path().as_ref().is_none_or(|p| p.as_os_str().is_empty());
+        }
         let seccomp =
             linux.seccomp().as_ref().map(|s| seccomp::compile(s, bundle.seccomp_wait_killable)).transpose()?;
         let mut rootfs = rootfs_plan(bundle, opts, &namespaces, host)?;
@@ -150,7 +154,8 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
         mounts,
         populate_dev,
         devices,
-        userns: ns.in_userns(),
+        // runc binds device nodes whenever the container or the runtime is in a user namespace.
+        userns: ns.in_userns() || host.in_userns,
         masked,
         readonly_paths,
         cwd: spec.process().as_ref().and_then(|p| mounts::clean_dest(p.cwd(), "process.cwd").ok()),

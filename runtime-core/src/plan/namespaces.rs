@@ -8,6 +8,7 @@ use super::userns::{self, IdMaps};
 
 use crate::error::{Error, Result};
 use crate::host::HostInfo;
+use crate::rootless::{self, MapWriters};
 
 /// A namespace to join: its CLONE_NEW* type and the host path of its nsfs file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub(crate) struct NamespacePlan {
     pub(crate) unshare_user: bool,
     /// Id maps of a new user namespace, written by the runtime when the child asks.
     pub(crate) id_maps: Option<IdMaps>,
+    /// How the runtime writes them (directly, or through newuidmap/newgidmap when rootless).
+    pub(crate) map_writers: MapWriters,
     /// Mappings given with a user namespace joined by path: the child checks that they hold.
     pub(crate) joined_maps: Option<IdMaps>,
     /// Flags unshared by the child after joining its cgroup and its user namespace (the cgroup
@@ -92,7 +95,7 @@ fn join_rank(nstype: i32) -> u8 {
 /// Namespaces created late, by unshare, even without a user namespace.
 const LATE: i32 = libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME;
 
-pub(crate) fn plan(linux: &Linux, _host: &HostInfo) -> Result<NamespacePlan> {
+pub(crate) fn plan(linux: &Linux, host: &HostInfo) -> Result<NamespacePlan> {
     let mut p = NamespacePlan::default();
     let mut new = 0i32;
     let mut seen = 0i32;
@@ -116,7 +119,16 @@ pub(crate) fn plan(linux: &Linux, _host: &HostInfo) -> Result<NamespacePlan> {
         // Without a mount namespace the rootfs setup would change the host's mounts.
         return Err(Error::InvalidConfig("linux.namespaces: a mount namespace is required".into()));
     }
+    if host.caller.is_some() && seen & libc::CLONE_NEWUSER == 0 {
+        // Without a user namespace of its own an unprivileged runtime holds no capability at all.
+        return Err(Error::InvalidConfig("rootless container requires user namespaces".into()));
+    }
     user_plan(&mut p, linux, new, seen)?;
+    if p.id_maps.is_some() {
+        let uids = linux.uid_mappings().as_deref().unwrap_or(&[]);
+        let gids = linux.gid_mappings().as_deref().unwrap_or(&[]);
+        p.map_writers = rootless::writers(host.caller.as_ref(), uids, gids)?;
+    }
     time_plan(&mut p, linux, new)?;
     let joined = p.join.iter().fold(0, |a, j| a | j.nstype);
     // Namespaces joined by path belong to the host's user namespace (or the joined one): the

@@ -336,3 +336,37 @@ fn lsm_labels_need_their_lsm() {
     };
     assert!(context("dev") && !context("proc") && !context("sys"));
 }
+
+#[test]
+fn rootless_needs_a_user_namespace_and_picks_map_writers_and_cgroup_rules() {
+    let mut host = HostInfo::detect_with(Some(true)).unwrap();
+    host.caller = Some(crate::rootless::Caller { euid: 1001, egid: 1001, ..Default::default() });
+    let plan = |v: Value, host: &HostInfo| {
+        let spec = serde_json::from_value(v).unwrap();
+        Plan::build("t", &Bundle::from_spec(rootfs(), spec).unwrap(), &PlanOptions::default(), host)
+    };
+    let e = plan(base(), &host).unwrap_err().to_string();
+    assert!(e.contains("rootless container requires user namespaces"), "{e}");
+    let own = |v: &mut Value| {
+        v["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+        v["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 1001, "size": 1}]);
+        v["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 1001, "size": 1}]);
+    };
+    let p = plan(with(base(), own), &host).unwrap();
+    assert_eq!(p.namespaces.map_writers.gid, crate::rootless::MapWriter::DenySetgroups);
+    assert!(p.rootfs.userns && p.cgroup.rootless && p.cgroup.skip_unreachable);
+    let p = plan(with(base(), |v| (own(v), v["linux"]["cgroupsPath"] = json!("/mine")).1), &host).unwrap();
+    assert!(p.cgroup.rootless && !p.cgroup.skip_unreachable, "an explicit path must exist or fail");
+    // Ranges beyond the caller's own ids need /etc/subuid delegation (none here).
+    let e = plan(
+        with(base(), |v| {
+            own(v);
+            v["linux"]["uidMappings"] =
+                json!([{"containerID": 0, "hostID": 1001, "size": 1}, {"containerID": 1, "hostID": 5000, "size": 10}]);
+        }),
+        &host,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("/etc/subuid"), "{e}");
+}
