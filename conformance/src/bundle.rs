@@ -70,6 +70,34 @@ pub fn default_spec(id: &str, args: &[&str]) -> Value {
     })
 }
 
+/// Turns a [`default_spec`] into its rootless form (see [`crate::rootless`]).
+pub fn make_rootless(spec: &mut Value) {
+    let ids = crate::rootless_ids();
+    let maps = |own: u32, sub: Option<(u32, u32)>| {
+        let mut v = vec![json!({"containerID": 0, "hostID": own, "size": 1})];
+        if let Some((start, count)) = sub {
+            v.push(json!({"containerID": 1, "hostID": start, "size": count.min(65_535)}));
+        }
+        Value::Array(v)
+    };
+    let linux = &mut spec["linux"];
+    linux["namespaces"].as_array_mut().expect("namespaces").push(json!({"type": "user"}));
+    linux["uidMappings"] = maps(ids.uid, ids.subuid);
+    linux["gidMappings"] = maps(ids.gid, ids.subgid);
+    // No cgroup this user may write on a host without delegation: runc's rootless rules skip it.
+    let obj = linux.as_object_mut().expect("linux");
+    obj.remove("cgroupsPath");
+    obj.remove("resources");
+    if ids.subgid.is_none() {
+        // gid 5 (tty) is not mapped with the caller's gid alone (runc spec --rootless drops it too).
+        for m in spec["mounts"].as_array_mut().expect("mounts") {
+            if let Some(opts) = m.get_mut("options").and_then(Value::as_array_mut) {
+                opts.retain(|o| o != "gid=5");
+            }
+        }
+    }
+}
+
 /// The cgroupsPath given to container `id`; cleanup removes exactly this directory under each hierarchy.
 pub fn cgroup_path(id: &str) -> String {
     format!("/hull-conformance-{id}")
@@ -95,7 +123,10 @@ pub struct BundleBuilder {
 impl BundleBuilder {
     /// A bundle at `dir` (created if missing) for container `id`, running `args` (default: `/probe report`).
     pub fn new(dir: impl Into<PathBuf>, probe: impl Into<PathBuf>, id: &str) -> Self {
-        let spec = default_spec(id, &["/probe", "report"]);
+        let mut spec = default_spec(id, &["/probe", "report"]);
+        if crate::rootless() {
+            make_rootless(&mut spec);
+        }
         BundleBuilder { dir: dir.into(), probe: probe.into(), config: Config::Spec(spec), rootfs: true }
     }
 

@@ -18,6 +18,10 @@ static LIVE: Mutex<u32> = Mutex::new(0);
 
 /// Parent of every test dir of this test process.
 pub fn process_dir() -> PathBuf {
+    if crate::rootless() {
+        let base = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()).map(PathBuf::from);
+        return base.unwrap_or_else(std::env::temp_dir).join(format!("hull-test-{}", std::process::id()));
+    }
     PathBuf::from(format!("/run/hull-test-{}", std::process::id()))
 }
 

@@ -66,7 +66,8 @@ fn locate_or_build_probe() -> Result<PathBuf, String> {
 /// Known requirements: `root`, `runtime` (the binary exists), `cgroup_v1`, `cgroup_v2`, `userns`, `timens`.
 pub fn missing(what: &str) -> Option<String> {
     match what {
-        "root" => (!nix::unistd::geteuid().is_root()).then(|| "needs root".to_owned()),
+        // Rootless mode (see [`rootless`]) runs the tests its caller selected, with rootless bundles.
+        "root" => (!nix::unistd::geteuid().is_root() && !rootless()).then(|| "needs root".to_owned()),
         "runtime" => {
             let bin = RuntimeUnderTest::binary_from_env();
             (!bin.is_file()).then(|| format!("runtime {} not found (set RUNTIME)", bin.display()))
@@ -87,6 +88,44 @@ pub fn missing(what: &str) -> Option<String> {
         "timens" => (!std::path::Path::new("/proc/self/ns/time").exists()).then(|| "needs time namespaces".to_owned()),
         other => Some(format!("unknown requirement {other}")),
     }
+}
+
+/// Rootless mode: `HULL_CONFORMANCE_ROOTLESS=1` and not root. Bundles then get a user namespace
+/// mapping container root to the caller (and container ids 1.. to its first /etc/subuid and
+/// /etc/subgid ranges, when it has them), no cgroupsPath nor device rules, and test directories
+/// under `$XDG_RUNTIME_DIR` or the temp dir. Only tests that make sense without root should be
+/// selected (tests/rootless/run.sh lists them). `HULL_CONFORMANCE_ROOTLESS_SINGLE=1` maps the
+/// caller's own ids only.
+pub fn rootless() -> bool {
+    !nix::unistd::geteuid().is_root() && std::env::var_os("HULL_CONFORMANCE_ROOTLESS").is_some_and(|v| v == "1")
+}
+
+/// The caller's ids and its first delegated range from /etc/subuid and /etc/subgid (start, count).
+#[derive(Debug, Clone, Copy)]
+pub struct RootlessIds {
+    pub uid: u32,
+    pub gid: u32,
+    pub subuid: Option<(u32, u32)>,
+    pub subgid: Option<(u32, u32)>,
+}
+
+/// See [`RootlessIds`].
+pub fn rootless_ids() -> RootlessIds {
+    let uid = nix::unistd::getuid().as_raw();
+    let name = nix::unistd::User::from_uid(uid.into()).ok().flatten().map(|u| u.name);
+    let first = |file: &str| {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        text.lines().find_map(|l| {
+            let f: Vec<&str> = l.trim().split(':').collect();
+            let mine = f.len() == 3 && (Some(f[0]) == name.as_deref() || f[0] == uid.to_string());
+            mine.then(|| Some((f[1].parse().ok()?, f[2].parse().ok()?))).flatten()
+        })
+    };
+    if std::env::var_os("HULL_CONFORMANCE_ROOTLESS_SINGLE").is_some_and(|v| v == "1") {
+        // One mapping of the caller's own ids: what works without newuidmap and /etc/subuid.
+        return RootlessIds { uid, gid: nix::unistd::getgid().as_raw(), subuid: None, subgid: None };
+    }
+    RootlessIds { uid, gid: nix::unistd::getgid().as_raw(), subuid: first("/etc/subuid"), subgid: first("/etc/subgid") }
 }
 
 /// Reports a skip on stderr as `SKIP <test>: <reason>`; with `HULL_STRICT=1` (set by `.ci/run`) or

@@ -9,16 +9,17 @@ use std::time::Duration;
 
 use conformance::runner::matrix::{self, Header, RuntimeRun};
 use conformance::runner::report::{self, one_line, Format};
-use conformance::runner::{run_one, run_tests, select, tally, TestResult, Verdict};
+use conformance::runner::{run_one, run_tests, select_excluding, tally, TestResult, Verdict};
 use conformance::suite::{self, Test};
 use conformance::{Case, RuntimeUnderTest};
 
-const USAGE: &str = "usage: conformance [--runtime [NAME=]PATH]... [--filter SUBSTR] [--format tap|json|junit] \
+const USAGE: &str = "usage: conformance [--runtime [NAME=]PATH]... [--filter SUBSTR[,..]] [--exclude SUBSTR[,..]] [--format tap|json|junit] \
 [--jobs N] [--timeout SECS] [--probe PATH] [--matrix-out FILE] [--list]";
 
 struct Options {
     runtimes: Vec<(String, PathBuf)>,
     filter: Option<String>,
+    exclude: Option<String>,
     format: Format,
     jobs: usize,
     timeout: Duration,
@@ -31,6 +32,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut o = Options {
         runtimes: Vec::new(),
         filter: None,
+        exclude: None,
         format: Format::Tap,
         jobs: 2,
         timeout: Duration::from_secs(120),
@@ -44,6 +46,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         match flag.as_str() {
             "--runtime" => o.runtimes.push(named_runtime(&value()?)),
             "--filter" => o.filter = Some(value()?),
+            "--exclude" => o.exclude = Some(value()?),
             "--format" => o.format = value()?.parse()?,
             "--jobs" => o.jobs = value()?.parse().ok().filter(|n| *n > 0).ok_or("--jobs wants a positive number")?,
             "--timeout" => {
@@ -95,7 +98,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let tests = select(suite::all(), o.filter.as_deref());
+    let tests = select_excluding(suite::all(), o.filter.as_deref(), o.exclude.as_deref());
     if cfg!(panic = "abort") && !o.list {
         // A failing test is a panic that the runner catches; with the workspace's release profile
         // (panic = "abort") the first failure would kill the whole run.

@@ -53,11 +53,31 @@ impl TestResult {
 
 /// Tests whose `area::name` or section contains `filter` (all when None).
 pub fn select(tests: Vec<Test>, filter: Option<&str>) -> Vec<Test> {
+    select_excluding(tests, filter, None)
+}
+
+/// [`select`], then leaves out the tests matching any comma-separated substring of `exclude`.
+pub fn select_excluding(tests: Vec<Test>, filter: Option<&str>, exclude: Option<&str>) -> Vec<Test> {
+    let tests = select_only(tests, filter);
+    match exclude {
+        None => tests,
+        Some(x) => {
+            let gone = select_only(tests.clone(), Some(x));
+            tests.into_iter().filter(|t| !gone.iter().any(|g| g.area == t.area && g.name == t.name)).collect()
+        }
+    }
+}
+
+fn select_only(tests: Vec<Test>, filter: Option<&str>) -> Vec<Test> {
     match filter {
         None => tests,
+        // Several substrings separated by commas: a test matching any of them is selected.
         Some(f) => tests
             .into_iter()
-            .filter(|t| format!("{}::{}", t.area, t.name).contains(f) || t.section.contains(f))
+            .filter(|t| {
+                let full = format!("{}::{}", t.area, t.name);
+                f.split(',').filter(|p| !p.is_empty()).any(|p| full.contains(p) || t.section.contains(p))
+            })
             .collect(),
     }
 }

@@ -9,14 +9,31 @@ use serde_json::{json, Value};
 
 const BASE: u32 = 100_000;
 
-/// A user namespace mapping 0..65536 to BASE.., and gids likewise.
+/// A user namespace mapping 0..65536 to BASE.., and gids likewise. In rootless mode the bundle
+/// already maps 0 to the caller and 1.. to its /etc/subuid range (see `crate::rootless`).
 fn with_userns(s: &mut Value) {
+    if crate::rootless() {
+        return;
+    }
     s["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
     s["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": BASE, "size": 65536}]);
     s["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": BASE, "size": 65536}]);
 }
 
+/// The host id of the container's root: BASE, or the caller's own id in rootless mode.
+fn root_host_id() -> u32 {
+    if crate::rootless() {
+        crate::rootless_ids().uid
+    } else {
+        BASE
+    }
+}
+
 fn chown_rootfs(c: &Case, uid: u32) {
+    if crate::rootless() {
+        // The caller's files are already root's inside; it may not give them away.
+        return;
+    }
     let root = c.bundle_dir().join("rootfs");
     let st = Command::new("chown").args(["-R", &format!("{uid}:{uid}")]).arg(&root).status().unwrap();
     assert!(st.success(), "chown of the test rootfs failed");
@@ -34,14 +51,20 @@ pub fn init_is_root_inside_and_mapped_outside() {
     chown_rootfs(&c, BASE);
     c.create(&[]).ok();
     let pid = c.state_json().unwrap()["pid"].as_i64().unwrap();
-    assert_eq!(host_status_ids(pid, "Uid:"), BASE.to_string(), "host view of the init's uid");
-    assert_eq!(host_status_ids(pid, "Gid:"), BASE.to_string(), "host view of the init's gid");
+    let (uid, gid) = if crate::rootless() { (root_host_id(), crate::rootless_ids().gid) } else { (BASE, BASE) };
+    assert_eq!(host_status_ids(pid, "Uid:"), uid.to_string(), "host view of the init's uid");
+    assert_eq!(host_status_ids(pid, "Gid:"), gid.to_string(), "host view of the init's gid");
+    if crate::rootless() {
+        // A created init is not dumpable yet: its ns links are root's until its execve.
+        c.start().ok();
+    }
     let host_user = std::fs::read_link("/proc/self/ns/user").unwrap();
     assert_ne!(std::fs::read_link(format!("/proc/{pid}/ns/user")).unwrap(), host_user);
     let out = c.exec(&["exec", &c.id, "/bin/sh", "-c", "id -u; id -g; cat /proc/self/uid_map"]).ok();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(&lines[..2], ["0", "0"], "exec'd process is root inside: {out}");
-    assert_eq!(lines[2].split_whitespace().collect::<Vec<_>>(), ["0", "100000", "65536"]);
+    let size = if crate::rootless() { "1" } else { "65536" };
+    assert_eq!(lines[2].split_whitespace().collect::<Vec<_>>(), ["0", &uid.to_string(), size]);
     c.delete(true).ok();
     c.assert_clean();
 }
@@ -51,10 +74,21 @@ pub fn several_ranges_and_the_process_user() {
     let c = Case::new();
     let r = c.report(c.bundle().with(|s| {
         with_userns(s);
-        s["linux"]["uidMappings"] = json!([
-            {"containerID": 0, "hostID": BASE, "size": 1000},
-            {"containerID": 1000, "hostID": 300_000, "size": 10}
-        ]);
+        s["linux"]["uidMappings"] = match crate::rootless_ids() {
+            // Three ranges: the caller's uid for root, then two pieces of its /etc/subuid range.
+            ids if crate::rootless() => {
+                let (sub, _) = ids.subuid.expect("rootless several ranges need an /etc/subuid range");
+                json!([
+                    {"containerID": 0, "hostID": ids.uid, "size": 1},
+                    {"containerID": 1, "hostID": sub, "size": 999},
+                    {"containerID": 1000, "hostID": sub + 1000, "size": 10}
+                ])
+            }
+            _ => json!([
+                {"containerID": 0, "hostID": BASE, "size": 1000},
+                {"containerID": 1000, "hostID": 300_000, "size": 10}
+            ]),
+        };
         s["process"]["user"] = json!({"uid": 1000, "gid": 1000, "additionalGids": [5]});
     }));
     assert_eq!(r["uid"], 1000);
