@@ -33,5 +33,7 @@ else
 fi
 echo "== real clients: containerd, podman, Docker, CRI (tests/clients)"
 tests/clients/run-all.sh "$PWD/target/x86_64-unknown-linux-gnu/release/hull"
+echo "== rootless: an ordinary user runs hull and rootless podman (tests/rootless)"
+tests/rootless/run.sh "$PWD/target/x86_64-unknown-linux-gnu/release/hull"
 echo "== leftovers"
 scripts/leftovers.sh
