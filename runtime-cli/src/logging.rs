@@ -34,6 +34,8 @@ impl Logger {
     /// Reports a failure: the formatted line in the log file and the bare message on stderr, or
     /// the formatted line on stderr when there is no log file (what runc does).
     pub fn error(&mut self, msg: &str) {
+        // A library's own I/O error text still reads as runc's (lower-case) errno text.
+        let msg = &runtime_core::go_errno_texts(msg);
         let line = format_line(self.format, "error", msg, SystemTime::now());
         match &mut self.file {
             Some(f) => {

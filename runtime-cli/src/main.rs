@@ -22,7 +22,7 @@ fn real_main() -> u8 {
     };
     let cwd = match std::env::current_dir() {
         Ok(d) => d,
-        Err(e) => return fail_early(&format!("getcwd: {e}")),
+        Err(e) => return fail_early(&format!("getcwd: {}", runtime_core::io_error_text(&e))),
     };
     let inv = match cli::parse(&args, &cwd) {
         Ok(inv) => inv,
@@ -36,7 +36,7 @@ fn real_main() -> u8 {
         Ok(l) => l,
         Err(e) => {
             let path = g.log.as_deref().unwrap_or(std::path::Path::new("")).display();
-            return fail_early(&format!("unable to open log file {path}: {e}"));
+            return fail_early(&format!("unable to open log file {path}: {}", runtime_core::io_error_text(&e)));
         }
     };
     log.debug(&format!("hull {}", args.join(" ")));

@@ -164,7 +164,7 @@ fn invalid_id_is_refused() {
         for cmd in ["state", "delete", "pause"] {
             let (code, _, err) = run(&s.0, &["--root", root, cmd, id]);
             assert_eq!(code, 1);
-            assert!(err.contains("invalid container id"), "{cmd} {id}: {err}");
+            assert!(err.contains("msg=\"invalid container ID format\""), "{cmd} {id}: {err}");
         }
     }
     // Nothing was created under the root for a bad id.

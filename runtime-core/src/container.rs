@@ -296,7 +296,7 @@ impl Container {
     pub fn pause(&mut self) -> Result<()> {
         match self.state.status {
             Status::Running | Status::Created => {}
-            s => return Err(Error::WrongState(format!("container not running: {s}"))),
+            _ => return Err(Error::WrongState("container not running".into())),
         }
         self.cgroup().freeze()?;
         self.state.status = Status::Paused;
