@@ -1,5 +1,6 @@
 //! runc's log lines: errors and debug records in logrus text or JSON form, appended to `--log`
-//! (errors also go to stderr, plain when a log file is set, formatted when not).
+//! (errors also go to stderr, plain when a log file is set, formatted when not; debug records go
+//! to stderr, formatted, when there is no log file).
 
 use std::fs::File;
 use std::io::Write;
@@ -55,10 +56,20 @@ impl Logger {
         }
     }
 
-    /// A debug record, written to the log file only and only with `--debug`.
+    /// A debug record, only with `--debug`: to the log file, or to stderr without one (runc's
+    /// log goes to stderr by default).
     pub fn debug(&mut self, msg: &str) {
-        if let (true, Some(f)) = (self.debug, &mut self.file) {
-            let _ = f.write_all(format_line(self.format, "debug", msg, SystemTime::now()).as_bytes());
+        if !self.debug {
+            return;
+        }
+        let line = format_line(self.format, "debug", msg, SystemTime::now());
+        match &mut self.file {
+            Some(f) => {
+                let _ = f.write_all(line.as_bytes());
+            }
+            None => {
+                let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            }
         }
     }
 }

@@ -234,6 +234,22 @@ fn debug_lines_go_to_the_log_only() {
 }
 
 #[test]
+fn debug_lines_go_to_stderr_without_a_log() {
+    let s = Scratch::new("debug-stderr");
+    let root = s.0.to_str().unwrap();
+    let (code, _, err) = run(&s.0, &["--debug", "--root", root, "state", "nope"]);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines.len() >= 2 && lines[0].starts_with("time=\"") && lines[0].contains(" level=debug msg="), "{err}");
+    assert!(lines[lines.len() - 1].ends_with(" level=error msg=\"container does not exist\""), "{err}");
+    let (_, _, err) = run(&s.0, &["--debug", "--log-format", "json", "--root", root, "state", "nope"]);
+    let first: serde_json::Value = serde_json::from_str(err.lines().next().unwrap_or_default()).unwrap();
+    assert_eq!(first["level"], "debug", "{err}");
+    let (_, _, err) = run(&s.0, &["--root", root, "state", "nope"]);
+    assert!(!err.contains("level=debug"), "{err}");
+}
+
+#[test]
 fn unsupported_commands_fail_and_checkpoint_help_is_not_success() {
     let s = Scratch::new("unsupported");
     for args in [&["checkpoint", "--help"][..], &["restore", "c"]] {
