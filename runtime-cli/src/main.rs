@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod foreground;
+mod help;
 mod logging;
 
 use std::process::ExitCode;
@@ -85,21 +86,4 @@ pub(crate) fn version_text() -> String {
         env!("HULL_COMMIT"),
         runtime_core::spec::SPEC_VERSION
     )
-}
-
-/// Usage for `--help`, `help [command]`.
-pub(crate) fn help_text(command: Option<&str>) -> String {
-    let names: Vec<&str> = cli::command_names().collect();
-    match command {
-        Some(c) => format!("usage: hull [global options] {c} [command options] <arguments>\n"),
-        None => format!(
-            "hull: a runc-compatible OCI container runtime\n\n\
-             usage: hull [global options] command [command options] [arguments...]\n\n\
-             commands: {}\n\n\
-             global options: --root DIR (default {}), --log FILE, --log-format text|json, --debug,\n\
-             \x20 --systemd-cgroup, --rootless true|false|auto, --version/-v, --help/-h\n",
-            names.join(", "),
-            cli::DEFAULT_ROOT
-        ),
-    }
 }
