@@ -574,9 +574,25 @@ const COMMANDS: &[CommandSpec] = &[
     cmd("features", ONLY_HELP, NONE),
 ];
 
-/// The names of all commands, for help.
+/// The names of all commands (help's tests check that each has a summary).
+#[cfg(test)]
 pub fn command_names() -> impl Iterator<Item = &'static str> {
     COMMANDS.iter().map(|c| c.name).chain(UNSUPPORTED.iter().copied())
+}
+
+/// A flag as help shows it: its names (long first) and whether it takes a value.
+pub type FlagHelp = (&'static [&'static str], bool);
+
+/// The global flags, for help.
+pub fn global_flags() -> Vec<FlagHelp> {
+    GLOBAL_FLAGS.iter().map(|f| (f.names, f.value)).collect()
+}
+
+/// The flags `command` accepts besides `--help`, for help; None for a command hull does not have.
+pub fn command_flags(command: &str) -> Option<Vec<FlagHelp>> {
+    let spec = COMMANDS.iter().find(|c| c.name == command)?;
+    let all = spec.flags.iter().chain(spec.more_flags);
+    Some(all.filter(|f| f.names[0] != "help").map(|f| (f.names, f.value)).collect())
 }
 
 /// Where flag parsing stops.

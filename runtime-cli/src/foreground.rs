@@ -49,7 +49,7 @@ pub fn supervise(c: &dyn Supervised, signals: &Forwarder, master: Option<&File>)
         // The caller's terminal size, now and on every SIGWINCH.
         let _ = runtime_core::signal::copy_window_size(std::io::stdin().as_fd(), m.as_fd());
     }
-    let (done_r, done_w) = nix::unistd::pipe().map_err(|e| anyhow!("pipe: {e}"))?;
+    let (done_r, done_w) = nix::unistd::pipe().map_err(|e| anyhow!("pipe: {}", runtime_core::errno_text(e as i32)))?;
     std::thread::scope(|s| {
         let waiter = s.spawn(move || {
             let status = c.wait();

@@ -1,5 +1,6 @@
 //! runc's log lines: errors and debug records in logrus text or JSON form, appended to `--log`
-//! (errors also go to stderr, plain when a log file is set, formatted when not).
+//! (errors also go to stderr, plain when a log file is set, formatted when not; debug records go
+//! to stderr, formatted, when there is no log file).
 
 use std::fs::File;
 use std::io::Write;
@@ -34,6 +35,8 @@ impl Logger {
     /// Reports a failure: the formatted line in the log file and the bare message on stderr, or
     /// the formatted line on stderr when there is no log file (what runc does).
     pub fn error(&mut self, msg: &str) {
+        // A library's own I/O error text still reads as runc's (lower-case) errno text.
+        let msg = &runtime_core::go_errno_texts(msg);
         let line = format_line(self.format, "error", msg, SystemTime::now());
         match &mut self.file {
             Some(f) => {
@@ -53,10 +56,20 @@ impl Logger {
         }
     }
 
-    /// A debug record, written to the log file only and only with `--debug`.
+    /// A debug record, only with `--debug`: to the log file, or to stderr without one (runc's
+    /// log goes to stderr by default).
     pub fn debug(&mut self, msg: &str) {
-        if let (true, Some(f)) = (self.debug, &mut self.file) {
-            let _ = f.write_all(format_line(self.format, "debug", msg, SystemTime::now()).as_bytes());
+        if !self.debug {
+            return;
+        }
+        let line = format_line(self.format, "debug", msg, SystemTime::now());
+        match &mut self.file {
+            Some(f) => {
+                let _ = f.write_all(line.as_bytes());
+            }
+            None => {
+                let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            }
         }
     }
 }

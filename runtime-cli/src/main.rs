@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod foreground;
+mod help;
 mod logging;
 
 use std::process::ExitCode;
@@ -22,7 +23,7 @@ fn real_main() -> u8 {
     };
     let cwd = match std::env::current_dir() {
         Ok(d) => d,
-        Err(e) => return fail_early(&format!("getcwd: {e}")),
+        Err(e) => return fail_early(&format!("getcwd: {}", runtime_core::io_error_text(&e))),
     };
     let inv = match cli::parse(&args, &cwd) {
         Ok(inv) => inv,
@@ -36,7 +37,7 @@ fn real_main() -> u8 {
         Ok(l) => l,
         Err(e) => {
             let path = g.log.as_deref().unwrap_or(std::path::Path::new("")).display();
-            return fail_early(&format!("unable to open log file {path}: {e}"));
+            return fail_early(&format!("unable to open log file {path}: {}", runtime_core::io_error_text(&e)));
         }
     };
     log.debug(&format!("hull {}", args.join(" ")));
@@ -85,21 +86,4 @@ pub(crate) fn version_text() -> String {
         env!("HULL_COMMIT"),
         runtime_core::spec::SPEC_VERSION
     )
-}
-
-/// Usage for `--help`, `help [command]`.
-pub(crate) fn help_text(command: Option<&str>) -> String {
-    let names: Vec<&str> = cli::command_names().collect();
-    match command {
-        Some(c) => format!("usage: hull [global options] {c} [command options] <arguments>\n"),
-        None => format!(
-            "hull: a runc-compatible OCI container runtime\n\n\
-             usage: hull [global options] command [command options] [arguments...]\n\n\
-             commands: {}\n\n\
-             global options: --root DIR (default {}), --log FILE, --log-format text|json, --debug,\n\
-             \x20 --systemd-cgroup, --rootless true|false|auto, --version/-v, --help/-h\n",
-            names.join(", "),
-            cli::DEFAULT_ROOT
-        ),
-    }
 }

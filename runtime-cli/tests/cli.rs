@@ -164,7 +164,7 @@ fn invalid_id_is_refused() {
         for cmd in ["state", "delete", "pause"] {
             let (code, _, err) = run(&s.0, &["--root", root, cmd, id]);
             assert_eq!(code, 1);
-            assert!(err.contains("invalid container id"), "{cmd} {id}: {err}");
+            assert!(err.contains("msg=\"invalid container ID format\""), "{cmd} {id}: {err}");
         }
     }
     // Nothing was created under the root for a bad id.
@@ -231,6 +231,22 @@ fn debug_lines_go_to_the_log_only() {
         .collect();
     assert_eq!(levels.last().map(String::as_str), Some("error"));
     assert!(levels.iter().any(|l| l == "debug"), "{levels:?}");
+}
+
+#[test]
+fn debug_lines_go_to_stderr_without_a_log() {
+    let s = Scratch::new("debug-stderr");
+    let root = s.0.to_str().unwrap();
+    let (code, _, err) = run(&s.0, &["--debug", "--root", root, "state", "nope"]);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines.len() >= 2 && lines[0].starts_with("time=\"") && lines[0].contains(" level=debug msg="), "{err}");
+    assert!(lines[lines.len() - 1].ends_with(" level=error msg=\"container does not exist\""), "{err}");
+    let (_, _, err) = run(&s.0, &["--debug", "--log-format", "json", "--root", root, "state", "nope"]);
+    let first: serde_json::Value = serde_json::from_str(err.lines().next().unwrap_or_default()).unwrap();
+    assert_eq!(first["level"], "debug", "{err}");
+    let (_, _, err) = run(&s.0, &["--root", root, "state", "nope"]);
+    assert!(!err.contains("level=debug"), "{err}");
 }
 
 #[test]

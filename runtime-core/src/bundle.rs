@@ -41,8 +41,11 @@ impl Bundle {
         let cfg = dir.join("config.json");
         let data =
             std::fs::read(&cfg).map_err(|e| Error::Bundle { what: "reading config", path: cfg.clone(), source: e })?;
-        let raw: serde_json::Value =
-            serde_json::from_slice(&data).map_err(|e| Error::InvalidConfig(format!("{}: {e}", cfg.display())))?;
+        let raw: serde_json::Value = serde_json::from_slice(&data).map_err(|e| match e.classify() {
+            // What Go's decoder (and so runc) says of a truncated file.
+            serde_json::error::Category::Eof => Error::Spec("unexpected EOF".into()),
+            _ => Error::InvalidConfig(format!("{}: {e}", cfg.display())),
+        })?;
         let mount_idmaps = mount_idmaps(&raw)?;
         let mut raw = raw;
         let seccomp_wait_killable = take_wait_killable(&mut raw);
@@ -56,7 +59,7 @@ impl Bundle {
 
     /// A bundle from an in-memory spec; a relative `root.path` is taken relative to `dir`.
     pub fn from_spec(dir: PathBuf, spec: Spec) -> Result<Bundle> {
-        let root = spec.root().as_ref().ok_or_else(|| Error::InvalidConfig("root: missing".into()))?;
+        let root = spec.root().as_ref().ok_or_else(|| Error::Spec("root must be specified".into()))?;
         let rootfs = dir.join(root.path());
         let md = std::fs::metadata(&rootfs).map_err(|e| Error::Bundle {
             what: "rootfs",

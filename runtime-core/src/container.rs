@@ -319,7 +319,7 @@ impl Container {
     pub fn pause(&mut self) -> Result<()> {
         match self.state.status {
             Status::Running | Status::Created => {}
-            s => return Err(Error::WrongState(format!("container not running: {s}"))),
+            _ => return Err(Error::WrongState("container not running".into())),
         }
         if self.state.internal.cgroup_paths.is_empty() {
             return Err(no_cgroup("pause"));

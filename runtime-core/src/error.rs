@@ -70,6 +70,63 @@ impl fmt::Display for Step {
     }
 }
 
+/// An errno as Go's `syscall.Errno` prints it, which is what runc prints: the C library's text with
+/// its first letter lowered when the second is lower case (`no such file or directory`, but `RFS
+/// specific error`), and `errno N` for a number the C library does not know. Docker and podman
+/// match on these texts, so every errno hull shows goes through here.
+pub fn errno_text(errno: i32) -> String {
+    let full = std::io::Error::from_raw_os_error(errno).to_string();
+    let desc = full.strip_suffix(&format!(" (os error {errno})")).unwrap_or(&full);
+    if desc.is_empty() || desc.starts_with("Unknown error") {
+        return format!("errno {errno}");
+    }
+    let mut chars = desc.chars();
+    match (chars.next(), chars.next()) {
+        (Some(a), Some(b)) if a.is_ascii_uppercase() && b.is_ascii_lowercase() => {
+            format!("{}{}", a.to_ascii_lowercase(), &desc[1..])
+        }
+        _ => desc.to_owned(),
+    }
+}
+
+/// An I/O error's text: [`errno_text`] for an OS error, else the error's own words.
+pub fn io_error_text(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => errno_text(n),
+        None => e.to_string(),
+    }
+}
+
+/// Rewrites the errno texts that Rust's `io::Error` puts in a message (`No such file or directory
+/// (os error 2)`) into [`errno_text`]'s form: the last pass over a message from code hull does not
+/// own (libraries that format their I/O errors themselves).
+pub fn go_errno_texts(msg: &str) -> String {
+    const MARK: &str = " (os error ";
+    let mut out = msg.to_owned();
+    let mut from = 0;
+    while let Some(at) = out[from..].find(MARK).map(|i| from + i) {
+        let digits = &out[at + MARK.len()..];
+        let len = digits.bytes().take_while(u8::is_ascii_digit).count();
+        let number = digits[..len].parse::<i32>().ok().filter(|_| digits[len..].starts_with(')'));
+        let Some(n) = number else {
+            from = at + MARK.len();
+            continue;
+        };
+        let std_text = std::io::Error::from_raw_os_error(n).to_string();
+        let end = at + MARK.len() + len + 1;
+        match out[..end].strip_suffix(std_text.as_str()) {
+            Some(head) => {
+                let head_len = head.len();
+                let go = errno_text(n);
+                out.replace_range(head_len..end, &go);
+                from = head_len + go.len();
+            }
+            None => from = end,
+        }
+    }
+    out
+}
+
 /// A failed system call, built inside the `sys` wrapper so that the operation and its object are never lost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SysError {
@@ -131,7 +188,7 @@ impl fmt::Display for SysError {
             write!(f, ": {d}")?;
         }
         if self.errno != 0 {
-            write!(f, ": {}", nix::errno::Errno::from_raw(self.errno).desc())?;
+            write!(f, ": {}", errno_text(self.errno))?;
         }
         Ok(())
     }
@@ -177,11 +234,15 @@ pub enum Error {
     /// config.json is malformed or asks for something inconsistent.
     #[error("invalid config: {0}")]
     InvalidConfig(String),
+    /// config.json is malformed, in runc's words (`process property must not be empty`), which
+    /// people and tools compare with what runc says.
+    #[error("{0}")]
+    Spec(String),
     /// The config or a flag asks for something hull does not implement.
     #[error("not supported: {0}")]
     NotSupported(String),
-    /// The bundle cannot be read (missing config.json or rootfs).
-    #[error("{what} {path}: {source}")]
+    /// The bundle cannot be read (missing config.json or rootfs); printed in runc's words.
+    #[error("{}", bundle_text(what, path, source))]
     Bundle {
         /// What was being read.
         what: &'static str,
@@ -191,10 +252,11 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The container id is not acceptable.
-    #[error("invalid container id {0:?}: must be 1 or more of [A-Za-z0-9_+.-] and not . or ..")]
+    /// (runc's words; the rule is 1 or more of `[A-Za-z0-9_+.-]`, and not `.` or `..`.)
+    #[error("{}", if .0.is_empty() { "container id cannot be empty" } else { "invalid container ID format" })]
     InvalidId(String),
     /// A container with this id already exists.
-    #[error("container with id exists: {0}")]
+    #[error("container with given ID already exists")]
     Exists(String),
     /// No container with this id exists.
     #[error("container does not exist")]
@@ -218,6 +280,19 @@ pub enum Error {
     Child(ChildError),
 }
 
+/// A bundle error as runc words it: a missing config.json by its name, the rootfs as `stat` saw it.
+fn bundle_text(what: &str, path: &std::path::Path, source: &std::io::Error) -> String {
+    let cause = io_error_text(source);
+    match what {
+        "reading config" if source.kind() == std::io::ErrorKind::NotFound => {
+            "JSON specification file config.json not found".to_owned()
+        }
+        "reading config" => format!("open {}: {cause}", path.display()),
+        "rootfs" => format!("invalid rootfs: stat {}: {cause}", path.display()),
+        _ => format!("{what} {}: {cause}", path.display()),
+    }
+}
+
 impl Error {
     /// A failed system call in `step`.
     pub fn sys(step: Step, source: SysError) -> Self {
@@ -236,5 +311,56 @@ pub(crate) trait StepExt<T> {
 impl<T> StepExt<T> for std::result::Result<T, SysError> {
     fn step(self, step: Step) -> Result<T> {
         self.map_err(|e| Error::sys(step, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_texts_are_go_s() {
+        assert_eq!(errno_text(libc::EPERM), "operation not permitted");
+        assert_eq!(errno_text(libc::ENOENT), "no such file or directory");
+        assert_eq!(errno_text(libc::EIO), "input/output error");
+        assert_eq!(errno_text(libc::EAGAIN), "resource temporarily unavailable");
+        assert_eq!(errno_text(libc::ENOTTY), "inappropriate ioctl for device");
+        assert_eq!(errno_text(libc::EDOTDOT), "RFS specific error");
+        assert_eq!(errno_text(4242), "errno 4242");
+        let io = std::io::Error::from_raw_os_error(libc::EACCES);
+        assert_eq!(io_error_text(&io), "permission denied");
+        assert_eq!(io_error_text(&std::io::Error::other("own words")), "own words");
+    }
+
+    #[test]
+    fn std_renderings_are_rewritten() {
+        let enoent = std::io::Error::from_raw_os_error(libc::ENOENT);
+        let eperm = std::io::Error::from_raw_os_error(libc::EPERM);
+        let msg = format!("open /x: {enoent}; mount: {eperm} (os error x) (os error 9999999999)");
+        assert_eq!(
+            go_errno_texts(&msg),
+            "open /x: no such file or directory; mount: operation not permitted (os error x) (os error 9999999999)"
+        );
+        assert_eq!(go_errno_texts("plain (os error 2)"), "plain (os error 2)");
+        assert_eq!(go_errno_texts(""), "");
+    }
+
+    #[test]
+    fn sys_and_bundle_errors_print_go_texts() {
+        let e = SysError::from_errno("mount", Some("/proc"), libc::EPERM);
+        assert_eq!(e.to_string(), "mount /proc: operation not permitted");
+        let e = Error::Bundle { what: "rootfs", path: "/r".into(), source: std::io::Error::from_raw_os_error(2) };
+        assert_eq!(e.to_string(), "invalid rootfs: stat /r: no such file or directory");
+        let enoent = std::io::Error::from_raw_os_error(libc::ENOENT);
+        let e = Error::Bundle { what: "reading config", path: "/b/config.json".into(), source: enoent };
+        assert_eq!(e.to_string(), "JSON specification file config.json not found");
+        let e = Error::Bundle {
+            what: "reading config",
+            path: "/b/config.json".into(),
+            source: std::io::Error::from_raw_os_error(libc::EACCES),
+        };
+        assert_eq!(e.to_string(), "open /b/config.json: permission denied");
+        assert_eq!(Error::InvalidId(String::new()).to_string(), "container id cannot be empty");
+        assert_eq!(Error::InvalidId("a b".into()).to_string(), "invalid container ID format");
     }
 }

@@ -55,7 +55,7 @@ fn run_one(phase: &str, h: &Hook, state: &[u8]) -> Result<()> {
     }
     // stdout is not ours to write on (callers parse it); stderr reaches the caller's log.
     cmd.stdin(Stdio::piped()).stdout(Stdio::null());
-    let mut child = cmd.spawn().map_err(|e| fail(phase, h, format!("start: {e}")))?;
+    let mut child = cmd.spawn().map_err(|e| fail(phase, h, format!("start: {}", crate::io_error_text(&e))))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook that does not read its stdin is not an error.
         let _ = stdin.write_all(state);
@@ -67,7 +67,7 @@ fn run_one(phase: &str, h: &Hook, state: &[u8]) -> Result<()> {
             Ok(Some(status)) if status.success() => return Ok(()),
             Ok(Some(status)) => return Err(fail(phase, h, format!("{status}"))),
             Ok(None) => {}
-            Err(e) => return Err(fail(phase, h, format!("wait: {e}"))),
+            Err(e) => return Err(fail(phase, h, format!("wait: {}", crate::io_error_text(&e)))),
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             let _ = child.kill();

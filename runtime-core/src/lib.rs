@@ -64,7 +64,7 @@
 
 pub mod console;
 mod error;
-pub use error::{ChildCause, ChildError, Error, Result, Step, SysError};
+pub use error::{errno_text, go_errno_texts, io_error_text, ChildCause, ChildError, Error, Result, Step, SysError};
 
 mod bundle;
 pub use bundle::Bundle;

@@ -44,6 +44,7 @@ macro_rules! entry {
 
 pub mod bad_input;
 pub mod cgroups;
+pub mod cli;
 pub mod exec;
 pub mod exec_security;
 pub mod hooks;
@@ -81,6 +82,7 @@ pub fn all() -> Vec<Test> {
         lsm::TESTS,
         hostile_rootfs::TESTS,
         exec_security::TESTS,
+        cli::TESTS,
     ]
     .concat()
 }

@@ -64,11 +64,12 @@ pub fn options(args: &CreateArgs, fds: Inherited, console: ConsoleMode) -> Resul
 }
 
 pub fn run(rt: &Runtime, args: &CreateArgs, fds: Inherited, log: &mut Logger) -> Result<u8> {
-    runtime_core::validate_id(&args.id)?;
+    let failed = |e: runtime_core::Error| anyhow!("hull create failed: {e}");
+    runtime_core::validate_id(&args.id).map_err(failed)?;
     let console = args.console_socket.clone().map_or(ConsoleMode::None, ConsoleMode::Socket);
     let opts = options(args, fds, console)?;
     log.debug(&format!("create {} from bundle {}", args.id, args.bundle.display()));
-    let c = rt.create(&args.id, opts).map_err(|e| anyhow!("hull create failed: {e}"))?;
+    let c = rt.create(&args.id, opts).map_err(failed)?;
     log_warnings(&c, log);
     Ok(0)
 }

@@ -6,12 +6,23 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use runtime_core::{Runtime, Status};
-use serde_json::json;
+use serde::Serialize;
+use serde_json::Value;
+
+/// One event, its keys in runc's order (`type`, `id`, `data`); `data` is left out when empty.
+#[derive(Debug, Serialize)]
+struct Event<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+}
 
 pub fn run(rt: &Runtime, id: &str, stats: bool, interval: &str) -> Result<u8> {
     let c = super::load(rt, id)?;
     if stats {
-        print(&json!({"type": "stats", "id": id, "data": c.stats()?}))?;
+        print(&Event { kind: "stats", id, data: Some(&c.stats()?) })?;
         return Ok(0);
     }
     let every = parse_duration(interval)?;
@@ -23,20 +34,21 @@ pub fn run(rt: &Runtime, id: &str, stats: bool, interval: &str) -> Result<u8> {
         };
         let now = c.oom_kills().unwrap_or(ooms);
         if now > ooms {
-            print(&json!({"type": "oom", "id": id}))?;
+            print(&Event { kind: "oom", id, data: None })?;
             ooms = now;
         }
         match c.stats() {
-            Ok(data) => print(&json!({"type": "stats", "id": id, "data": data}))?,
+            Ok(data) => print(&Event { kind: "stats", id, data: Some(&data) })?,
             Err(_) => return Ok(0),
         }
         std::thread::sleep(every);
     }
 }
 
-fn print(v: &serde_json::Value) -> Result<()> {
+fn print(e: &Event) -> Result<()> {
+    let text = super::state::go_escape(&serde_json::to_string(e)?);
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{v}")?;
+    writeln!(out, "{text}")?;
     out.flush()?;
     Ok(())
 }
@@ -61,6 +73,18 @@ fn parse_duration(s: &str) -> Result<Duration> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_in_runc_order() {
+        let data = serde_json::json!({"memory": {}, "cpu": {}});
+        let e = Event { kind: "stats", id: "c<1>", data: Some(&data) };
+        let text = super::super::state::go_escape(&serde_json::to_string(&e).unwrap());
+        assert_eq!(text, r#"{"type":"stats","id":"c\u003c1\u003e","data":{"cpu":{},"memory":{}}}"#);
+        let oom = serde_json::to_string(&Event { kind: "oom", id: "c1", data: None }).unwrap();
+        assert_eq!(oom, r#"{"type":"oom","id":"c1"}"#);
+    }
+
     #[test]
     fn durations() {
         assert_eq!(super::parse_duration("5s").unwrap().as_secs(), 5);

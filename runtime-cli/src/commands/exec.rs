@@ -64,7 +64,8 @@ fn exec(rt: &Runtime, args: &ExecArgs) -> Result<u8> {
 /// line's overrides (runc's behaviour).
 fn process(args: &ExecArgs, c: &runtime_core::Container) -> Result<Process> {
     if let Some(path) = &args.process {
-        let text = std::fs::read(path).map_err(|e| anyhow!("reading process {}: {e}", path.display()))?;
+        let text = std::fs::read(path)
+            .map_err(|e| anyhow!("reading process {}: {}", path.display(), runtime_core::io_error_text(&e)))?;
         return serde_json::from_slice(&text).map_err(|e| anyhow!("parsing process {}: {e}", path.display()));
     }
     let bundle = Bundle::load(&c.state().bundle)?;

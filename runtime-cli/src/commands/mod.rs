@@ -32,7 +32,7 @@ pub fn dispatch(inv: &Invocation, fds: Inherited, log: &mut Logger) -> Result<u8
     let rt = || Runtime::new(&g.root).rootless(g.rootless.as_option());
     match &inv.command {
         Command::Version => print_text(&crate::version_text()),
-        Command::Help(c) => print_text(&crate::help_text(c.as_deref())),
+        Command::Help(c) => print_text(&crate::help::text(c.as_deref())),
         Command::Features => features::run(),
         Command::Spec { bundle, rootless } => spec::run(bundle, *rootless),
         Command::Unsupported(name) => bail!("not supported: {name}"),

@@ -19,7 +19,10 @@ pub fn run(rt: &Runtime, id: &str, format: ListFormat, ps_args: &[String]) -> Re
     }
     // runc runs `ps` (default `-ef`) and keeps the header and the lines of the container's pids.
     let args: Vec<String> = if ps_args.is_empty() { vec!["-ef".into()] } else { ps_args.to_vec() };
-    let out = Command::new("ps").args(&args).output().map_err(|e| anyhow!("running ps: {e}"))?;
+    let out = Command::new("ps")
+        .args(&args)
+        .output()
+        .map_err(|e| anyhow!("running ps: {}", runtime_core::io_error_text(&e)))?;
     if !out.status.success() {
         bail!("ps: {}", String::from_utf8_lossy(&out.stderr).trim());
     }

@@ -14,7 +14,7 @@ use crate::foreground::{block_forwarded_signals, supervise, RawMode};
 use crate::logging::Logger;
 
 pub fn run(rt: &Runtime, args: &RunArgs, fds: Inherited, log: &mut Logger) -> Result<u8> {
-    runtime_core::validate_id(&args.create.id)?;
+    runtime_core::validate_id(&args.create.id).map_err(failed)?;
     if args.detach {
         detached(rt, args, fds, log)
     } else {
@@ -37,7 +37,8 @@ fn foreground(rt: &Runtime, args: &RunArgs, fds: Inherited, log: &mut Logger) ->
     }
     if !args.no_subreaper {
         // The init may be a grandchild (second fork for a pid namespace); as subreaper we get it back.
-        nix::sys::prctl::set_child_subreaper(true).map_err(|e| anyhow!("set child subreaper: {e}"))?;
+        nix::sys::prctl::set_child_subreaper(true)
+            .map_err(|e| anyhow!("set child subreaper: {}", runtime_core::errno_text(e as i32)))?;
     }
     let console = if wants_terminal(&args.create.bundle) { ConsoleMode::Return } else { ConsoleMode::None };
     log.debug(&format!("run {} in the foreground from bundle {}", args.create.id, args.create.bundle.display()));

@@ -15,13 +15,13 @@ pub fn run(bundle: &Path, rootless: bool) -> Result<u8> {
     // O_EXCL: an existing file (or symlink) is never replaced, and there is no check-then-write race.
     let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => anyhow!("File config.json exists. Remove it first"),
-        _ => anyhow!("open {}: {e}", path.display()),
+        _ => anyhow!("open {}: {}", path.display(), runtime_core::io_error_text(&e)),
     })?;
     let mut w = std::io::BufWriter::new(file);
     // runc indents config.json with tabs.
     let mut ser = serde_json::Serializer::with_formatter(&mut w, serde_json::ser::PrettyFormatter::with_indent(b"\t"));
     serde::Serialize::serialize(&spec, &mut ser)?;
-    w.flush().map_err(|e| anyhow!("write {}: {e}", path.display()))?;
+    w.flush().map_err(|e| anyhow!("write {}: {}", path.display(), runtime_core::io_error_text(&e)))?;
     Ok(0)
 }
 

@@ -19,7 +19,8 @@ pub fn run(rt: &Runtime, id: &str, resources: Option<&Path>, flags: &[(&'static 
             serde_json::from_str(&s).map_err(|e| anyhow!("parsing resources from stdin: {e}"))?
         }
         Some(p) => {
-            let s = std::fs::read_to_string(p).map_err(|e| anyhow!("reading {}: {e}", p.display()))?;
+            let s = std::fs::read_to_string(p)
+                .map_err(|e| anyhow!("reading {}: {}", p.display(), runtime_core::io_error_text(&e)))?;
             serde_json::from_str(&s).map_err(|e| anyhow!("parsing {}: {e}", p.display()))?
         }
         None => json!({}),

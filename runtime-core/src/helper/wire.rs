@@ -177,6 +177,7 @@ impl ExecWire {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum WireError {
     InvalidConfig(String),
+    Spec(String),
     NotSupported(String),
     Bundle { what: String, path: PathBuf, errno: Option<i32>, message: String },
     InvalidId(String),
@@ -192,6 +193,7 @@ impl From<Error> for WireError {
     fn from(e: Error) -> Self {
         match e {
             Error::InvalidConfig(m) => WireError::InvalidConfig(m),
+            Error::Spec(m) => WireError::Spec(m),
             Error::NotSupported(m) => WireError::NotSupported(m),
             Error::Bundle { what, path, source } => WireError::Bundle {
                 what: what.to_owned(),
@@ -214,6 +216,7 @@ impl From<WireError> for Error {
     fn from(e: WireError) -> Self {
         match e {
             WireError::InvalidConfig(m) => Error::InvalidConfig(m),
+            WireError::Spec(m) => Error::Spec(m),
             WireError::NotSupported(m) => Error::NotSupported(m),
             WireError::Bundle { what, path, errno, message } => Error::Bundle {
                 what: bundle_what(&what),

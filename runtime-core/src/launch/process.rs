@@ -142,7 +142,7 @@ pub(crate) fn lookup(p: &ProcessPlan) -> StepResult<CString> {
         return match is_exec(&arg0) {
             Ok(true) => Ok(p.args[0].clone()),
             Ok(false) => Err(not_found(format!("exec: {arg0:?}: permission denied"))),
-            Err(e) => Err(not_found(format!("exec: {arg0:?}: stat {arg0}: {}", errno_text(&e)))),
+            Err(e) => Err(not_found(format!("exec: {arg0:?}: stat {arg0}: {}", crate::io_error_text(&e)))),
         };
     }
     for dir in p.path_env.split(':') {
@@ -166,13 +166,6 @@ pub(crate) fn with_home(p: &ProcessPlan) -> Vec<CString> {
         env.push(c);
     }
     env
-}
-
-fn errno_text(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
-        None => e.to_string(),
-    }
 }
 
 /// Writes `value` to a /proc file through the private procfs handle (checked to be procfs, so a

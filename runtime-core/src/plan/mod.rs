@@ -88,7 +88,8 @@ impl Plan {
         let spec = &bundle.spec;
         validate::check(spec)?;
         let linux = spec.linux().as_ref().ok_or_else(|| Error::InvalidConfig("linux: missing".into()))?;
-        let process = spec.process().as_ref().ok_or_else(|| Error::InvalidConfig("process: missing".into()))?;
+        let process =
+            spec.process().as_ref().ok_or_else(|| Error::Spec("process property must not be empty".into()))?;
 
         let namespaces = namespaces::plan(linux, host)?;
         validate::identity(spec, &namespaces)?;

@@ -94,14 +94,14 @@ fn rlimit_number(t: PosixRlimitType) -> i32 {
 pub(crate) fn plan(p: &Process, opts: &PlanOptions) -> Result<ProcessPlan> {
     let args = p.args().as_deref().unwrap_or(&[]);
     if args.is_empty() {
-        return Err(Error::InvalidConfig("process.args: must not be empty".into()));
+        return Err(Error::Spec("args must not be empty".into()));
     }
     if p.command_line().is_some() {
         return Err(Error::NotSupported("process.commandLine (Windows only)".into()));
     }
     let cwd = p.cwd().to_str().ok_or_else(|| Error::InvalidConfig("process.cwd: not UTF-8".into()))?;
     if !cwd.starts_with('/') {
-        return Err(Error::InvalidConfig(format!("process.cwd: {cwd:?} must be an absolute path")));
+        return Err(Error::Spec("Cwd must be an absolute path".into()));
     }
     let mut env: Vec<String> = p.env().clone().unwrap_or_default();
     if opts.listen_fds > 0 {

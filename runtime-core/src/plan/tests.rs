@@ -134,7 +134,7 @@ fn refusals_name_the_field() {
         (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "mount"}])), "listed twice"),
         (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "pid"}])), "mount namespace is required"),
         (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "mount"}])), "private UTS namespace"),
-        (with(base(), |v| v["process"]["args"] = json!([])), "process.args"),
+        (with(base(), |v| v["process"]["args"] = json!([])), "args must not be empty"),
         (with(base(), |v| v["process"]["cwd"] = json!("rel")), "absolute"),
         (with(base(), |v| v["process"]["terminal"] = json!(true)), "console socket"),
         (with(base(), |v| v["mounts"] = json!([{"destination": "/", "type": "tmpfs"}])), "cannot mount over the root"),

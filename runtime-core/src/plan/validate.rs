@@ -14,7 +14,7 @@ fn unsupported(field: &str) -> Error {
 /// Fields that must be absent (or empty) because hull does not implement them yet.
 pub(super) fn check(spec: &Spec) -> Result<()> {
     if spec.root().is_none() {
-        return Err(Error::InvalidConfig("root: missing".into()));
+        return Err(Error::Spec("root must be specified".into()));
     }
     let Some(l) = spec.linux() else { return Err(Error::InvalidConfig("linux: missing".into())) };
     let checks: [(&str, bool); 1] = [("linux.intelRdt", l.intel_rdt().is_some())];
