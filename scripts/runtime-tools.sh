@@ -52,6 +52,7 @@ PROGRAMS=$(cd "$BUILD/bin" && ls | grep -E "${RTOOLS_ONLY:-.}" | sort)
 if echo "$PROGRAMS" | grep -q '^linux_cgroups_relative_'; then
     make_own_cgroups || exit 1
     trap remove_own_cgroups EXIT
+    trap 'exit 130' INT TERM HUP
 fi
 
 printf '%-40s %-22s %-22s%s\n' program "hull ok/not ok/skip" "runc ok/not ok/skip" "$([ "${RTOOLS_CRUN:-0}" = 1 ] && echo '  crun ok/not ok/skip')"
