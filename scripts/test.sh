@@ -31,6 +31,8 @@ if command -v qemu-system-x86_64 >/dev/null && command -v cpio >/dev/null; then
 else
     echo "SKIP cgroup v2 VM tests: qemu-system-x86_64 or cpio missing (.ci/run installs them)"
 fi
+echo "== OCI runtime validation suite (runtime-tools), hull beside runc (scripts/runtime-tools.sh)"
+scripts/runtime-tools.sh "$PWD/target/x86_64-unknown-linux-gnu/release/hull"
 echo "== real clients: containerd, podman, Docker, CRI (tests/clients)"
 tests/clients/run-all.sh "$PWD/target/x86_64-unknown-linux-gnu/release/hull"
 echo "== rootless: an ordinary user runs hull and rootless podman (tests/rootless)"

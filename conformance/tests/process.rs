@@ -17,6 +17,7 @@ conformance::cargo_tests!(
     capabilities_all_five_sets_for_non_root,
     capabilities_for_root_are_bounded,
     empty_capabilities_drop_everything,
+    unknown_capability_is_a_warning,
     rlimits_are_applied,
     no_new_privileges_true,
     no_new_privileges_false,

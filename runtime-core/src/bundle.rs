@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxIdMapping, Spec};
+use oci_spec::runtime::{Capability, LinuxIdMapping, Spec};
 
 use crate::error::{Error, Result};
 
@@ -21,6 +21,9 @@ pub struct Bundle {
     /// linux.seccomp.flags held SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (runtime-spec 1.2), which
     /// oci-spec's flag enum cannot parse: taken out of the raw JSON here.
     pub(crate) seccomp_wait_killable: bool,
+    /// Names in process.capabilities that are no capability oci-spec knows (runtime-spec: "MUST be
+    /// logged as a warning", "SHOULD NOT fail"): taken out of the raw JSON, sorted, once each.
+    pub(crate) unknown_caps: Vec<String>,
 }
 
 /// The id mappings of one idmapped mount.
@@ -49,11 +52,13 @@ impl Bundle {
         let mount_idmaps = mount_idmaps(&raw)?;
         let mut raw = raw;
         let seccomp_wait_killable = take_wait_killable(&mut raw);
+        let unknown_caps = take_unknown_caps(&mut raw);
         let spec: Spec =
             serde_json::from_value(raw).map_err(|e| Error::InvalidConfig(format!("{}: {e}", cfg.display())))?;
         let mut b = Self::from_spec(dir, spec)?;
         b.mount_idmaps = mount_idmaps;
         b.seccomp_wait_killable = seccomp_wait_killable;
+        b.unknown_caps = unknown_caps;
         Ok(b)
     }
 
@@ -73,7 +78,14 @@ impl Bundle {
                 source: std::io::Error::from_raw_os_error(libc::ENOTDIR),
             });
         }
-        Ok(Bundle { dir, spec, rootfs, mount_idmaps: Vec::new(), seccomp_wait_killable: false })
+        Ok(Bundle {
+            dir,
+            spec,
+            rootfs,
+            mount_idmaps: Vec::new(),
+            seccomp_wait_killable: false,
+            unknown_caps: Vec::new(),
+        })
     }
 }
 
@@ -113,6 +125,26 @@ fn take_wait_killable(raw: &mut serde_json::Value) -> bool {
     flags.len() != before
 }
 
+/// Removes the names no [`Capability`] parses from the five process.capabilities sets; the names.
+fn take_unknown_caps(raw: &mut serde_json::Value) -> Vec<String> {
+    let mut unknown = Vec::new();
+    let Some(sets) = raw.pointer_mut("/process/capabilities").and_then(|c| c.as_object_mut()) else {
+        return unknown;
+    };
+    for set in sets.values_mut().filter_map(|s| s.as_array_mut()) {
+        set.retain(|name| {
+            let known = serde_json::from_value::<Capability>(name.clone()).is_ok();
+            if !known {
+                unknown.push(name.as_str().map_or_else(|| name.to_string(), str::to_owned));
+            }
+            known
+        });
+    }
+    unknown.sort();
+    unknown.dedup();
+    unknown
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +182,22 @@ mod tests {
         assert!(b.seccomp_wait_killable);
         let flags = b.spec.linux().as_ref().unwrap().seccomp().as_ref().unwrap().flags().clone().unwrap();
         assert_eq!(flags.len(), 1);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn unknown_capabilities_are_taken_out_and_named_once() {
+        let d = tmp("caps");
+        std::fs::create_dir(d.join("rootfs")).unwrap();
+        let cfg = r#"{"ociVersion":"1.2.0","root":{"path":"rootfs"},"process":{"cwd":"/","args":["x"],
+            "user":{"uid":0,"gid":0},"capabilities":{"bounding":["CAP_CHOWN","CAP_TEST"],
+            "effective":["CAP_TEST","CAP_AARDVARK","CAP_KILL"]}}}"#;
+        std::fs::write(d.join("config.json"), cfg).unwrap();
+        let b = Bundle::load(&d).unwrap();
+        assert_eq!(b.unknown_caps, ["CAP_AARDVARK", "CAP_TEST"]);
+        let caps = b.spec.process().as_ref().unwrap().capabilities().clone().unwrap();
+        assert_eq!(caps.bounding().as_ref().unwrap().len(), 1);
+        assert_eq!(caps.effective().as_ref().unwrap().len(), 1);
         std::fs::remove_dir_all(d).unwrap();
     }
 }

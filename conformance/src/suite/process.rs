@@ -160,6 +160,32 @@ pub fn empty_capabilities_drop_everything() {
     assert_eq!(caps(&r), [0, 0, 0, 0, 0]);
 }
 
+/// An unknown capability name is a warning, not an error (runtime-spec 1.1+: "MUST be logged as a
+/// warning by the runtime. Runtimes SHOULD NOT fail if the container configuration requests
+/// capabilities that cannot be granted"); the known ones still apply. The OCI validation suite's
+/// process_capabilities_fail runs this (runc: "ignoring unknown or unavailable capabilities").
+pub fn unknown_capability_is_a_warning() {
+    requires!(root, runtime);
+    let c = Case::new();
+    c.build(c.bundle().with(|s| {
+        s["process"]["capabilities"] = json!({
+            "bounding": ["CAP_KILL", "CAP_TEST"],
+            "permitted": ["CAP_KILL", "CAP_HULL_NO_SUCH_CAP"],
+            "effective": ["CAP_KILL"],
+        });
+    }));
+    // Warnings go to the log file (hull keeps stderr for the container; runc logs there too).
+    let log = c.dir.join("runtime.log");
+    let (log_s, bundle) = (log.to_string_lossy().into_owned(), c.bundle_dir().to_string_lossy().into_owned());
+    let out = c.exec(&["--log", &log_s, "run", "--bundle", &bundle, &c.id]);
+    assert!(out.success(), "an unknown capability failed the container: {out}");
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(logged.contains("warning") && logged.contains("CAP_TEST"), "no warning naming CAP_TEST: {logged:?}");
+    c.assert_clean();
+    let [_, prm, eff, bnd, _] = caps(&out.json());
+    assert_eq!([prm, eff, bnd], [KILL; 3], "permitted, effective, bounding");
+}
+
 pub fn rlimits_are_applied() {
     requires!(root, runtime);
     let c = Case::new();
@@ -361,6 +387,7 @@ pub const TESTS: &[crate::suite::Test] = &[
     entry!(capabilities_all_five_sets_for_non_root, "config.md#linux-process"),
     entry!(capabilities_for_root_are_bounded, "config.md#linux-process"),
     entry!(empty_capabilities_drop_everything, "config.md#linux-process"),
+    entry!(unknown_capability_is_a_warning, "config.md#linux-process"),
     entry!(rlimits_are_applied, "config.md#posix-process"),
     entry!(no_new_privileges_true, "config.md#linux-process"),
     entry!(no_new_privileges_false, "config.md#linux-process"),

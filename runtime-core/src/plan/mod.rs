@@ -94,6 +94,12 @@ impl Plan {
         let namespaces = namespaces::plan(linux, host)?;
         validate::identity(spec, &namespaces)?;
         let mut process = process::plan(process, opts)?;
+        if !bundle.unknown_caps.is_empty() {
+            // runtime-spec (config.md, capabilities): logged as a warning; runc's wording.
+            process
+                .warnings
+                .push(format!("ignoring unknown or unavailable capabilities: [{}]", bundle.unknown_caps.join(" ")));
+        }
         process.attrs.personality = linux.personality().as_ref().map(attrs::personality).transpose()?;
         process.attrs.mempolicy = linux.memory_policy().as_ref().map(attrs::mempolicy).transpose()?;
         let lsm = validate::lsm(spec, host)?;
