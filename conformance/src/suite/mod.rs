@@ -45,6 +45,7 @@ macro_rules! entry {
 pub mod bad_input;
 pub mod cgroups;
 pub mod exec;
+pub mod exec_process;
 pub mod exec_security;
 pub mod hooks;
 pub mod hostile_rootfs;
@@ -76,6 +77,7 @@ pub fn all() -> Vec<Test> {
         netdevices::TESTS,
         cgroups::TESTS,
         exec::TESTS,
+        exec_process::TESTS,
         hooks::TESTS,
         security::TESTS,
         lsm::TESTS,

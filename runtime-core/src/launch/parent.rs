@@ -186,6 +186,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                         .map(|s| serde_json::to_value(s).unwrap_or_default()),
                     seccomp_wait_killable: bundle.seccomp_wait_killable,
                     net_devices: plan.net_devices.iter().map(|d| (d.host_name.clone(), d.name.clone())).collect(),
+                    personality: plan.process.attrs.personality,
                 },
             };
             Ok((state, console))

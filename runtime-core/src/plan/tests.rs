@@ -257,6 +257,17 @@ fn listen_fds_are_preserved_and_announced() {
 }
 
 #[test]
+fn env_names_appear_once_with_their_last_value() {
+    let env = |v: &[&str]| super::process::setenv_each(v.iter().map(|s| s.to_string()).collect());
+    assert_eq!(env(&["A=1", "B=2", "A=3", "C", "C", "B="]), ["A=3", "B=", "C", "C"]);
+    let v = with(base(), |v| v["process"]["env"] = json!(["PATH=/bin", "TERM=xterm", "TERM=vt100", "PATH=/sbin"]));
+    let p = build(v).unwrap();
+    let got: Vec<String> = p.process.env.iter().map(|c| c.to_string_lossy().into_owned()).collect();
+    assert_eq!(got, ["PATH=/sbin", "TERM=vt100"]);
+    assert_eq!(p.process.path_env, "/sbin");
+}
+
+#[test]
 fn configured_device_replaces_default() {
     let v = with(base(), |v| {
         v["linux"]["devices"] = json!([{"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o600}, {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]);
