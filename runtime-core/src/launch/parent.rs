@@ -49,6 +49,8 @@ pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> R
             return Err(Error::InvalidArgument(format!("--preserve-fds: file descriptor {fd} is not open")));
         }
     }
+    let mut warnings = plan.process.warnings.clone();
+    warnings.extend(crate::cgroups::check_existing(&plan.cgroup)?);
     let dir = store.create_dir(id)?;
     let mut made = Made { dir: Some(dir), cgroup: None, child: None };
     let (state, console) = launch(&plan, &bundle, &opts, &mut made)?;
@@ -63,7 +65,7 @@ pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> R
         console,
         // After a second fork the init is a grandchild, ours again only if we are a subreaper.
         child: !plan.namespaces.second_fork || nix::sys::prctl::get_child_subreaper().unwrap_or(false),
-        warnings: plan.process.warnings.clone(),
+        warnings,
     })
 }
 
