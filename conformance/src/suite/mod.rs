@@ -57,6 +57,7 @@ pub mod netdevices;
 pub mod process;
 pub mod process_attrs;
 pub mod protocol;
+pub mod rootfs_corners;
 pub mod security;
 pub mod userns;
 
@@ -83,6 +84,7 @@ pub fn all() -> Vec<Test> {
         lsm::TESTS,
         hostile_rootfs::TESTS,
         exec_security::TESTS,
+        rootfs_corners::TESTS,
     ]
     .concat()
 }

@@ -54,6 +54,14 @@ pub(crate) fn credentials(p: &ProcessPlan, seccomp: Option<&Program>, sock: Borr
             };
         }
     }
+    if p.terminal {
+        // runc: the user must be able to use its console, so the pty (our stdin) becomes the
+        // user's; the group stays devpts's. EINVAL/EPERM: an id not mapped in a user namespace.
+        match sys::fs::fchown(sys::process::stdin(), p.uid, u32::MAX, "console") {
+            Err(e) if e.errno == libc::EINVAL || e.errno == libc::EPERM => {}
+            r => r.map_err(&err)?,
+        }
+    }
     sys::process::prctl(libc::PR_SET_KEEPCAPS, 1, "PR_SET_KEEPCAPS").map_err(&err)?;
     sys::process::setgroups(&p.additional_gids).map_err(&err)?;
     sys::process::setresgid(p.gid).map_err(&err)?;

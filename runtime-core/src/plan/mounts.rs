@@ -129,8 +129,16 @@ pub(crate) fn clean_dest(dest: &Path, field: &str) -> Result<String> {
     Ok(parts.join("/"))
 }
 
+/// maskedPaths and readonlyPaths: a relative entry is taken from the container's "/" (runc
+/// accepts them and applies them once inside the new root, whose "/" is its cwd).
 pub(crate) fn clean_paths(paths: &[String], field: &str) -> Result<Vec<String>> {
-    paths.iter().map(|p| clean_dest(Path::new(p), field)).collect()
+    paths
+        .iter()
+        .map(|p| match p.starts_with('/') {
+            true => clean_dest(Path::new(p), field),
+            false => clean_dest(Path::new(&format!("/{p}")), field),
+        })
+        .collect()
 }
 
 /// Propagation of "/" in the container (rootfsPropagation); runc's default is rslave.

@@ -14,6 +14,10 @@ pub(super) fn populate(root: &RootDir, devices: &[DeviceNode], userns: bool) -> 
     create_nodes(root, devices, userns)?;
     let dev = root.resolve("dev")?;
     for (name, target) in DEV_SYMLINKS {
+        if *name == "ptmx" {
+            // A ptmx node from linux.devices would shadow the devpts instance's (runc: the link wins).
+            sys::fs::unlinkat(dev.as_fd(), name)?;
+        }
         sys::fs::symlinkat(target, dev.as_fd(), name)?;
     }
     Ok(())

@@ -62,6 +62,24 @@ pub(crate) fn fchownat(dir: BorrowedFd<'_>, name: &str, uid: u32, gid: u32) -> R
     check(r as _, "fchownat", Some(name)).map(drop)
 }
 
+/// Changes the owner of an open file (`u32::MAX` leaves that id as it is).
+pub(crate) fn fchown(fd: BorrowedFd<'_>, uid: u32, gid: u32, what: &str) -> Result<(), SysError> {
+    // SAFETY: plain syscall on a valid fd.
+    let r = unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) };
+    check(r as _, "fchown", Some(what)).map(drop)
+}
+
+/// Removes the non-directory `name` in `dir`; a missing one is not an error.
+pub(crate) fn unlinkat(dir: BorrowedFd<'_>, name: &str) -> Result<(), SysError> {
+    let n = cstr(name, "unlinkat")?;
+    // SAFETY: valid fd and C string.
+    let r = unsafe { libc::unlinkat(dir.as_raw_fd(), n.as_ptr(), 0) };
+    match check(r as _, "unlinkat", Some(name)) {
+        Err(e) if e.errno == libc::ENOENT => Ok(()),
+        other => other.map(drop),
+    }
+}
+
 /// Sets permission bits of `name` in `dir` (mknod's mode is filtered by the umask).
 pub(crate) fn fchmodat(dir: BorrowedFd<'_>, name: &str, mode: u32) -> Result<(), SysError> {
     let n = cstr(name, "fchmodat")?;
