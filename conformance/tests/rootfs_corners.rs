@@ -6,9 +6,7 @@ conformance::cargo_tests!(
     rootfs_corners;
     pty_slave_is_owned_by_the_process_user,
     ptmx_in_linux_devices_keeps_the_devpts_link,
-    #[ignore = "known failure of hull (issue 15): a read-only /dev is mounted read-only before it is populated"]
     readonly_dev_is_populated_first,
-    #[ignore = "known failure of hull (issue 15): without a /dev mount no ptmx link is made and the root turns read-only before /dev/console"]
     readonly_root_is_made_readonly_after_the_console,
     relative_masked_and_readonly_paths_resolve_from_the_root,
 );

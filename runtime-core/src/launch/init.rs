@@ -77,21 +77,20 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
         super::netdev::move_in(host.as_fd(), netns.as_fd(), &plan.net_devices).map_err(at(Step::Namespaces))?;
     }
     identity(plan)?;
-    let root = rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths, &ctx.idmapped).map_err(|(s, e)| at(s)(e))?;
+    let (root, late_ro) = rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths, &ctx.idmapped).map_err(|(s, e)| at(s)(e))?;
     let pid = hooks_before_pivot(ctx, &root)?;
     rootfs::switch_root(&root, plan.rootfs.no_pivot, plan.rootfs.propagation).map_err(at(Step::Pivot))?;
     drop(root);
     for (path, value) in &plan.sysctl {
         process::write_proc(&procfs, ProcfsBase::ProcRoot, path, value).map_err(at(Step::Identity))?;
     }
-    if plan.rootfs.readonly {
-        rootfs::finish_readonly_root().map_err(at(Step::Pivot))?;
-    }
     sys::process::setsid().map_err(at(Step::Console))?;
     if plan.process.terminal {
         console::setup_child(ctx.sock.as_fd(), plan.process.console_size, plan.rootfs.populate_dev)
             .map_err(at(Step::Console))?;
     }
+    // Only now: /dev/console had to be bound onto a file in a writable /dev (runc's order).
+    rootfs::finish_readonly(late_ro, plan.rootfs.readonly).map_err(at(Step::Pivot))?;
     if plan.new_keyring {
         sys::process::join_session_keyring(&format!("_ses.{}", plan.id)).map_err(at(Step::Credentials))?;
     }

@@ -62,12 +62,13 @@ pub(super) fn new_fs(
 }
 
 /// Makes one mount; `premade` is the runtime's idmapped tree for this step, if it has one.
+/// Returns the attached mount when it is to be made read-only at the end (`late_ro`).
 pub(super) fn mount(
     root: &RootDir,
     m: &MountStep,
     cgroup_paths: &[(String, PathBuf)],
     premade: Option<BorrowedFd<'_>>,
-) -> Result<(), SysError> {
+) -> Result<Option<OwnedFd>, SysError> {
     let what = format!("/{}", m.dest);
     match &m.kind {
         MountKind::Bind { source, recursive } => {
@@ -83,7 +84,7 @@ pub(super) fn mount(
                 }
             };
             apply_attrs(tree, m, &what)?;
-            attach(tree, &target, m)
+            attach(tree, &target, m).map(|()| None)
         }
         MountKind::Fs { fstype, source, data } => {
             let target = destination(root, &m.dest, false)?;
@@ -110,9 +111,10 @@ pub(super) fn mount(
             if m.rattr != MountAttr::default() {
                 sys::mount::mount_setattr(mnt.as_fd(), true, m.rattr, &what)?;
             }
-            attach(mnt.as_fd(), &target, m)
+            attach(mnt.as_fd(), &target, m)?;
+            Ok(m.late_ro.is_some().then_some(mnt))
         }
-        MountKind::CgroupV1Tree => cgroup_v1_tree(root, m, cgroup_paths),
+        MountKind::CgroupV1Tree => cgroup_v1_tree(root, m, cgroup_paths).map(|()| None),
     }
 }
 
