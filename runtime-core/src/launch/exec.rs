@@ -171,6 +171,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
                 state: &state,
                 hooks: Vec::new(),
                 id_maps: None,
+                time_offsets: None,
             };
             let served = serve(&parent_sock, child, &expect);
             let (pid, console) = match served {

@@ -155,6 +155,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                 state: &state,
                 hooks: plan.runtime_hooks(),
                 id_maps: plan.namespaces.id_maps.as_ref(),
+                time_offsets: plan.namespaces.time_offsets.as_deref(),
             };
             let (init_pid, console) = serve(&parent_sock, pid, &expect)?;
             if plan.namespaces.second_fork {
@@ -221,6 +222,8 @@ pub(crate) struct Expect<'a> {
     pub(crate) hooks: Vec<oci_spec::runtime::Hook>,
     /// Id maps of a new user namespace, written when the child asks.
     pub(crate) id_maps: Option<&'a IdMaps>,
+    /// timens_offsets text of a new time namespace, written when the child asks.
+    pub(crate) time_offsets: Option<&'a str>,
 }
 
 /// Serves the child until `Ready`; returns its pid (as seen here) and a kept console.
@@ -229,6 +232,7 @@ pub(crate) fn serve(sock: &OwnedFd, child: i32, ex: &Expect<'_>) -> Result<(i32,
     let mut expect_console = ex.terminal;
     let mut expect_listener = ex.seccomp.is_some_and(|s| s.needs_listener());
     let mut expect_maps = ex.id_maps;
+    let mut expect_offsets = ex.time_offsets;
     loop {
         let m = protocol::recv(sock.as_fd()).step(Step::Spawn)?;
         match m.msg {
@@ -237,6 +241,12 @@ pub(crate) fn serve(sock: &OwnedFd, child: i32, ex: &Expect<'_>) -> Result<(i32,
                 let maps = expect_maps.take().expect("matched");
                 super::namespaces::write_maps(child, maps).step(Step::Namespaces)?;
                 protocol::send(sock.as_fd(), &ParentMsg::IdsMapped, &[], false).step(Step::Namespaces)?;
+            }
+            Some(ChildMsg::SetTimeOffsets) if expect_offsets.is_some() && expect_maps.is_none() => {
+                // Also the process we cloned: it forks into the time namespace after the reply.
+                let text = expect_offsets.take().expect("matched");
+                super::namespaces::write_time_offsets(child, text).step(Step::Namespaces)?;
+                protocol::send(sock.as_fd(), &ParentMsg::TimeOffsetsSet, &[], false).step(Step::Namespaces)?;
             }
             Some(ChildMsg::Console { name }) if expect_console => {
                 expect_console = false;
