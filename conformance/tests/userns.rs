@@ -18,4 +18,5 @@ conformance::cargo_tests!(
     idmapped_bind_mount_with_its_own_mappings,
     idmap_option_maps_host_root_files_to_the_container_root,
     bad_idmapped_mounts_are_refused,
+    bind_source_only_host_root_can_reach,
 );

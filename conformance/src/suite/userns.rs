@@ -2,6 +2,7 @@
 //! the namespace's root with files owned by mapped ids, joining by path, exec into them, timeOffsets,
 //! and the refusals for inconsistent configs.
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use crate::{requires, Case};
@@ -289,6 +290,28 @@ pub fn idmap_option_maps_host_root_files_to_the_container_root() {
     c.assert_clean();
 }
 
+/// A bind source whose path only the host's root may walk (under a 0700 directory) is still bound
+/// into a user-namespaced container: the runtime opens it before entering the user namespace
+/// (runc passes such sources to its init as fds).
+pub fn bind_source_only_host_root_can_reach() {
+    requires!(root, runtime, userns);
+    let c = Case::new();
+    let data = c.dir.join("secret/data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("file"), "reached\n").unwrap();
+    std::fs::set_permissions(c.dir.join("secret"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    c.build(c.bundle().args(&["/bin/cat", "/m/file"]).with(|s| {
+        with_userns(s);
+        s["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/m", "type": "bind", "source": data, "options": ["rbind", "ro"]
+        }));
+    }));
+    chown_rootfs(&c, BASE);
+    let out = c.run(&[]).ok();
+    assert_eq!(out.stdout, "reached\n", "{out}");
+    c.assert_clean();
+}
+
 pub fn bad_idmapped_mounts_are_refused() {
     requires!(root, runtime);
     let cases: [(&str, Value); 3] = [
@@ -330,4 +353,5 @@ pub const TESTS: &[crate::suite::Test] = &[
     entry!(idmapped_bind_mount_with_its_own_mappings, "config.md#mounts"),
     entry!(idmap_option_maps_host_root_files_to_the_container_root, "config.md#mounts"),
     entry!(bad_idmapped_mounts_are_refused, "config.md#mounts"),
+    entry!(bind_source_only_host_root_can_reach, "config.md#mounts"),
 ];

@@ -32,8 +32,9 @@ pub(crate) struct ChildContext<'a> {
     pub(crate) cgroup_procs: Vec<BorrowedFd<'a>>,
     /// v1 hierarchy name -> host directory of the container's cgroup (for the cgroup mount).
     pub(crate) cgroup_paths: Vec<(String, PathBuf)>,
-    /// Detached idmapped trees made by the runtime: (index in the plan's mounts, tree).
-    pub(crate) idmapped: Vec<(usize, OwnedFd)>,
+    /// Detached bind trees opened by the runtime (idmapped ones; all of them with a new user
+    /// namespace): (index in the plan's mounts, tree).
+    pub(crate) bind_trees: Vec<(usize, OwnedFd)>,
     /// A route socket in the host's network namespace, when devices are to be moved in.
     pub(crate) netlink: Option<OwnedFd>,
 }
@@ -77,7 +78,8 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
         super::netdev::move_in(host.as_fd(), netns.as_fd(), &plan.net_devices).map_err(at(Step::Namespaces))?;
     }
     identity(plan)?;
-    let (root, late_ro) = rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths, &ctx.idmapped).map_err(|(s, e)| at(s)(e))?;
+    let (root, late_ro) =
+        rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths, &ctx.bind_trees).map_err(|(s, e)| at(s)(e))?;
     let pid = hooks_before_pivot(ctx, &root)?;
     rootfs::switch_root(&root, plan.rootfs.no_pivot, plan.rootfs.propagation).map_err(at(Step::Pivot))?;
     drop(root);

@@ -114,7 +114,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
         .iter()
         .map(|j| Ok((j.nstype, j.kind, open_path_ro(&j.path).step(Step::Namespaces)?)))
         .collect::<Result<Vec<_>>>()?;
-    let idmapped = super::idmap::trees(&plan.rootfs)?;
+    let bind_trees = super::idmap::trees(&plan.rootfs)?;
     let netlink = super::netdev::host_socket(&plan.net_devices).step(Step::Namespaces)?;
     made.cgroup = Some(Cgroup::create(&plan.cgroup)?);
     let cgroup = made.cgroup.as_ref().expect("just set");
@@ -132,7 +132,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                 ns_fds,
                 cgroup_procs: cgroup.procs_fds(),
                 cgroup_paths,
-                idmapped,
+                bind_trees,
                 netlink,
             })
         }
@@ -140,7 +140,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
             made.child = Some(pid);
             drop(child_sock);
             drop(ns_fds);
-            drop(idmapped);
+            drop(bind_trees);
             drop(netlink);
             let state = |pid: i32| {
                 serde_json::json!({
