@@ -9,4 +9,5 @@ conformance::cargo_tests!(
     readonly_dev_is_populated_first,
     readonly_root_is_made_readonly_after_the_console,
     relative_masked_and_readonly_paths_resolve_from_the_root,
+    no_pivot_leaves_no_host_procfs_to_remount,
 );

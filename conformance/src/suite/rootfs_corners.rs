@@ -1,6 +1,6 @@
 //! rootfs_corners: /dev, the console and masked paths in the shapes config generators produce,
 //! where runc's callers rely on runc's answer (a /dev/ptmx device, a read-only /dev or root with
-//! a terminal, relative maskedPaths, the owner of the pty).
+//! a terminal, relative maskedPaths, the owner of the pty, the host's procfs with `--no-pivot`).
 
 use std::time::Duration;
 
@@ -114,6 +114,27 @@ pub fn relative_masked_and_readonly_paths_resolve_from_the_root() {
     assert!(lines.contains(&"/proc/sys ro"), "/proc/sys not read-only: {o}");
 }
 
+/// With `--no-pivot` the host's mounts stay in the container's mount namespace under the moved
+/// root; a full host procfs among them would let a process in a new user and pid namespace mount
+/// a fresh procfs (the kernel allows it when an unmasked one is already in the namespace). runc
+/// detaches the host's procfs and sysfs mounts before the move: the mount must be refused.
+pub fn no_pivot_leaves_no_host_procfs_to_remount() {
+    requires!(root, runtime, userns);
+    let c = Case::new();
+    let script =
+        "unshare -Urmpf sh -c 'echo inside; mount -t proc proc /tmp 2>/dev/null && echo mounted || echo refused'";
+    c.build(c.bundle().args(&["/bin/sh", "-c", script]).with(|s| {
+        // Mapping uid 0 into the new user namespace (-r) takes CAP_SETFCAP.
+        for set in ["bounding", "effective", "permitted"] {
+            s["process"]["capabilities"][set].as_array_mut().unwrap().push(json!("CAP_SETFCAP"));
+        }
+    }));
+    let o = c.run(&["--no-pivot"]);
+    assert!(o.stdout.contains("inside"), "no new user namespace in the container: {o}");
+    assert!(o.stdout.contains("refused"), "a fresh procfs was mounted: {o}");
+    c.assert_clean();
+}
+
 /// This area's tests and the spec sections they check.
 pub const TESTS: &[crate::suite::Test] = &[
     entry!(pty_slave_is_owned_by_the_process_user, "config.md#console"),
@@ -121,4 +142,5 @@ pub const TESTS: &[crate::suite::Test] = &[
     entry!(readonly_dev_is_populated_first, "config-linux.md#default-devices"),
     entry!(readonly_root_is_made_readonly_after_the_console, "config.md#root"),
     entry!(relative_masked_and_readonly_paths_resolve_from_the_root, "config-linux.md#masked-paths"),
+    entry!(no_pivot_leaves_no_host_procfs_to_remount, "runc-cli#no-pivot"),
 ];

@@ -81,7 +81,7 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     let (root, late_ro) =
         rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths, &ctx.bind_trees).map_err(|(s, e)| at(s)(e))?;
     let pid = hooks_before_pivot(ctx, &root)?;
-    rootfs::switch_root(&root, plan.rootfs.no_pivot, plan.rootfs.propagation).map_err(at(Step::Pivot))?;
+    rootfs::switch_root(&root, plan.rootfs.no_pivot, plan.rootfs.propagation, &procfs).map_err(at(Step::Pivot))?;
     drop(root);
     for (path, value) in &plan.sysctl {
         process::write_proc(&procfs, ProcfsBase::ProcRoot, path, value).map_err(at(Step::Identity))?;

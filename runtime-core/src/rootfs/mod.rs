@@ -6,6 +6,7 @@
 //! checked userspace walker where openat2 is missing), never through a host path string.
 
 mod dev;
+mod hostmounts;
 mod masked;
 mod mounts;
 mod pivot;

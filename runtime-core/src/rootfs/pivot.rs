@@ -12,7 +12,16 @@ use crate::sys;
 use crate::sys::mount::{MountAttr, ATTR_RDONLY};
 
 /// Makes the prepared root the process's "/".
-pub(crate) fn switch_root(root: &RootDir, no_pivot: bool, propagation: u64) -> Result<(), SysError> {
+pub(crate) fn switch_root(
+    root: &RootDir,
+    no_pivot: bool,
+    propagation: u64,
+    procfs: &pathrs::procfs::ProcfsHandle,
+) -> Result<(), SysError> {
+    if no_pivot {
+        // The host's mounts stay in our namespace under the moved root (runc does the same).
+        super::hostmounts::hide(root, procfs)?;
+    }
     sys::process::fchdir(root.as_fd(), "rootfs")?;
     if no_pivot {
         sys::mount::move_by_path(".", "/")?;

@@ -158,6 +158,19 @@ pub(crate) fn poll_readable(fd: BorrowedFd<'_>, timeout_ms: i32) -> Result<bool,
     }
 }
 
+/// The id of the mount holding `fd` (statx STATX_MNT_ID, as /proc/PID/mountinfo numbers mounts).
+pub(crate) fn mount_id(fd: BorrowedFd<'_>, what: &str) -> Result<u64, SysError> {
+    // SAFETY: a zeroed statx is a valid out-buffer.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd, empty C string with AT_EMPTY_PATH, valid out-pointer.
+    let r = unsafe { libc::statx(fd.as_raw_fd(), c"".as_ptr(), libc::AT_EMPTY_PATH, libc::STATX_MNT_ID, &mut st) };
+    check(r as _, "statx", Some(what))?;
+    if st.stx_mask & libc::STATX_MNT_ID == 0 {
+        return Err(SysError::check("statx", Some(what), "no mount id from the kernel"));
+    }
+    Ok(st.stx_mnt_id)
+}
+
 /// Whether the mount holding `fd` is read-only.
 pub(crate) fn on_readonly_mount(fd: BorrowedFd<'_>, what: &str) -> Result<bool, SysError> {
     // SAFETY: a zeroed statvfs is a valid out-buffer.
