@@ -97,6 +97,8 @@ pub struct RuntimeUnderTest {
     pub timeout: Duration,
     /// Working directory for the runtime process (default: the test's own).
     pub cwd: Option<PathBuf>,
+    /// Variables added to the runtime's environment (which it otherwise inherits from the test).
+    pub env: Vec<(String, String)>,
     out_dir: PathBuf,
     seq: AtomicU32,
 }
@@ -104,7 +106,15 @@ pub struct RuntimeUnderTest {
 impl RuntimeUnderTest {
     /// `root` is passed as `--root`; each invocation's stdout/stderr files go in `out_dir`.
     pub fn new(binary: PathBuf, root: PathBuf, out_dir: PathBuf) -> Self {
-        RuntimeUnderTest { binary, root, timeout: DEFAULT_TIMEOUT, cwd: None, out_dir, seq: AtomicU32::new(0) }
+        RuntimeUnderTest {
+            binary,
+            root,
+            timeout: DEFAULT_TIMEOUT,
+            cwd: None,
+            env: Vec::new(),
+            out_dir,
+            seq: AtomicU32::new(0),
+        }
     }
 
     /// The runner's selection, else `$RUNTIME` (or `$HULL`, as scripts/test.sh sets), else the workspace's release hull, else its
@@ -156,6 +166,7 @@ impl RuntimeUnderTest {
                 if let Some(dir) = &self.cwd {
                     cmd.current_dir(dir);
                 }
+                cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
                 cmd.args(args).stdin(stdin).stdout(o).stderr(e).process_group(0).spawn()
             });
         let mut child = match spawned {

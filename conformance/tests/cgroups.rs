@@ -15,4 +15,7 @@ conformance::cargo_tests!(
     memory_hog_is_oom_killed_at_the_limit,
     paused_container_makes_no_progress,
     update_changes_limits_of_a_running_container,
+    device_rule_access_strings_as_runc_takes_them,
+    joining_a_frozen_cgroup_is_refused,
+    joining_a_non_empty_cgroup_warns,
 );

@@ -12,4 +12,7 @@ conformance::cargo_tests!(
     hooks_of_one_phase_run_in_order,
     failing_poststart_hook_is_only_a_warning,
     failing_poststop_hook_is_only_a_warning,
+    create_container_hook_runs_in_the_rootfs,
+    start_container_hook_runs_under_the_seccomp_filter,
+    hook_without_env_inherits_its_runners_environment,
 );

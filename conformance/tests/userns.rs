@@ -13,8 +13,10 @@ conformance::cargo_tests!(
     joins_user_namespace_by_path,
     inconsistent_user_namespace_configs_are_refused,
     time_namespace_offsets_move_the_clocks,
+    time_namespace_in_a_user_namespace_gets_its_offsets,
     time_offsets_without_a_new_time_namespace_are_refused,
     idmapped_bind_mount_with_its_own_mappings,
     idmap_option_maps_host_root_files_to_the_container_root,
     bad_idmapped_mounts_are_refused,
+    bind_source_only_host_root_can_reach,
 );

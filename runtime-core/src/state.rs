@@ -93,6 +93,9 @@ pub struct Internal {
     /// linux.netDevices moved in: (host name, name inside), moved back by delete.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub net_devices: Vec<(String, String)>,
+    /// linux.personality as the number personality(2) takes, applied again to exec'd processes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personality: Option<u64>,
 }
 
 /// Checks a container id the way runc does: 1 or more of `[A-Za-z0-9_+.-]`, not `.` or `..`.

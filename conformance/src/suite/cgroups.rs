@@ -174,6 +174,86 @@ pub fn update_changes_limits_of_a_running_container() {
     c.assert_clean();
 }
 
+/// Access strings of device rules as runc takes them: r, w and m in any order and number, other
+/// letters ignored; the rule written is the set named (v1's devices.list shows it).
+pub fn device_rule_access_strings_as_runc_takes_them() {
+    requires!(root, runtime, cgroup_v1);
+    for (given, want) in [("wr", "rw"), ("rrrw", "rw"), ("mmmmr", "rm"), ("mwr", "rwm"), ("rx", "r")] {
+        let c = Case::new();
+        created_with(
+            &c,
+            json!({"devices": [{"allow": false, "access": "rwm"},
+                {"allow": true, "type": "c", "major": 10, "minor": 229, "access": given}]}),
+        );
+        let list = cg_file(&c, ("devices", "devices.list"), "");
+        let line = list.lines().find(|l| l.contains(" 10:229 ")).unwrap_or_default();
+        assert_eq!(line, format!("c 10:229 {want}"), "access {given:?}: {list}");
+    }
+}
+
+/// A host process kept in a test-made cgroup, killed (and reaped) on drop.
+struct Sleeper(std::process::Child);
+
+impl Sleeper {
+    fn into_cgroup(dir: &std::path::Path) -> Sleeper {
+        let child = std::process::Command::new("sleep").arg("60").spawn().expect("spawn sleep");
+        std::fs::write(dir.join("cgroup.procs"), child.id().to_string()).expect("move the sleeper");
+        Sleeper(child)
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The cgroup directory of container `c` in hierarchy `v1` (or the unified one), made by the test.
+fn premade(c: &Case, v1: &str) -> PathBuf {
+    let rel = cgroup_path(&c.id);
+    let base = if unified() { PathBuf::from("/sys/fs/cgroup") } else { PathBuf::from("/sys/fs/cgroup").join(v1) };
+    let dir = base.join(rel.trim_start_matches('/'));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// An existing cgroup that is frozen is refused with runc's error, promptly (the init would
+/// freeze as it joins it), and nothing is left.
+pub fn joining_a_frozen_cgroup_is_refused() {
+    requires!(root, runtime, cgroups);
+    let c = Case::new();
+    c.build(c.bundle().args(&["/probe", "sleep", "30"]));
+    let dir = premade(&c, "freezer");
+    let (file, frozen) = if unified() { ("cgroup.freeze", "1") } else { ("freezer.state", "FROZEN") };
+    std::fs::write(dir.join(file), frozen).unwrap();
+    let o = c.create(&[]);
+    assert!(!o.success() && !o.timed_out, "{o}");
+    assert!(o.stderr.contains("container's cgroup unexpectedly frozen"), "{o}");
+    assert_eq!(o.error_lines().len(), 1, "{o}");
+    assert!(!c.rt.state_dir(&c.id).exists(), "state left behind");
+}
+
+/// An existing cgroup that already holds processes is used, with runc's warning.
+pub fn joining_a_non_empty_cgroup_warns() {
+    requires!(root, runtime, cgroups);
+    let c = Case::new();
+    c.build(c.bundle().args(&["/probe", "sleep", "30"]));
+    // runc counts the processes of the devices hierarchy on v1, hull those of the freezer one.
+    let dirs: Vec<PathBuf> =
+        if unified() { vec![premade(&c, "")] } else { vec![premade(&c, "devices"), premade(&c, "freezer")] };
+    let sleepers: Vec<Sleeper> = dirs.iter().map(|d| Sleeper::into_cgroup(d)).collect();
+    // Warnings go to the log (runc: also to stderr without --log; hull: only with --log).
+    let log = c.dir.join("log");
+    let b = c.bundle_dir().to_string_lossy().into_owned();
+    c.exec(&["--log", &log.to_string_lossy(), "create", "--bundle", &b, &c.id]).ok();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(text.contains("container's cgroup is not empty: 1 process(es) found"), "{text}");
+    assert_eq!(c.status().as_deref(), Some("created"));
+    drop(sleepers);
+    c.delete(true).ok();
+}
+
 /// This area's tests and the spec sections they check.
 pub const TESTS: &[crate::suite::Test] = &[
     entry!(container_is_in_its_configured_cgroup, "config-linux.md#cgroups-path"),
@@ -186,4 +266,7 @@ pub const TESTS: &[crate::suite::Test] = &[
     entry!(memory_hog_is_oom_killed_at_the_limit, "config-linux.md#memory"),
     entry!(paused_container_makes_no_progress, "runc-cli#pause"),
     entry!(update_changes_limits_of_a_running_container, "runc-cli#update"),
+    entry!(device_rule_access_strings_as_runc_takes_them, "config-linux.md#allowed-device-list"),
+    entry!(joining_a_frozen_cgroup_is_refused, "config-linux.md#control-groups"),
+    entry!(joining_a_non_empty_cgroup_warns, "config-linux.md#control-groups"),
 ];

@@ -131,6 +131,70 @@ pub fn failing_poststop_hook_is_only_a_warning() {
     c.assert_clean();
 }
 
+/// createContainer hooks run with the container's rootfs as their working directory (runc enters
+/// it before running them; the spec does not say).
+pub fn create_container_hook_runs_in_the_rootfs() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let out = c.dir.join("cwd");
+    c.build(c.bundle().with(|s| {
+        let script = format!("pwd -P > {}", out.display());
+        s["hooks"] = json!({"createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]});
+    }));
+    c.create(&[]).ok();
+    let want = std::fs::canonicalize(c.bundle_dir().join("rootfs")).unwrap();
+    let got = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("the hook left no output: {e}"));
+    assert_eq!(got.trim(), want.to_string_lossy(), "cwd of the createContainer hook");
+}
+
+/// With noNewPrivileges, runc loads the seccomp filter before waiting for `start`, so
+/// startContainer hooks already run under it.
+pub fn start_container_hook_runs_under_the_seccomp_filter() {
+    requires!(root, runtime);
+    let c = Case::new();
+    c.build(c.bundle().args(&["/bin/cat", "/tmp/hook-status"]).with(|s| {
+        s["process"]["noNewPrivileges"] = json!(true);
+        s["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["kexec_load"], "action": "SCMP_ACT_ERRNO"}]});
+        let script = "grep Seccomp: /proc/self/status > /tmp/hook-status";
+        s["hooks"] = json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]});
+    }));
+    let o = c.run(&[]).ok();
+    assert_eq!(o.stdout.split_whitespace().collect::<Vec<_>>(), ["Seccomp:", "2"], "{o}");
+}
+
+/// A hook without `env` inherits the environment of the process that runs it: the caller's for
+/// hooks run by the runtime, the container process's for hooks run in the container (runc's
+/// exec.Cmd with a nil Env). A hook with `env` gets exactly that.
+pub fn hook_without_env_inherits_its_runners_environment() {
+    requires!(root, runtime);
+    let mut c = Case::new();
+    c.rt.env.push(("HULL_HOOK_CALLER".into(), "caller".into()));
+    let d = c.dir.join("hooks");
+    std::fs::create_dir(&d).unwrap();
+    let show = |out: String| {
+        json!({"path": "/bin/sh", "args": ["sh", "-c",
+        format!("echo \"caller=$HULL_HOOK_CALLER process=$HULL_HOOK_PROCESS\" > {out}")]})
+    };
+    let host = |name: &str| show(d.join(name).to_string_lossy().into_owned());
+    c.build(c.bundle().args(&["/bin/cat", "/tmp/start-env"]).with(|s| {
+        s["process"]["env"].as_array_mut().unwrap().push(json!("HULL_HOOK_PROCESS=process"));
+        let mut with_env = host("with-env");
+        with_env["env"] = json!(["HULL_HOOK_PROCESS=given"]);
+        s["hooks"] = json!({
+            "createRuntime": [host("createRuntime"), with_env],
+            "poststart": [host("poststart")],
+            "startContainer": [show("/tmp/start-env".into())],
+        });
+    }));
+    let o = c.run(&[]).ok();
+    let read = |name: &str| std::fs::read_to_string(d.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(read("createRuntime"), "caller=caller process=\n");
+    assert_eq!(read("with-env"), "caller= process=given\n");
+    assert_eq!(read("poststart"), "caller=caller process=\n");
+    assert_eq!(o.stdout, "caller= process=process\n", "startContainer: {o}");
+}
+
 /// This area's tests and the spec sections they check.
 pub const TESTS: &[crate::suite::Test] = &[
     entry!(hooks_run_with_state_on_stdin, "config.md#posix-platform-hooks"),
@@ -140,4 +204,7 @@ pub const TESTS: &[crate::suite::Test] = &[
     entry!(hooks_of_one_phase_run_in_order, "config.md#posix-platform-hooks"),
     entry!(failing_poststart_hook_is_only_a_warning, "config.md#posix-platform-hooks"),
     entry!(failing_poststop_hook_is_only_a_warning, "config.md#posix-platform-hooks"),
+    entry!(create_container_hook_runs_in_the_rootfs, "config.md#createcontainer-hooks"),
+    entry!(start_container_hook_runs_under_the_seccomp_filter, "config.md#startcontainer-hooks"),
+    entry!(hook_without_env_inherits_its_runners_environment, "config.md#posix-platform-hooks"),
 ];

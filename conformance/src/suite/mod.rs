@@ -46,6 +46,7 @@ pub mod bad_input;
 pub mod cgroups;
 pub mod cli;
 pub mod exec;
+pub mod exec_process;
 pub mod exec_security;
 pub mod hooks;
 pub mod hostile_rootfs;
@@ -57,6 +58,7 @@ pub mod netdevices;
 pub mod process;
 pub mod process_attrs;
 pub mod protocol;
+pub mod rootfs_corners;
 pub mod security;
 pub mod userns;
 
@@ -77,12 +79,14 @@ pub fn all() -> Vec<Test> {
         netdevices::TESTS,
         cgroups::TESTS,
         exec::TESTS,
+        exec_process::TESTS,
         hooks::TESTS,
         security::TESTS,
         lsm::TESTS,
         hostile_rootfs::TESTS,
         exec_security::TESTS,
         cli::TESTS,
+        rootfs_corners::TESTS,
     ]
     .concat()
 }

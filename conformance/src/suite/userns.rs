@@ -2,6 +2,7 @@
 //! the namespace's root with files owned by mapped ids, joining by path, exec into them, timeOffsets,
 //! and the refusals for inconsistent configs.
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use crate::{requires, Case};
@@ -237,6 +238,27 @@ pub fn time_namespace_offsets_move_the_clocks() {
     c.assert_clean();
 }
 
+/// A time namespace owned by a new user namespace: the offsets must still be set (the init, not
+/// dumpable, cannot write its own /proc/self/timens_offsets there; runc 1.2 has its parent write
+/// them). runc 1.1.5 has no time namespaces (support came in runc 1.2): an expected failure
+/// against it ("namespace time does not exist").
+pub fn time_namespace_in_a_user_namespace_gets_its_offsets() {
+    requires!(root, runtime, userns, timens);
+    let host = uptime(&std::fs::read_to_string("/proc/uptime").unwrap());
+    let c = Case::new();
+    c.build(c.bundle().args(&["/bin/sh", "-c", "cat /proc/uptime /proc/self/timens_offsets"]).with(|s| {
+        with_userns(s);
+        s["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "time"}));
+        s["linux"]["timeOffsets"] = json!({"boottime": {"secs": 864000}, "monotonic": {"secs": 7}});
+    }));
+    chown_rootfs(&c, BASE);
+    let out = c.run(&[]).ok();
+    let inside = uptime(&out.stdout);
+    assert!(inside >= host + 864000.0 && inside < host + 864000.0 + 60.0, "uptime {inside} vs host {host}: {out}");
+    assert!(out.stdout.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["monotonic", "7", "0"]), "{out}");
+    c.assert_clean();
+}
+
 pub fn time_offsets_without_a_new_time_namespace_are_refused() {
     requires!(root, runtime);
     let c = Case::new();
@@ -302,6 +324,28 @@ pub fn idmap_option_maps_host_root_files_to_the_container_root() {
     c.assert_clean();
 }
 
+/// A bind source whose path only the host's root may walk (under a 0700 directory) is still bound
+/// into a user-namespaced container: the runtime opens it before entering the user namespace
+/// (runc passes such sources to its init as fds).
+pub fn bind_source_only_host_root_can_reach() {
+    requires!(root, runtime, userns);
+    let c = Case::new();
+    let data = c.dir.join("secret/data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("file"), "reached\n").unwrap();
+    std::fs::set_permissions(c.dir.join("secret"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    c.build(c.bundle().args(&["/bin/cat", "/m/file"]).with(|s| {
+        with_userns(s);
+        s["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/m", "type": "bind", "source": data, "options": ["rbind", "ro"]
+        }));
+    }));
+    chown_rootfs(&c, BASE);
+    let out = c.run(&[]).ok();
+    assert_eq!(out.stdout, "reached\n", "{out}");
+    c.assert_clean();
+}
+
 pub fn bad_idmapped_mounts_are_refused() {
     requires!(root, runtime);
     let cases: [(&str, Value); 3] = [
@@ -338,8 +382,10 @@ pub const TESTS: &[crate::suite::Test] = &[
     entry!(joins_user_namespace_by_path, "config-linux.md#namespaces"),
     entry!(inconsistent_user_namespace_configs_are_refused, "config-linux.md#user-namespace-mappings"),
     entry!(time_namespace_offsets_move_the_clocks, "config-linux.md#offset-for-time-namespace"),
+    entry!(time_namespace_in_a_user_namespace_gets_its_offsets, "config-linux.md#offset-for-time-namespace"),
     entry!(time_offsets_without_a_new_time_namespace_are_refused, "config-linux.md#offset-for-time-namespace"),
     entry!(idmapped_bind_mount_with_its_own_mappings, "config.md#mounts"),
     entry!(idmap_option_maps_host_root_files_to_the_container_root, "config.md#mounts"),
     entry!(bad_idmapped_mounts_are_refused, "config.md#mounts"),
+    entry!(bind_source_only_host_root_can_reach, "config.md#mounts"),
 ];

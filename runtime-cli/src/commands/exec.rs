@@ -66,7 +66,13 @@ fn process(args: &ExecArgs, c: &runtime_core::Container) -> Result<Process> {
     if let Some(path) = &args.process {
         let text = std::fs::read(path)
             .map_err(|e| anyhow!("reading process {}: {}", path.display(), runtime_core::io_error_text(&e)))?;
-        return serde_json::from_slice(&text).map_err(|e| anyhow!("parsing process {}: {e}", path.display()));
+        let parse = |e| anyhow!("parsing process {}: {e}", path.display());
+        let mut value: serde_json::Value = serde_json::from_slice(&text).map_err(parse)?;
+        // runc's Go struct leaves a missing `user` at its zero value: uid 0, gid 0.
+        if let Some(obj) = value.as_object_mut() {
+            obj.entry("user").or_insert_with(|| serde_json::json!({"uid": 0, "gid": 0}));
+        }
+        return serde_json::from_value(value).map_err(parse);
     }
     let bundle = Bundle::load(&c.state().bundle)?;
     let mut p = bundle.spec.process().clone().ok_or_else(|| anyhow!("the container's config has no process"))?;

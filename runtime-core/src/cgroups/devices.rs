@@ -58,8 +58,15 @@ pub(crate) fn configured_rules(devices: &[LinuxDeviceCgroup]) -> crate::Result<V
             if access.is_empty() {
                 return Err(invalid(format!("device access at {i} field cannot be empty")));
             }
-            if access.chars().any(|c| !"rwm".contains(c)) {
-                return Err(invalid(format!("linux.resources.devices[{i}]: invalid access {access:?}")));
+            // runc keeps the set of r, w and m named, in any order and number, and ignores any
+            // other letter; the kernel reads at most three letters, so the set is written out.
+            let access: String = "rwm".chars().filter(|c| access.contains(*c)).collect();
+            if access.is_empty() {
+                // runc accepts the config but then fails to set such a rule up.
+                return Err(invalid(format!(
+                    "linux.resources.devices[{i}]: invalid access {:?}",
+                    d.access().as_deref().unwrap_or("")
+                )));
             }
             let kind = match d.typ().unwrap_or(LinuxDeviceType::A) {
                 LinuxDeviceType::A => 'a',
@@ -197,8 +204,12 @@ mod tests {
             v1_writes(&[empty]).unwrap_err().to_string(),
             "invalid config: device access at 0 field cannot be empty"
         );
-        let e = v1_writes(&[rule(true, LinuxDeviceType::C, None, None, "rx")]).unwrap_err();
-        assert_eq!(e.to_string(), "invalid config: linux.resources.devices[0]: invalid access \"rx\"");
+        let e = v1_writes(&[rule(true, LinuxDeviceType::C, None, None, "xy")]).unwrap_err();
+        assert_eq!(e.to_string(), "invalid config: linux.resources.devices[0]: invalid access \"xy\"");
+        for (given, want) in [("rrrw", "rw"), ("mmmmr", "rm"), ("rx", "r"), ("wmr", "rwm")] {
+            let w = v1_writes(&[rule(true, LinuxDeviceType::C, Some(10), Some(229), given)]).unwrap();
+            assert_eq!(w[1].value, format!("c 10:229 {want}"), "{given}");
+        }
         let e = v1_writes(&[rule(true, LinuxDeviceType::P, None, None, "r")]).unwrap_err();
         assert_eq!(e.to_string(), "invalid config: invalid cgroup device type \"p\"");
     }

@@ -173,6 +173,23 @@ impl Cgroup {
     }
 }
 
+/// runc's checks of a cgroup that already exists before the container uses it: a frozen one is
+/// refused (the init would freeze as it joins, and create would hang); processes already in it
+/// only earn runc's warning, returned here.
+pub(crate) fn check_existing(plan: &super::CgroupPlan) -> crate::Result<Option<String>> {
+    let paths = plan.dirs.iter().map(|d| (d.key.clone(), d.path.clone())).collect();
+    let cg = Cgroup::load(&paths);
+    if cg.main_path().is_none_or(|p| !p.exists()) {
+        return Ok(None);
+    }
+    // Without a freezer there is nothing that could be frozen.
+    if cg.is_frozen().unwrap_or(false) {
+        return Err(crate::Error::WrongState("container's cgroup unexpectedly frozen".into()));
+    }
+    let n = cg.pids().map(|p| p.len()).unwrap_or(0);
+    Ok((n > 0).then(|| format!("container's cgroup is not empty: {n} process(es) found")))
+}
+
 fn collect_pids(dir: &Path, pids: &mut Vec<i32>) -> crate::Result<()> {
     let procs = read_file(dir, "cgroup.procs")?;
     pids.extend(procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()));

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
+pub(crate) use freezer::check_existing;
 pub(crate) use fs::Cgroup;
 #[allow(unused_imports)] // detect is called by the host detection once wired
 pub(crate) use layout::{detect, Layout};

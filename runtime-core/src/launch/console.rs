@@ -41,16 +41,22 @@ pub(crate) fn setup_child(sock: BorrowedFd<'_>, size: Option<(u16, u16)>, dev_co
     sys::tty::set_controlling(peer.as_fd())
 }
 
-/// Binds the pty over /dev/console (an empty file we create in the fresh /dev), as runc does.
+/// Binds the pty over /dev/console, as runc does: an empty file created in /dev, or what the
+/// rootfs's own /dev has there when that is a file or a device node (never through a symlink).
 fn bind_console(peer: &OwnedFd) -> Result<(), SysError> {
-    let target = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open("/dev/console")
-        .map_err(|e| SysError::io("create", Some("/dev/console"), &e))?;
+    let dev = std::fs::File::open("/dev").map_err(|e| SysError::io("open", Some("/dev"), &e))?;
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
+    let target = match sys::fs::openat(dev.as_fd(), "console", flags, "/dev/console") {
+        Err(e) if e.errno == libc::EEXIST => {
+            let fd = sys::fs::openat(dev.as_fd(), "console", libc::O_PATH, "/dev/console")?;
+            let kind = sys::fs::fstat(fd.as_fd(), "/dev/console")?.mode & libc::S_IFMT;
+            if kind != libc::S_IFREG && kind != libc::S_IFCHR {
+                return Err(SysError::check("bind", Some("/dev/console"), "not a file or a device node"));
+            }
+            fd
+        }
+        other => other?,
+    };
     let tree = sys::mount::open_tree(Some(peer.as_fd()), "", false)?;
     sys::mount::move_mount(tree.as_fd(), target.as_fd(), "/dev/console")
 }

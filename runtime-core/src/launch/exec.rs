@@ -115,7 +115,9 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
         preserve_fds: opts.preserve_fds,
         ..Default::default()
     };
-    let proc_plan = plan::process_plan(&process, &popts)?;
+    let mut proc_plan = plan::process_plan(&process, &popts)?;
+    // linux.personality is the container's, not the init's alone.
+    proc_plan.attrs.personality = c.state.internal.personality;
     plan::process_lsm(&proc_plan)?;
     if proc_plan.terminal && !popts.console {
         return Err(Error::InvalidConfig("cannot allocate tty without setting console socket".into()));
@@ -169,6 +171,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
                 state: &state,
                 hooks: Vec::new(),
                 id_maps: None,
+                time_offsets: None,
             };
             let served = serve(&parent_sock, child, &expect);
             let (pid, console) = match served {

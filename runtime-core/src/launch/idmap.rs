@@ -1,6 +1,8 @@
-//! Idmapped bind mounts, made by the runtime before the clone: a throwaway process holds a user
-//! namespace with the mount's maps just long enough to open it, and the detached tree, mapped
-//! through it, is inherited by the child, which only attaches it.
+//! Bind-mount trees the runtime opens before the clone, inherited by the child, which only attaches
+//! them: idmapped ones (a throwaway process holds a user namespace with the mount's maps just long
+//! enough to open it, and the detached tree is mapped through it), and with a new user namespace
+//! every other bind source, since the child may no longer reach paths only the host's root can
+//! (runc passes such sources to its init as fds).
 
 use std::os::fd::{AsFd, OwnedFd};
 
@@ -14,13 +16,21 @@ use crate::rootfs;
 use crate::sys;
 use crate::sys::process::Forked;
 
-/// Detached, idmapped trees for the plan's idmapped mounts: (index in `plan.mounts`, tree).
+/// Detached trees for the plan's idmapped mounts, and in a user namespace for all its bind
+/// mounts: (index in `plan.mounts`, tree).
 pub(crate) fn trees(plan: &RootfsPlan) -> Result<Vec<(usize, OwnedFd)>> {
     let mut out = Vec::new();
     for (i, m) in plan.mounts.iter().enumerate() {
-        let (Some(idmap), MountKind::Bind { source, recursive }) = (&m.idmap, &m.kind) else { continue };
+        let MountKind::Bind { source, recursive } = &m.kind else { continue };
+        if m.idmap.is_none() && !plan.userns {
+            continue;
+        }
         let src = source.to_string_lossy();
         let tree = sys::mount::open_tree(None, &src, *recursive).step(Step::Rootfs)?;
+        let Some(idmap) = &m.idmap else {
+            out.push((i, tree));
+            continue;
+        };
         let userns = userns_with(&idmap.maps)?;
         sys::mount::set_idmap(tree.as_fd(), idmap.recursive, userns.as_fd(), &format!("/{}", m.dest))
             .step(Step::Rootfs)?;

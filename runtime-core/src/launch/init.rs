@@ -32,8 +32,9 @@ pub(crate) struct ChildContext<'a> {
     pub(crate) cgroup_procs: Vec<BorrowedFd<'a>>,
     /// v1 hierarchy name -> host directory of the container's cgroup (for the cgroup mount).
     pub(crate) cgroup_paths: Vec<(String, PathBuf)>,
-    /// Detached idmapped trees made by the runtime: (index in the plan's mounts, tree).
-    pub(crate) idmapped: Vec<(usize, OwnedFd)>,
+    /// Detached bind trees opened by the runtime (idmapped ones; all of them with a new user
+    /// namespace): (index in the plan's mounts, tree).
+    pub(crate) bind_trees: Vec<(usize, OwnedFd)>,
     /// A route socket in the host's network namespace, when devices are to be moved in.
     pub(crate) netlink: Option<OwnedFd>,
 }
@@ -85,21 +86,21 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
         super::netdev::move_in(host.as_fd(), netns.as_fd(), &plan.net_devices).map_err(at(Step::Namespaces))?;
     }
     identity(plan)?;
-    let root = rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths, &ctx.idmapped).map_err(|(s, e)| at(s)(e))?;
-    let pid = hooks_before_pivot(ctx)?;
-    rootfs::switch_root(&root, plan.rootfs.no_pivot, plan.rootfs.propagation).map_err(at(Step::Pivot))?;
+    let (root, late_ro) =
+        rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths, &ctx.bind_trees).map_err(|(s, e)| at(s)(e))?;
+    let pid = hooks_before_pivot(ctx, &root)?;
+    rootfs::switch_root(&root, plan.rootfs.no_pivot, plan.rootfs.propagation, &procfs).map_err(at(Step::Pivot))?;
     drop(root);
     for (path, value) in &plan.sysctl {
         process::write_proc(&procfs, ProcfsBase::ProcRoot, path, value).map_err(at(Step::Identity))?;
-    }
-    if plan.rootfs.readonly {
-        rootfs::finish_readonly_root().map_err(at(Step::Pivot))?;
     }
     sys::process::setsid().map_err(at(Step::Console))?;
     if plan.process.terminal {
         console::setup_child(ctx.sock.as_fd(), plan.process.console_size, plan.rootfs.populate_dev)
             .map_err(at(Step::Console))?;
     }
+    // Only now: /dev/console had to be bound onto a file in a writable /dev (runc's order).
+    rootfs::finish_readonly(late_ro, plan.rootfs.readonly).map_err(at(Step::Pivot))?;
     if plan.new_keyring {
         sys::process::join_session_keyring(&format!("_ses.{}", plan.id)).map_err(at(Step::Credentials))?;
     }
@@ -114,7 +115,7 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
 
 /// createRuntime (and prestart) hooks run by the runtime, then createContainer hooks here, in the
 /// container's namespaces with the host's paths still reachable (before pivot_root, as runc).
-fn hooks_before_pivot(ctx: &ChildContext<'_>) -> StepResult<i32> {
+fn hooks_before_pivot(ctx: &ChildContext<'_>, root: &rootfs::RootDir) -> StepResult<i32> {
     let plan = ctx.plan;
     let mut pid = 0;
     if !plan.runtime_hooks().is_empty() {
@@ -128,7 +129,9 @@ fn hooks_before_pivot(ctx: &ChildContext<'_>) -> StepResult<i32> {
     if let Some(hooks) = plan.hooks.create_container().as_ref().filter(|h| !h.is_empty()) {
         let state =
             hooks::state_json(&plan.oci_version, &plan.id, "creating", pid, &plan.rootfs.bundle, &plan.annotations);
-        hooks::run("createContainer", hooks, &state).map_err(hook_err)?;
+        // runc runs them from inside the rootfs, with the container process's environment.
+        sys::process::fchdir(root.as_fd(), "rootfs").map_err(at(Step::Hooks))?;
+        hooks::run_in_container("createContainer", hooks, &state, &plan.process.env).map_err(hook_err)?;
     }
     Ok(pid)
 }
@@ -161,13 +164,20 @@ fn exec_program(ctx: &ChildContext<'_>, exec: Exec) -> ! {
     }
     drop(fifo);
     let plan = ctx.plan;
+    let mut late = process::late_seccomp(p, plan.seccomp.as_ref());
     if let Some(hooks) = plan.hooks.start_container().as_ref().filter(|h| !h.is_empty()) {
+        // As runc: with noNewPrivileges the filter is in place before startContainer hooks run.
+        if let Some(prog) = late.take() {
+            if let Err(e) = sys::seccomp::install(prog) {
+                process::fail_late(e)
+            }
+        }
         // In the container, after start, before the program: paths resolve in the container.
         let state =
             hooks::state_json(&plan.oci_version, &plan.id, "created", exec.pid, &plan.rootfs.bundle, &plan.annotations);
-        if let Err(e) = hooks::run("startContainer", hooks, &state) {
+        if let Err(e) = hooks::run_in_container("startContainer", hooks, &state, &exec.env) {
             process::fail_late(SysError::check("startContainer hook", None, e.to_string()))
         }
     }
-    process::final_exec(p, &exec.path, &exec.env, process::late_seccomp(p, ctx.plan.seccomp.as_ref()), None)
+    process::final_exec(p, &exec.path, &exec.env, late, None)
 }

@@ -1,6 +1,6 @@
 //! The child's namespace steps for `create`: join by path, enter or make the user namespace and
-//! become its root, unshare the late namespaces, set time offsets, and fork where the kernel
-//! only moves children.
+//! become its root, unshare the late namespaces, have the runtime set time offsets, and fork where
+//! the kernel only moves children.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -48,9 +48,10 @@ pub(crate) fn enter(ns: &NamespacePlan, ns_fds: &[(i32, &'static str, OwnedFd)],
     if ns.unshare_flags != 0 {
         sys::process::unshare(ns.unshare_flags).map_err(at(Step::Namespaces))?;
     }
-    if let Some(text) = &ns.time_offsets {
-        let procfs = procfs()?;
-        process::write_proc(&procfs, ProcfsBase::ProcSelf, "timens_offsets", text).map_err(at(Step::Namespaces))?;
+    if ns.time_offsets.is_some() {
+        // Not dumpable, we cannot open our own /proc/self/timens_offsets once in a user namespace
+        // (the file belongs to the host's root): the runtime writes them (as runc 1.2 does).
+        ask_parent(sock, ChildMsg::SetTimeOffsets, ParentMsg::TimeOffsetsSet)?;
     }
     if ns.second_fork {
         // setns/unshare of a pid namespace and a new time namespace only apply to our children.
@@ -67,10 +68,15 @@ fn procfs() -> StepResult<ProcfsHandle> {
 
 /// Asks the runtime to write our id maps (only a process outside the namespace can).
 fn request_maps(sock: BorrowedFd<'_>) -> StepResult {
+    ask_parent(sock, ChildMsg::MapIds, ParentMsg::IdsMapped)
+}
+
+/// Sends a request about our own /proc files and waits for its answer.
+fn ask_parent(sock: BorrowedFd<'_>, ask: ChildMsg, answer: ParentMsg) -> StepResult {
     // No credentials: unmapped ids cannot be sent (EINVAL); the runtime knows our pid.
-    protocol::send(sock, &ChildMsg::MapIds, &[], false).map_err(at(Step::Namespaces))?;
+    protocol::send(sock, &ask, &[], false).map_err(at(Step::Namespaces))?;
     match protocol::recv::<ParentMsg>(sock).map_err(at(Step::Namespaces))?.msg {
-        Some(ParentMsg::IdsMapped) => Ok(()),
+        Some(m) if m == answer => Ok(()),
         // The runtime failed and will report it; it kills us.
         _ => sys::process::exit_now(1),
     }
@@ -155,6 +161,13 @@ fn run_helper(tool: &std::path::Path, pid: i32, text: &str) -> Result<(), SysErr
     let said = String::from_utf8_lossy(&out.stderr);
     let said = said.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned();
     Err(SysError::check("run", Some(&shown), format!("{} ({said})", out.status)))
+}
+
+/// The runtime's side of `SetTimeOffsets`: writes the offsets of the time namespace `pid` has
+/// unshared (its children's), before any process is in it.
+pub(crate) fn write_time_offsets(pid: i32, text: &str) -> Result<(), SysError> {
+    let procfs = ProcfsHandle::new().map_err(|e| rootfs::path_err("open", "procfs", e))?;
+    process::write_proc(&procfs, ProcfsBase::ProcRoot, &format!("{pid}/timens_offsets"), text)
 }
 
 #[cfg(test)]

@@ -50,6 +50,8 @@ pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> R
             return Err(Error::InvalidArgument(format!("--preserve-fds: file descriptor {fd} is not open")));
         }
     }
+    let mut warnings = plan.process.warnings.clone();
+    warnings.extend(crate::cgroups::check_existing(&plan.cgroup)?);
     let dir = store.create_dir(id)?;
     let mut made = Made { dir: Some(dir), cgroup: None, child: None };
     let (state, console) = launch(&plan, &bundle, &opts, &mut made)?;
@@ -64,7 +66,7 @@ pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> R
         console,
         // After a second fork the init is a grandchild, ours again only if we are a subreaper.
         child: !plan.namespaces.second_fork || nix::sys::prctl::get_child_subreaper().unwrap_or(false),
-        warnings: plan.process.warnings.clone(),
+        warnings,
     })
 }
 
@@ -113,7 +115,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
         .iter()
         .map(|j| Ok((j.nstype, j.kind, open_path_ro(&j.path).step(Step::Namespaces)?)))
         .collect::<Result<Vec<_>>>()?;
-    let idmapped = super::idmap::trees(&plan.rootfs)?;
+    let bind_trees = super::idmap::trees(&plan.rootfs)?;
     let netlink = super::netdev::host_socket(&plan.net_devices).step(Step::Namespaces)?;
     made.cgroup = Some(Cgroup::create(&plan.cgroup)?);
     let cgroup = made.cgroup.as_ref().expect("just set");
@@ -131,7 +133,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                 ns_fds,
                 cgroup_procs: cgroup.procs_fds(),
                 cgroup_paths,
-                idmapped,
+                bind_trees,
                 netlink,
             })
         }
@@ -139,7 +141,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
             made.child = Some(pid);
             drop(child_sock);
             drop(ns_fds);
-            drop(idmapped);
+            drop(bind_trees);
             drop(netlink);
             let state = |pid: i32| {
                 serde_json::json!({
@@ -154,6 +156,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                 state: &state,
                 hooks: plan.runtime_hooks(),
                 id_maps: plan.namespaces.id_maps.as_ref().map(|m| (m, &plan.namespaces.map_writers)),
+                time_offsets: plan.namespaces.time_offsets.as_deref(),
             };
             let (init_pid, console) = serve(&parent_sock, pid, &expect)?;
             if plan.namespaces.second_fork {
@@ -187,6 +190,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                         .map(|s| serde_json::to_value(s).unwrap_or_default()),
                     seccomp_wait_killable: bundle.seccomp_wait_killable,
                     net_devices: plan.net_devices.iter().map(|d| (d.host_name.clone(), d.name.clone())).collect(),
+                    personality: plan.process.attrs.personality,
                 },
             };
             Ok((state, console))
@@ -219,6 +223,8 @@ pub(crate) struct Expect<'a> {
     pub(crate) hooks: Vec<oci_spec::runtime::Hook>,
     /// Id maps of a new user namespace and how to write them, when the child asks.
     pub(crate) id_maps: Option<(&'a IdMaps, &'a MapWriters)>,
+    /// timens_offsets text of a new time namespace, written when the child asks.
+    pub(crate) time_offsets: Option<&'a str>,
 }
 
 /// Serves the child until `Ready`; returns its pid (as seen here) and a kept console.
@@ -227,6 +233,7 @@ pub(crate) fn serve(sock: &OwnedFd, child: i32, ex: &Expect<'_>) -> Result<(i32,
     let mut expect_console = ex.terminal;
     let mut expect_listener = ex.seccomp.is_some_and(|s| s.needs_listener());
     let mut expect_maps = ex.id_maps;
+    let mut expect_offsets = ex.time_offsets;
     loop {
         let m = protocol::recv(sock.as_fd()).step(Step::Spawn)?;
         match m.msg {
@@ -235,6 +242,12 @@ pub(crate) fn serve(sock: &OwnedFd, child: i32, ex: &Expect<'_>) -> Result<(i32,
                 let (maps, with) = expect_maps.take().expect("matched");
                 super::namespaces::write_maps(child, maps, with).step(Step::Namespaces)?;
                 protocol::send(sock.as_fd(), &ParentMsg::IdsMapped, &[], false).step(Step::Namespaces)?;
+            }
+            Some(ChildMsg::SetTimeOffsets) if expect_offsets.is_some() && expect_maps.is_none() => {
+                // Also the process we cloned: it forks into the time namespace after the reply.
+                let text = expect_offsets.take().expect("matched");
+                super::namespaces::write_time_offsets(child, text).step(Step::Namespaces)?;
+                protocol::send(sock.as_fd(), &ParentMsg::TimeOffsetsSet, &[], false).step(Step::Namespaces)?;
             }
             Some(ChildMsg::Console { name }) if expect_console => {
                 expect_console = false;

@@ -41,6 +41,10 @@ pub(crate) fn credentials(p: &ProcessPlan, seccomp: Option<&Program>, sock: Borr
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it before dropping caps.
         seccomp_now(seccomp, sock)?;
     }
+    // runc's order: the cwd is entered while still privileged, so a directory only root may
+    // enter works for any user; a failure is retried as the final user below (root squashed
+    // on NFS, for one).
+    let entered = sys::process::chdir(&p.cwd).is_ok();
     for cap in 0..64u64 {
         if p.caps.bounding & (1 << cap) == 0 {
             match sys::process::prctl(libc::PR_CAPBSET_DROP, cap, "PR_CAPBSET_DROP") {
@@ -48,6 +52,14 @@ pub(crate) fn credentials(p: &ProcessPlan, seccomp: Option<&Program>, sock: Borr
                 Err(e) if e.errno == libc::EINVAL => break,
                 r => r.map_err(&err)?,
             };
+        }
+    }
+    if p.terminal {
+        // runc: the user must be able to use its console, so the pty (our stdin) becomes the
+        // user's; the group stays devpts's. EINVAL/EPERM: an id not mapped in a user namespace.
+        match sys::fs::fchown(sys::process::stdin(), p.uid, u32::MAX, "console") {
+            Err(e) if e.errno == libc::EINVAL || e.errno == libc::EPERM => {}
+            r => r.map_err(&err)?,
         }
     }
     sys::process::prctl(libc::PR_SET_KEEPCAPS, 1, "PR_SET_KEEPCAPS").map_err(&err)?;
@@ -73,7 +85,9 @@ pub(crate) fn credentials(p: &ProcessPlan, seccomp: Option<&Program>, sock: Borr
             sys::process::prctl_ambient_raise(cap).map_err(&err)?;
         }
     }
-    sys::process::chdir(&p.cwd).map_err(at(Step::Exec))?;
+    if !entered {
+        sys::process::chdir(&p.cwd).map_err(at(Step::Exec))?;
+    }
     let cwd = sys::process::getcwd().map_err(at(Step::Exec))?;
     if !cwd.starts_with('/') {
         return Err(at(Step::Exec)(SysError::check("chdir", Some(&p.cwd), "cwd is outside the container")));

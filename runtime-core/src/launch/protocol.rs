@@ -5,6 +5,8 @@
 //! |---|----------------------------|------------|------------------------------------------------------|
 //! | 0 | `MapIds`                   | -          | writes uid_map, gid_map of the sender's pid          |
 //! |   |   parent -> child: `IdsMapped`         | | the child becomes root of its user namespace        |
+//! | 0 | `SetTimeOffsets`           | -          | writes timens_offsets of the sender's pid            |
+//! |   |   parent -> child: `TimeOffsetsSet`    | | the child forks into the time namespace             |
 //! | 1 | `Console { name }`         | pty master | sends it to `--console-socket`, or keeps it (`run`)  |
 //! | 2 | `RunHooks`                 | -          | runs prestart + createRuntime hooks, replies         |
 //! |   |   parent -> child: `HooksDone { pid }` | | the child then runs createContainer hooks itself    |
@@ -14,7 +16,8 @@
 //! | - | (socket closed, no Ready)  | -          | the child died: same cleanup, reports its exit       |
 //!
 //! `MapIds` comes first and only when the container has a new user namespace, from the process the
-//! runtime cloned (before any second fork), without credentials: unmapped ids cannot be sent. `Console` comes only when `process.terminal` is true, `SeccompListener` only when the seccomp
+//! runtime cloned (before any second fork), without credentials: unmapped ids cannot be sent;
+//! `SetTimeOffsets` likewise, after it, only with linux.timeOffsets. `Console` comes only when `process.terminal` is true, `SeccompListener` only when the seccomp
 //! profile has SCMP_ACT_NOTIFY rules, `RunHooks` only when prestart or createRuntime hooks exist
 //! (all three carry credentials, like `Ready`). A hook failure in the parent ends the create: the
 //! parent kills the waiting child instead of replying. The child sends `Ready` with
@@ -33,6 +36,8 @@ use crate::sys::socket;
 pub(crate) enum ChildMsg {
     /// In a new user namespace, not yet mapped: write the id maps and reply.
     MapIds,
+    /// The time namespace for our children is unshared: write its offsets and reply.
+    SetTimeOffsets,
     /// The pty master follows as an fd; `name` is its /dev/pts path inside the container.
     Console { name: String },
     /// Mounts are done, pivot_root is not: run the runtime-namespace hooks and reply.
@@ -52,6 +57,8 @@ pub(crate) enum ParentMsg {
     HooksDone { pid: i32 },
     /// The id maps are written.
     IdsMapped,
+    /// The time namespace offsets are written.
+    TimeOffsetsSet,
 }
 
 /// A received message with what came beside it.

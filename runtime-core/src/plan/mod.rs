@@ -50,7 +50,8 @@ pub(crate) struct RootfsPlan {
     pub(crate) propagation: u64,
     pub(crate) no_pivot: bool,
     pub(crate) mounts: Vec<MountStep>,
-    /// Whether /dev is a fresh mount that hull populates (devices and symlinks).
+    /// Whether hull populates /dev (devices, symlinks, /dev/console): unless /dev is a bind mount,
+    /// as runc; without a /dev mount that is the rootfs's own /dev.
     pub(crate) populate_dev: bool,
     pub(crate) devices: Vec<DeviceNode>,
     /// In a user namespace: device nodes are bound from the host, sysfs may have to be bound.
@@ -148,7 +149,7 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
     let readonly = spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
     let propagation = mounts::root_propagation(linux.rootfs_propagation().as_deref())?;
     let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), &bundle.dir, ns, host, &bundle.mount_idmaps)?;
-    let populate_dev = mounts.iter().any(|m| m.dest == "dev" && !matches!(m.kind, MountKind::Bind { .. }));
+    let populate_dev = !mounts.iter().any(|m| m.dest == "dev" && matches!(m.kind, MountKind::Bind { .. }));
     let devices = devices::plan(linux.devices().as_deref().unwrap_or(&[]))?;
     let masked = mounts::clean_paths(linux.masked_paths().as_deref().unwrap_or(&[]), "linux.maskedPaths")?;
     let readonly_paths = mounts::clean_paths(linux.readonly_paths().as_deref().unwrap_or(&[]), "linux.readonlyPaths")?;

@@ -47,6 +47,9 @@ pub(crate) struct MountStep {
     pub(crate) copy_up: bool,
     /// An idmapped bind mount: the maps of the user namespace it is mapped through.
     pub(crate) idmap: Option<MountIdmap>,
+    /// `ro`/`rro` taken out of `attr`/`rattr` to be applied once the rootfs and the console are
+    /// done (recursive: `rro`): /dev and tmpfs mounts get files and mounts put in them (runc).
+    pub(crate) late_ro: Option<bool>,
 }
 
 /// The id mapping of an idmapped mount (made by the runtime before the clone).
@@ -129,8 +132,16 @@ pub(crate) fn clean_dest(dest: &Path, field: &str) -> Result<String> {
     Ok(parts.join("/"))
 }
 
+/// maskedPaths and readonlyPaths: a relative entry is taken from the container's "/" (runc
+/// accepts them and applies them once inside the new root, whose "/" is its cwd).
 pub(crate) fn clean_paths(paths: &[String], field: &str) -> Result<Vec<String>> {
-    paths.iter().map(|p| clean_dest(Path::new(p), field)).collect()
+    paths
+        .iter()
+        .map(|p| match p.starts_with('/') {
+            true => clean_dest(Path::new(p), field),
+            false => clean_dest(Path::new(&format!("/{p}")), field),
+        })
+        .collect()
 }
 
 /// Propagation of "/" in the container (rootfsPropagation); runc's default is rslave.
@@ -223,7 +234,19 @@ fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo, maps: Opti
         MountKind::Fs { fstype: fstype.to_owned(), source, data }
     };
     let idmap = idmap_plan(&field, &kind, idmap_opt, maps, ns)?;
-    Ok(MountStep { dest, kind, attr, rattr, propagation, copy_up, idmap })
+    let late_ro = match &kind {
+        MountKind::Fs { fstype, .. } if fstype == "tmpfs" || dest == "dev" => late_readonly(&mut attr, &mut rattr),
+        _ => None,
+    };
+    Ok(MountStep { dest, kind, attr, rattr, propagation, copy_up, idmap, late_ro })
+}
+
+/// Takes `ro`/`rro` out of the attributes, to be set after the mount was filled.
+fn late_readonly(attr: &mut MountAttr, rattr: &mut MountAttr) -> Option<bool> {
+    let (ro, rro) = (attr.set & ATTR_RDONLY != 0, rattr.set & ATTR_RDONLY != 0);
+    attr.set &= !ATTR_RDONLY;
+    rattr.set &= !ATTR_RDONLY;
+    (ro || rro).then_some(rro)
 }
 
 /// runtime-spec 1.2 idmapped mounts: bind mounts only; mappings of their own, or the container's

@@ -109,6 +109,7 @@ pub(crate) fn plan(p: &Process, opts: &PlanOptions) -> Result<ProcessPlan> {
         env.push(format!("LISTEN_FDS={}", opts.listen_fds));
         env.push("LISTEN_PID=1".into());
     }
+    let env = setenv_each(env);
     let path_env = env
         .iter()
         .rev()
@@ -167,6 +168,20 @@ pub(crate) fn plan(p: &Process, opts: &PlanOptions) -> Result<ProcessPlan> {
         attrs: attrs_of(p)?,
         warnings,
     })
+}
+
+/// The environment as runc builds it, by setting each `K=V` in turn: a name appears once, at its
+/// first position, with its last value (so `exec --env K=V` replaces the config's `K`).
+pub(crate) fn setenv_each(env: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(env.len());
+    for e in env {
+        let name = e.split_once('=').map(|(k, _)| k);
+        match name.and_then(|k| out.iter().position(|o| o.split_once('=').map(|(ok, _)| ok) == Some(k))) {
+            Some(i) => out[i] = e,
+            None => out.push(e),
+        }
+    }
+    out
 }
 
 /// The process-level attributes; the linux-level ones (personality, memoryPolicy) are added by the

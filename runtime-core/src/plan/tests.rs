@@ -103,6 +103,34 @@ fn bind_recursive_attrs_and_propagation() {
 }
 
 #[test]
+fn readonly_dev_and_tmpfs_are_made_readonly_last() {
+    let v = with(base(), |v| {
+        v["mounts"] = json!([
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["ro", "nosuid"]},
+            {"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["rro"]},
+            {"destination": "/w", "type": "tmpfs", "source": "tmpfs"},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["ro"]},
+            {"destination": "/b", "source": "/tmp", "options": ["bind", "ro"]}
+        ]);
+    });
+    let p = build(v).unwrap();
+    let m = &p.rootfs.mounts;
+    assert_eq!((m[0].attr.set, m[0].late_ro), (0x2, Some(false)));
+    assert_eq!((m[1].rattr.set, m[1].late_ro), (0, Some(true)));
+    assert_eq!(m[2].late_ro, None);
+    assert_eq!((m[3].attr.set & 0x1, m[3].late_ro), (0x1, None));
+    assert_eq!((m[4].attr.set & 0x1, m[4].late_ro), (0x1, None));
+}
+
+#[test]
+fn dev_is_populated_unless_it_is_a_bind_mount() {
+    let none = with(base(), |v| v["mounts"] = json!([]));
+    assert!(build(none).unwrap().rootfs.populate_dev);
+    let bind = with(base(), |v| v["mounts"] = json!([{"destination": "/dev", "source": "/dev", "options": ["rbind"]}]));
+    assert!(!build(bind).unwrap().rootfs.populate_dev);
+}
+
+#[test]
 fn tmpcopyup_only_on_tmpfs() {
     let v = with(base(), |v| {
         v["mounts"] =
@@ -254,6 +282,17 @@ fn listen_fds_are_preserved_and_announced() {
     assert_eq!(p.process.preserve_fds, 3);
     let env: Vec<String> = p.process.env.iter().map(|c| c.to_string_lossy().into_owned()).collect();
     assert!(env.contains(&"LISTEN_FDS=2".to_string()) && env.contains(&"LISTEN_PID=1".to_string()));
+}
+
+#[test]
+fn env_names_appear_once_with_their_last_value() {
+    let env = |v: &[&str]| super::process::setenv_each(v.iter().map(|s| s.to_string()).collect());
+    assert_eq!(env(&["A=1", "B=2", "A=3", "C", "C", "B="]), ["A=3", "B=", "C", "C"]);
+    let v = with(base(), |v| v["process"]["env"] = json!(["PATH=/bin", "TERM=xterm", "TERM=vt100", "PATH=/sbin"]));
+    let p = build(v).unwrap();
+    let got: Vec<String> = p.process.env.iter().map(|c| c.to_string_lossy().into_owned()).collect();
+    assert_eq!(got, ["PATH=/sbin", "TERM=vt100"]);
+    assert_eq!(p.process.path_env, "/sbin");
 }
 
 #[test]

@@ -1,5 +1,8 @@
 //! /dev: device nodes (created with mknodat in a directory fd, or bound from the host's node in
 //! a user namespace, where mknod is not allowed; then verified) and the standard symlinks.
+//!
+//! /dev may be the rootfs's own directory (no /dev mount): nodes and links already there are kept
+//! as runc keeps them, a node only when it is the same device (checked without following links).
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
@@ -9,12 +12,20 @@ use crate::error::SysError;
 use crate::plan::{DeviceNode, DEV_SYMLINKS};
 use crate::sys;
 
-/// Creates every device node, then the /dev symlinks (a fresh /dev mount).
+/// Creates every device node, then the /dev symlinks (unless /dev is a bind mount, as runc).
 pub(super) fn populate(root: &RootDir, devices: &[DeviceNode], userns: bool) -> Result<(), SysError> {
     create_nodes(root, devices, userns)?;
     let dev = root.resolve("dev")?;
     for (name, target) in DEV_SYMLINKS {
-        sys::fs::symlinkat(target, dev.as_fd(), name)?;
+        if *name == "ptmx" {
+            // A ptmx node from linux.devices would shadow the devpts instance's (runc: the link wins).
+            sys::fs::unlinkat(dev.as_fd(), name)?;
+        }
+        match sys::fs::symlinkat(target, dev.as_fd(), name) {
+            // The rootfs's own /dev may have them already (runc keeps what is there).
+            Err(e) if e.errno == libc::EEXIST => {}
+            other => other?,
+        }
     }
     Ok(())
 }
@@ -31,12 +42,18 @@ pub(super) fn create_nodes(root: &RootDir, devices: &[DeviceNode], userns: bool)
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let dir = root.mkdir_all(&parent)?;
         let shown = format!("/{}", d.path);
-        sys::fs::mknodat(dir.as_fd(), &name, d.kind | d.mode, d.major, d.minor)
-            .map_err(|e| e.with_detail(shown.clone()))?;
+        match sys::fs::mknodat(dir.as_fd(), &name, d.kind | d.mode, d.major, d.minor) {
+            // Already in the rootfs's own /dev: kept (runc does so) when it is that very device.
+            Err(e) if e.errno == libc::EEXIST => {
+                verify(&dir, &name, d, &shown, "exists and is another file or device")?;
+                continue;
+            }
+            other => other.map_err(|e| e.with_detail(shown.clone()))?,
+        }
         // mknod's mode went through the umask; the spec's fileMode is exact.
         sys::fs::fchmodat(dir.as_fd(), &name, d.mode)?;
         sys::fs::fchownat(dir.as_fd(), &name, d.uid, d.gid)?;
-        verify(&dir, &name, d, &shown)?;
+        verify(&dir, &name, d, &shown, "the created node does not match")?;
     }
     Ok(())
 }
@@ -58,7 +75,7 @@ fn bind_node(root: &RootDir, d: &DeviceNode) -> Result<(), SysError> {
 }
 
 /// Checks that what now sits at the path is the node we made (nothing swapped it meanwhile).
-fn verify(dir: &OwnedFd, name: &str, d: &DeviceNode, shown: &str) -> Result<(), SysError> {
+fn verify(dir: &OwnedFd, name: &str, d: &DeviceNode, shown: &str, mismatch: &str) -> Result<(), SysError> {
     let fd = sys::fs::openat(dir.as_fd(), name, libc::O_PATH, shown)?;
     let st = sys::fs::fstat(fd.as_fd(), shown)?;
     let ok =
@@ -66,6 +83,6 @@ fn verify(dir: &OwnedFd, name: &str, d: &DeviceNode, shown: &str) -> Result<(), 
     if ok {
         Ok(())
     } else {
-        Err(SysError::check("mknod", Some(shown), "the created node does not match"))
+        Err(SysError::check("mknod", Some(shown), mismatch))
     }
 }

@@ -6,6 +6,7 @@
 //! checked userspace walker where openat2 is missing), never through a host path string.
 
 mod dev;
+mod hostmounts;
 mod masked;
 mod mounts;
 mod pivot;
@@ -18,7 +19,7 @@ use crate::error::{Step, SysError};
 use crate::plan::RootfsPlan;
 use crate::sys;
 
-pub(crate) use pivot::{finish_readonly_root, switch_root};
+pub(crate) use pivot::{finish_readonly, switch_root, LateReadonly};
 
 /// A failure of a rootfs step, with its phase.
 pub(crate) type StepResult<T> = Result<T, (Step, SysError)>;
@@ -41,12 +42,13 @@ pub(crate) fn path_err(op: &str, path: &str, e: pathrs::error::Error) -> SysErro
     SysError { op: op.to_owned(), path: Some(path.to_owned()), errno, detail: Some(e.to_string()) }
 }
 
-/// Prepares the rootfs up to (not including) the switch into it; returns the root handle.
+/// Prepares the rootfs up to (not including) the switch into it; returns the root handle and
+/// the mounts to make read-only once the console is in place.
 pub(crate) fn prepare(
     plan: &RootfsPlan,
     cgroup_paths: &[(String, std::path::PathBuf)],
     premade: &[(usize, std::os::fd::OwnedFd)],
-) -> StepResult<RootDir> {
+) -> StepResult<(RootDir, LateReadonly)> {
     let rootfs = plan.path.to_string_lossy().into_owned();
     // Nothing we mount may propagate back to the host; rootfsPropagation is applied to the new
     // root once we are inside it (pivot.rs), where it cannot reach the host's mounts.
@@ -54,18 +56,20 @@ pub(crate) fn prepare(
     // pivot_root needs the new root to be a mount point.
     sys::mount::mount(Some(&rootfs), &rootfs, None, libc::MS_BIND | libc::MS_REC).at(Step::Rootfs)?;
     let root = RootDir::open(&rootfs).at(Step::Rootfs)?;
+    let mut late = LateReadonly::default();
     for (i, m) in plan.mounts.iter().enumerate() {
         let tree = premade.iter().find(|(j, _)| *j == i).map(|(_, t)| std::os::fd::AsFd::as_fd(t));
-        mounts::mount(&root, m, cgroup_paths, tree).at(Step::Rootfs)?;
+        if let Some(mnt) = mounts::mount(&root, m, cgroup_paths, tree).at(Step::Rootfs)? {
+            late.push(mnt, m);
+        }
     }
+    // A /dev bound from elsewhere is left as it is (runc).
     if plan.populate_dev {
         dev::populate(&root, &plan.devices, plan.userns).at(Step::Devices)?;
-    } else {
-        dev::create_nodes(&root, &plan.devices, plan.userns).at(Step::Devices)?;
     }
     masked::apply(&root, &plan.masked, &plan.readonly_paths).at(Step::MaskedPaths)?;
     if let Some(cwd) = &plan.cwd {
         mounts::destination(&root, cwd, false).at(Step::Rootfs)?;
     }
-    Ok(root)
+    Ok((root, late))
 }

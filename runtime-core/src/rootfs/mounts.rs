@@ -61,19 +61,18 @@ pub(super) fn new_fs(
     sys::mount::fsmount(ctx.as_fd(), attrs, fstype)
 }
 
-/// Makes one mount; `premade` is the runtime's idmapped tree for this step, if it has one.
+/// Makes one mount; `premade` is the tree the runtime opened for this step, if it did.
+/// Returns the attached mount when it is to be made read-only at the end (`late_ro`).
 pub(super) fn mount(
     root: &RootDir,
     m: &MountStep,
     cgroup_paths: &[(String, PathBuf)],
     premade: Option<BorrowedFd<'_>>,
-) -> Result<(), SysError> {
+) -> Result<Option<OwnedFd>, SysError> {
     let what = format!("/{}", m.dest);
     match &m.kind {
         MountKind::Bind { source, recursive } => {
             let src = source.to_string_lossy();
-            let is_file = std::fs::metadata(source).map_err(|e| SysError::io("stat", Some(&src), &e))?.is_file();
-            let target = destination(root, &m.dest, is_file)?;
             let own;
             let tree = match premade {
                 Some(t) => t,
@@ -82,8 +81,11 @@ pub(super) fn mount(
                     own.as_fd()
                 }
             };
+            // Of the opened tree: the path may be out of our reach (a user namespace).
+            let is_file = sys::fs::fstat(tree, &src)?.mode & libc::S_IFMT != libc::S_IFDIR;
+            let target = destination(root, &m.dest, is_file)?;
             apply_attrs(tree, m, &what)?;
-            attach(tree, &target, m)
+            attach(tree, &target, m).map(|()| None)
         }
         MountKind::Fs { fstype, source, data } => {
             let target = destination(root, &m.dest, false)?;
@@ -110,9 +112,10 @@ pub(super) fn mount(
             if m.rattr != MountAttr::default() {
                 sys::mount::mount_setattr(mnt.as_fd(), true, m.rattr, &what)?;
             }
-            attach(mnt.as_fd(), &target, m)
+            attach(mnt.as_fd(), &target, m)?;
+            Ok(m.late_ro.is_some().then_some(mnt))
         }
-        MountKind::CgroupV1Tree => cgroup_v1_tree(root, m, cgroup_paths),
+        MountKind::CgroupV1Tree => cgroup_v1_tree(root, m, cgroup_paths).map(|()| None),
     }
 }
 

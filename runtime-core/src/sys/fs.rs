@@ -62,6 +62,24 @@ pub(crate) fn fchownat(dir: BorrowedFd<'_>, name: &str, uid: u32, gid: u32) -> R
     check(r as _, "fchownat", Some(name)).map(drop)
 }
 
+/// Changes the owner of an open file (`u32::MAX` leaves that id as it is).
+pub(crate) fn fchown(fd: BorrowedFd<'_>, uid: u32, gid: u32, what: &str) -> Result<(), SysError> {
+    // SAFETY: plain syscall on a valid fd.
+    let r = unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) };
+    check(r as _, "fchown", Some(what)).map(drop)
+}
+
+/// Removes the non-directory `name` in `dir`; a missing one is not an error.
+pub(crate) fn unlinkat(dir: BorrowedFd<'_>, name: &str) -> Result<(), SysError> {
+    let n = cstr(name, "unlinkat")?;
+    // SAFETY: valid fd and C string.
+    let r = unsafe { libc::unlinkat(dir.as_raw_fd(), n.as_ptr(), 0) };
+    match check(r as _, "unlinkat", Some(name)) {
+        Err(e) if e.errno == libc::ENOENT => Ok(()),
+        other => other.map(drop),
+    }
+}
+
 /// Sets permission bits of `name` in `dir` (mknod's mode is filtered by the umask).
 pub(crate) fn fchmodat(dir: BorrowedFd<'_>, name: &str, mode: u32) -> Result<(), SysError> {
     let n = cstr(name, "fchmodat")?;
@@ -138,6 +156,19 @@ pub(crate) fn poll_readable(fd: BorrowedFd<'_>, timeout_ms: i32) -> Result<bool,
         }
         return check(r as _, "poll", None).map(|n| n > 0);
     }
+}
+
+/// The id of the mount holding `fd` (statx STATX_MNT_ID, as /proc/PID/mountinfo numbers mounts).
+pub(crate) fn mount_id(fd: BorrowedFd<'_>, what: &str) -> Result<u64, SysError> {
+    // SAFETY: a zeroed statx is a valid out-buffer.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd, empty C string with AT_EMPTY_PATH, valid out-pointer.
+    let r = unsafe { libc::statx(fd.as_raw_fd(), c"".as_ptr(), libc::AT_EMPTY_PATH, libc::STATX_MNT_ID, &mut st) };
+    check(r as _, "statx", Some(what))?;
+    if st.stx_mask & libc::STATX_MNT_ID == 0 {
+        return Err(SysError::check("statx", Some(what), "no mount id from the kernel"));
+    }
+    Ok(st.stx_mnt_id)
 }
 
 /// Whether the mount holding `fd` is read-only.

@@ -346,6 +346,12 @@ pub(crate) fn prctl_ambient_raise(cap: u64) -> Result<(), SysError> {
     check(r as _, "prctl(PR_CAP_AMBIENT_RAISE)", Some(&cap.to_string())).map(drop)
 }
 
+/// fd 0 (the pty's peer once a console is set up).
+pub(crate) fn stdin() -> BorrowedFd<'static> {
+    // SAFETY: fd 0 stays open for the life of the process (or the call just fails with EBADF).
+    unsafe { BorrowedFd::borrow_raw(0) }
+}
+
 /// fd 2, for the last words of a child whose parent is gone.
 pub(crate) fn stderr() -> BorrowedFd<'static> {
     // SAFETY: fd 2 stays open for the life of the process (or the write just fails with EBADF).
