@@ -12,4 +12,7 @@ conformance::cargo_tests!(
     hooks_of_one_phase_run_in_order,
     failing_poststart_hook_is_only_a_warning,
     failing_poststop_hook_is_only_a_warning,
+    relative_hook_paths_are_refused,
+    hooks_get_only_stdio,
+    hook_timeout_holds_when_stdin_is_never_read,
 );
