@@ -296,7 +296,8 @@ pub fn duplicated_namespace_type() {
 /// nothing left behind.
 pub fn launch_step_failures_are_one_clear_line() {
     requires!(root, runtime);
-    let cases: [(&str, &[&str], fn(&mut serde_json::Value)); 5] = [
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, &[&str], Edit); 5] = [
         ("bind source", &["/no/such/source", "no such file"], |s| {
             let m = json!({"destination": "/mnt/x", "type": "bind", "source": "/no/such/source", "options": ["rbind"]});
             s["mounts"].as_array_mut().unwrap().push(m);

@@ -151,7 +151,8 @@ pub fn seccomp_profile_errors_fail_create_cleanly() {
 /// the runtime's root identity. The user, group and additional groups of the init are refused.
 pub fn kernel_special_ids_are_refused_at_create() {
     requires!(root, runtime);
-    let cases: [(&str, fn(&mut Value)); 3] = [
+    type Edit = fn(&mut Value);
+    let cases: [(&str, Edit); 3] = [
         ("uid", |s| s["process"]["user"]["uid"] = json!(4294967295u32)),
         ("gid", |s| s["process"]["user"]["gid"] = json!(4294967295u32)),
         ("additionalGids", |s| s["process"]["user"]["additionalGids"] = json!([4294967295u32])),
@@ -287,7 +288,8 @@ pub fn only_procfs_on_proc_and_sysfs_on_sys() {
     };
     let bind = |dest: &str, src: &Path| json!({"destination": dest, "type": "bind", "source": src, "options": ["rbind", "ro"]});
     let tmpfs = |dest: &str| json!({"destination": dest, "type": "tmpfs", "source": "tmpfs"});
-    let refused_mounts: [(&str, Box<dyn Fn(&Path) -> Value>); 5] = [
+    type MountOf = Box<dyn Fn(&Path) -> Value>;
+    let refused_mounts: [(&str, MountOf); 5] = [
         ("bind on /proc", Box::new(move |d| bind("/proc", d))),
         ("tmpfs on /proc", Box::new(move |_| tmpfs("/proc"))),
         ("bind on /proc/sys", Box::new(move |d| bind("/proc/sys", d))),

@@ -49,6 +49,7 @@ pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> R
             return Err(Error::InvalidArgument(format!("--preserve-fds: file descriptor {fd} is not open")));
         }
     }
+    crate::rootfs::check_bind_sources(&plan.rootfs.mounts).step(Step::Rootfs)?;
     let dir = store.create_dir(id)?;
     let mut made = Made { dir: Some(dir), cgroup: None, child: None };
     let (state, console) = launch(&plan, &bundle, &opts, &mut made)?;
