@@ -91,6 +91,7 @@ mod container;
 pub use container::{ConsoleMode, Container, CreateOptions, Runtime, Stdio};
 
 pub mod features;
+pub mod hostfile;
 pub mod seal;
 pub mod signal;
 pub mod spec;

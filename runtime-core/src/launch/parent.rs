@@ -55,7 +55,7 @@ pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> R
     let (state, console) = launch(&plan, &bundle, &opts, &mut made)?;
     made.dir.as_ref().expect("state dir").write(&state)?;
     if let Some(p) = &opts.pid_file {
-        state::write_atomic(p, state.pid.to_string().as_bytes())?;
+        state::write_pid_file(p, state.pid)?;
     }
     made.disarm();
     Ok(Container {
