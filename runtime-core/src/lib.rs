@@ -95,6 +95,7 @@ mod container;
 pub use container::{ConsoleMode, Container, CreateOptions, Runtime, Stdio};
 
 pub mod features;
+pub mod hostfile;
 pub mod seal;
 pub mod signal;
 pub mod spec;

@@ -190,7 +190,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
                 wait_for_execve(&parent_sock, pid, forks)?;
             }
             if let Some(p) = &opts.pid_file {
-                state::write_atomic(p, pid.to_string().as_bytes())?;
+                state::write_pid_file(p, pid)?;
             }
             Ok(ExecProcess { pid, console, waitable: !opts.detach })
         }

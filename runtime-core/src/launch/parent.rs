@@ -50,14 +50,16 @@ pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> R
             return Err(Error::InvalidArgument(format!("--preserve-fds: file descriptor {fd} is not open")));
         }
     }
+    crate::rootfs::check_bind_sources(&plan.rootfs.mounts).step(Step::Rootfs)?;
     let mut warnings = plan.process.warnings.clone();
     warnings.extend(crate::cgroups::check_existing(&plan.cgroup)?);
     let dir = store.create_dir(id)?;
     let mut made = Made { dir: Some(dir), cgroup: None, child: None };
     let (state, console) = launch(&plan, &bundle, &opts, &mut made)?;
+    // Invariant: `made.dir` is set above and only taken by `disarm` or drop, both after this.
     made.dir.as_ref().expect("state dir").write(&state)?;
     if let Some(p) = &opts.pid_file {
-        state::write_atomic(p, state.pid.to_string().as_bytes())?;
+        state::write_pid_file(p, state.pid)?;
     }
     made.disarm();
     Ok(Container {
@@ -102,6 +104,7 @@ impl Drop for Made {
 }
 
 fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -> Result<(State, Option<OwnedFd>)> {
+    // Invariant: `create` sets `made.dir` before calling us.
     let dir = made.dir.as_ref().expect("state dir");
     let fifo_path = dir.fifo_path();
     sys::fs::mkfifo(&fifo_path.to_string_lossy(), 0o622).step(Step::State)?;
@@ -118,6 +121,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
     let bind_trees = super::idmap::trees(&plan.rootfs)?;
     let netlink = super::netdev::host_socket(&plan.net_devices).step(Step::Namespaces)?;
     made.cgroup = Some(Cgroup::create(&plan.cgroup)?);
+    // Invariant: set on the line above.
     let cgroup = made.cgroup.as_ref().expect("just set");
     let cgroup_paths = v1_mount_dirs(cgroup);
     let (parent_sock, child_sock) = sys::socket::seqpacket_pair().step(Step::Spawn)?;
@@ -239,12 +243,14 @@ pub(crate) fn serve(sock: &OwnedFd, child: i32, ex: &Expect<'_>) -> Result<(i32,
         match m.msg {
             Some(ChildMsg::MapIds) if expect_maps.is_some() => {
                 // Always the process we cloned: the second fork comes after the mapping.
+                // Invariant: the match guard checked `is_some()`.
                 let (maps, with) = expect_maps.take().expect("matched");
                 super::namespaces::write_maps(child, maps, with).step(Step::Namespaces)?;
                 protocol::send(sock.as_fd(), &ParentMsg::IdsMapped, &[], false).step(Step::Namespaces)?;
             }
             Some(ChildMsg::SetTimeOffsets) if expect_offsets.is_some() && expect_maps.is_none() => {
                 // Also the process we cloned: it forks into the time namespace after the reply.
+                // Invariant: the match guard checked `is_some()`.
                 let text = expect_offsets.take().expect("matched");
                 super::namespaces::write_time_offsets(child, text).step(Step::Namespaces)?;
                 protocol::send(sock.as_fd(), &ParentMsg::TimeOffsetsSet, &[], false).step(Step::Namespaces)?;
@@ -257,7 +263,13 @@ pub(crate) fn serve(sock: &OwnedFd, child: i32, ex: &Expect<'_>) -> Result<(i32,
                 match ex.console {
                     ConsoleMode::Socket(path) => console::send_to_socket(path, &name, &master).step(Step::Console)?,
                     ConsoleMode::Return => console = Some(master),
-                    ConsoleMode::None => unreachable!("the plan refuses a terminal without a console"),
+                    // The plan refuses a terminal without a console; a child asking anyway is an error.
+                    ConsoleMode::None => {
+                        return Err(Error::sys(
+                            Step::Console,
+                            SysError::check("console", None, "no console was asked for"),
+                        ))
+                    }
                 }
             }
             Some(ChildMsg::SeccompListener) if expect_listener && !expect_console => {
@@ -326,7 +338,7 @@ pub(crate) fn start_time(pid: i32) -> Result<u64, SysError> {
 
 /// Parses field 22 (and the state, field 3) of a /proc/PID/stat line; the comm may hold spaces.
 pub(crate) fn parse_stat(s: &str) -> Option<(char, u64)> {
-    let rest = &s[s.rfind(')')? + 2..];
+    let rest = s.get(s.rfind(')')? + 2..)?;
     let mut f = rest.split(' ');
     let state = f.next()?.chars().next()?;
     let start = f.nth(18)?.parse().ok()?;

@@ -146,15 +146,17 @@ pub(crate) fn initial_affinity(p: &ProcessPlan) -> StepResult {
 
 /// Finds the program like runc (exec.LookPath with the container's PATH), inside the new root.
 pub(crate) fn lookup(p: &ProcessPlan) -> StepResult<CString> {
-    let arg0 = p.args[0].to_string_lossy().into_owned();
     let not_found = |m: String| ChildError { step: Step::Exec, error: ChildCause::Message(m) };
+    // The plan refuses empty args; checked again rather than indexed.
+    let first = p.args.first().ok_or_else(|| not_found("exec: process.args is empty".into()))?;
+    let arg0 = first.to_string_lossy().into_owned();
     let is_exec = |path: &str| {
         std::fs::metadata(path)
             .map(|m| m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0)
     };
     if arg0.contains('/') {
         return match is_exec(&arg0) {
-            Ok(true) => Ok(p.args[0].clone()),
+            Ok(true) => Ok(first.clone()),
             Ok(false) => Err(not_found(format!("exec: {arg0:?}: permission denied"))),
             Err(e) => Err(not_found(format!("exec: {arg0:?}: stat {arg0}: {}", crate::io_error_text(&e)))),
         };

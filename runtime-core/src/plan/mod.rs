@@ -88,6 +88,7 @@ impl Plan {
     pub(crate) fn build(id: &str, bundle: &Bundle, opts: &PlanOptions, host: &HostInfo) -> Result<Plan> {
         let spec = &bundle.spec;
         validate::check(spec)?;
+        validate::hooks(spec)?;
         let linux = spec.linux().as_ref().ok_or_else(|| Error::InvalidConfig("linux: missing".into()))?;
         let process =
             spec.process().as_ref().ok_or_else(|| Error::Spec("process property must not be empty".into()))?;
@@ -149,6 +150,7 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
     let readonly = spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
     let propagation = mounts::root_propagation(linux.rootfs_propagation().as_deref())?;
     let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), &bundle.dir, ns, host, &bundle.mount_idmaps)?;
+    validate::special_mounts(&mounts)?;
     let populate_dev = !mounts.iter().any(|m| m.dest == "dev" && matches!(m.kind, MountKind::Bind { .. }));
     let devices = devices::plan(linux.devices().as_deref().unwrap_or(&[]))?;
     let masked = mounts::clean_paths(linux.masked_paths().as_deref().unwrap_or(&[]), "linux.maskedPaths")?;
@@ -180,3 +182,6 @@ impl Plan {
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+mod security_tests;
