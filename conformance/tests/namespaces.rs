@@ -13,6 +13,7 @@ conformance::cargo_tests!(
     new_network_namespace_has_only_loopback,
     joins_network_namespace_by_path,
     joins_ipc_namespace_by_path,
+    hostname_is_set_in_joined_uts_namespace,
     two_containers_share_a_network_namespace,
     user_namespace_maps_ids,
 );

@@ -77,7 +77,11 @@ impl Holder {
         let child = Command::new("unshare").args(flags).args(["sleep", "60"]).spawn().expect("spawn unshare");
         let h = Holder(child);
         // unshare execs sleep after unsharing; wait until the namespace differs from ours.
-        let kind = if flags.contains(&"--net") { "net" } else { "ipc" };
+        let kind = match flags.first().copied() {
+            Some("--net") => "net",
+            Some("--uts") => "uts",
+            _ => "ipc",
+        };
         for _ in 0..200 {
             if h.ns(kind) != host_ns(kind) {
                 break;
@@ -131,6 +135,27 @@ pub fn joins_ipc_namespace_by_path() {
     assert_eq!(r["ns"]["ipc"], holder.ns("ipc"));
 }
 
+/// A UTS namespace joined by path is the container's own: the hostname is set there (runc does),
+/// so the holder of that namespace sees it and the host's does not change.
+pub fn hostname_is_set_in_joined_uts_namespace() {
+    requires!(root, runtime);
+    let holder = Holder::spawn(&["--uts"]);
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let c = Case::new();
+    let path = holder.path("uts");
+    let r = c.report(c.bundle().with(|s| {
+        s["hostname"] = json!("joined-uts");
+        let ns = s["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "uts");
+        ns.push(json!({"type": "uts", "path": path}));
+    }));
+    assert_eq!(r["ns"]["uts"], holder.ns("uts"));
+    assert_eq!(r["hostname"], "joined-uts");
+    let seen = Command::new("nsenter").arg(format!("--uts={}", holder.path("uts"))).arg("hostname").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&seen.stdout).trim(), "joined-uts", "the joined namespace's hostname");
+    assert_eq!(std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(), host_name, "the host's hostname changed");
+}
+
 pub fn two_containers_share_a_network_namespace() {
     requires!(root, runtime);
     let first = Case::new();
@@ -180,6 +205,7 @@ pub const TESTS: &[crate::suite::Test] = &[
     entry!(new_network_namespace_has_only_loopback, "config-linux.md#namespaces"),
     entry!(joins_network_namespace_by_path, "config-linux.md#namespaces"),
     entry!(joins_ipc_namespace_by_path, "config-linux.md#namespaces"),
+    entry!(hostname_is_set_in_joined_uts_namespace, "config.md#hostname"),
     entry!(two_containers_share_a_network_namespace, "config-linux.md#namespaces"),
     entry!(user_namespace_maps_ids, "config-linux.md#user-namespace-mappings"),
 ];

@@ -42,7 +42,9 @@ pub(crate) struct NamespacePlan {
     pub(crate) second_fork: bool,
     /// The container has a pid namespace of its own.
     pub(crate) own_pid_ns: bool,
-    pub(crate) new_uts: bool,
+    /// A UTS namespace created or joined by path: either is the container's own for hostname and
+    /// domainname (runc sets them in a joined one too).
+    pub(crate) own_uts: bool,
     pub(crate) new_net: bool,
     pub(crate) new_mount: bool,
     pub(crate) new_cgroup: bool,
@@ -138,7 +140,7 @@ pub(crate) fn plan(linux: &Linux, _host: &HostInfo) -> Result<NamespacePlan> {
     }
     p.second_fork |= joined & libc::CLONE_NEWPID != 0 || new & libc::CLONE_NEWTIME != 0;
     p.own_pid_ns = seen & libc::CLONE_NEWPID != 0;
-    p.new_uts = new & libc::CLONE_NEWUTS != 0;
+    p.own_uts = seen & libc::CLONE_NEWUTS != 0;
     p.new_net = new & libc::CLONE_NEWNET != 0;
     p.new_mount = new & libc::CLONE_NEWNS != 0;
     p.new_cgroup = new & libc::CLONE_NEWCGROUP != 0;

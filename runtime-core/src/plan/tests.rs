@@ -181,6 +181,18 @@ fn joined_namespaces_are_ordered_and_pid_needs_a_second_fork() {
     assert_eq!(ns.clone_flags, libc::CLONE_NEWUTS as u64);
 }
 
+#[test]
+fn hostname_in_a_joined_uts_namespace_is_accepted() {
+    let v = with(base(), |v| {
+        v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "uts", "path": "/proc/1/ns/uts"}]);
+        v["domainname"] = json!("d");
+    });
+    let p = build(v).unwrap();
+    assert!(p.namespaces.own_uts);
+    assert_eq!(p.hostname.as_deref(), Some("h"));
+    assert_eq!(p.namespaces.join.iter().map(|j| j.kind).collect::<Vec<_>>(), ["uts"]);
+}
+
 fn userns(v: &mut Value) {
     v["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
     v["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);

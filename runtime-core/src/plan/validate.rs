@@ -28,10 +28,11 @@ fn first_set(checks: &[(&str, bool)]) -> Result<()> {
     }
 }
 
-/// hostname and domainname need a private UTS namespace (runc refuses them otherwise).
+/// hostname and domainname need a UTS namespace of the container's, new or joined (runc refuses
+/// them otherwise: they would rename the host).
 pub(super) fn identity(spec: &Spec, ns: &NamespacePlan) -> Result<()> {
     let set = |v: &Option<String>| v.as_ref().is_some_and(|s| !s.is_empty());
-    if (set(spec.hostname()) || set(spec.domainname())) && !ns.new_uts {
+    if (set(spec.hostname()) || set(spec.domainname())) && !ns.own_uts {
         return Err(Error::InvalidConfig("unable to set hostname without a private UTS namespace".into()));
     }
     for (field, v) in [("hostname", spec.hostname()), ("domainname", spec.domainname())] {
