@@ -103,6 +103,17 @@ fn bind_recursive_attrs_and_propagation() {
 }
 
 #[test]
+fn bind_ignores_filesystem_data_but_keeps_flags() {
+    let v = with(base(), |v| {
+        v["mounts"] = json!([{"destination": "/b", "type": "bind", "source": "/tmp",
+                              "options": ["rbind", "ro", "mode=0700", "size=1m", "uid=1000", "sync"]}]);
+    });
+    let m = &build(v).unwrap().rootfs.mounts[0];
+    assert_eq!(m.kind, MountKind::Bind { source: "/tmp".into(), recursive: true });
+    assert_eq!(m.attr.set & crate::sys::mount::ATTR_RDONLY, crate::sys::mount::ATTR_RDONLY);
+}
+
+#[test]
 fn tmpcopyup_only_on_tmpfs() {
     let v = with(base(), |v| {
         v["mounts"] =
