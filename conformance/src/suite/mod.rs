@@ -56,6 +56,7 @@ pub mod netdevices;
 pub mod process;
 pub mod process_attrs;
 pub mod protocol;
+pub mod seccomp;
 pub mod security;
 pub mod userns;
 
@@ -78,6 +79,7 @@ pub fn all() -> Vec<Test> {
         exec::TESTS,
         hooks::TESTS,
         security::TESTS,
+        seccomp::TESTS,
         lsm::TESTS,
         hostile_rootfs::TESTS,
         exec_security::TESTS,

@@ -342,7 +342,7 @@ fn run(ctx: ExecContext<'_>) -> ! {
                 }
             }
             drop(ctx.cgroup_procs);
-            let late = process::late_seccomp(ctx.process, ctx.seccomp);
+            let late = process::late_seccomp(ctx.seccomp);
             process::final_exec(ctx.process, &path, &env, late, Some(sock))
         }
         Err(e) => {

@@ -162,5 +162,5 @@ fn exec_program(ctx: &ChildContext<'_>, exec: Exec) -> ! {
             process::fail_late(SysError::check("startContainer hook", None, e.to_string()))
         }
     }
-    process::final_exec(p, &exec.path, &exec.env, process::late_seccomp(p, ctx.plan.seccomp.as_ref()), None)
+    process::final_exec(p, &exec.path, &exec.env, process::late_seccomp(ctx.plan.seccomp.as_ref()), None)
 }
