@@ -7,6 +7,8 @@ conformance::cargo_tests!(
     namespaces;
     configured_namespaces_are_new,
     unlisted_namespaces_are_shared_with_host,
+    no_mount_namespace_runs_in_the_callers,
+    masked_paths_without_a_mount_namespace_are_refused,
     cgroup_namespace_when_requested,
     hostname_is_set_in_new_uts_namespace,
     domainname_is_set_in_new_uts_namespace,

@@ -77,15 +77,17 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
         super::netdev::move_in(host.as_fd(), netns.as_fd(), &plan.net_devices).map_err(at(Step::Namespaces))?;
     }
     identity(plan)?;
+    let caller_mnt = if plan.rootfs.detached { Some(throwaway_mount_namespace(&procfs)?) } else { None };
     let root = rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths, &ctx.idmapped).map_err(|(s, e)| at(s)(e))?;
     let pid = hooks_before_pivot(ctx)?;
-    rootfs::switch_root(&root, plan.rootfs.no_pivot, plan.rootfs.propagation).map_err(at(Step::Pivot))?;
+    rootfs::switch_root(&root, &plan.rootfs, caller_mnt.as_ref().map(|f| f.as_fd())).map_err(at(Step::Pivot))?;
+    drop(caller_mnt);
     drop(root);
     for (path, value) in &plan.sysctl {
         process::write_proc(&procfs, ProcfsBase::ProcRoot, path, value).map_err(at(Step::Identity))?;
     }
     if plan.rootfs.readonly {
-        rootfs::finish_readonly_root().map_err(at(Step::Pivot))?;
+        rootfs::finish_readonly_root(&plan.rootfs).map_err(at(Step::Pivot))?;
     }
     sys::process::setsid().map_err(at(Step::Console))?;
     if plan.process.terminal {
@@ -103,6 +105,17 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     let env = process::with_home(&plan.process);
     protocol::send(ctx.sock.as_fd(), &ChildMsg::Ready, &[], true).map_err(at(Step::Spawn))?;
     Ok(Exec { path, env, procfs, pid })
+}
+
+/// Without a mount namespace of the container's: the caller's, kept for the way back, and a
+/// private one to prepare the root in (rootfs::switch_root leaves it with a copy of the root).
+fn throwaway_mount_namespace(procfs: &ProcfsHandle) -> StepResult<OwnedFd> {
+    let flags = OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC;
+    let mnt = procfs
+        .open_follow(ProcfsBase::ProcThreadSelf, "ns/mnt", flags)
+        .map_err(|e| at(Step::Namespaces)(rootfs::path_err("open", "/proc/thread-self/ns/mnt", e)))?;
+    sys::process::unshare(libc::CLONE_NEWNS).map_err(at(Step::Namespaces))?;
+    Ok(OwnedFd::from(mnt))
 }
 
 /// createRuntime (and prestart) hooks run by the runtime, then createContainer hooks here, in the

@@ -47,6 +47,9 @@ pub(crate) struct NamespacePlan {
     pub(crate) own_uts: bool,
     pub(crate) new_net: bool,
     pub(crate) new_mount: bool,
+    /// A mount namespace created or joined: without one the container shares the caller's, and
+    /// its root is a detached copy of the rootfs that is never attached there (rootfs/pivot.rs).
+    pub(crate) own_mount: bool,
     pub(crate) new_cgroup: bool,
 }
 
@@ -114,10 +117,6 @@ pub(crate) fn plan(linux: &Linux, _host: &HostInfo) -> Result<NamespacePlan> {
             _ => new |= flag,
         }
     }
-    if seen & libc::CLONE_NEWNS == 0 {
-        // Without a mount namespace the rootfs setup would change the host's mounts.
-        return Err(Error::InvalidConfig("linux.namespaces: a mount namespace is required".into()));
-    }
     user_plan(&mut p, linux, new, seen)?;
     time_plan(&mut p, linux, new)?;
     let joined = p.join.iter().fold(0, |a, j| a | j.nstype);
@@ -143,6 +142,7 @@ pub(crate) fn plan(linux: &Linux, _host: &HostInfo) -> Result<NamespacePlan> {
     p.own_uts = seen & libc::CLONE_NEWUTS != 0;
     p.new_net = new & libc::CLONE_NEWNET != 0;
     p.new_mount = new & libc::CLONE_NEWNS != 0;
+    p.own_mount = seen & libc::CLONE_NEWNS != 0;
     p.new_cgroup = new & libc::CLONE_NEWCGROUP != 0;
     p.join.sort_by_key(|j| join_rank(j.nstype));
     Ok(p)

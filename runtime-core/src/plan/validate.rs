@@ -43,6 +43,24 @@ pub(super) fn identity(spec: &Spec, ns: &NamespacePlan) -> Result<()> {
     Ok(())
 }
 
+/// What needs a mount namespace of the container's: masked and read-only paths (runc's rule and
+/// words), and rootfsPropagation, which would otherwise apply to the caller's mounts.
+pub(super) fn mount_namespace(spec: &Spec, ns: &NamespacePlan) -> Result<()> {
+    let Some(l) = spec.linux().as_ref().filter(|_| !ns.own_mount) else { return Ok(()) };
+    let set = |v: &Option<Vec<String>>| v.as_ref().is_some_and(|v| !v.is_empty());
+    if set(l.masked_paths()) || set(l.readonly_paths()) {
+        return Err(Error::InvalidConfig("unable to restrict sys entries without a private MNT namespace".into()));
+    }
+    if ns.in_userns() {
+        // Going back to the caller's mount namespace needs the caller's user namespace.
+        return Err(Error::NotSupported("a user namespace without a mount namespace".into()));
+    }
+    if l.rootfs_propagation().as_ref().is_some_and(|p| !p.is_empty()) {
+        return Err(Error::InvalidConfig("linux.rootfsPropagation: needs a mount namespace of the container's".into()));
+    }
+    Ok(())
+}
+
 /// LSM labels apply only where the LSM is active; elsewhere a clear error (runc's wording for
 /// SELinux), never a silently unconfined container.
 pub(super) fn lsm(spec: &Spec, host: &HostInfo) -> Result<Lsm> {
