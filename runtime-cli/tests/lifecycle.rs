@@ -305,3 +305,26 @@ fn pause_and_resume() {
     b.ok(&["delete", "--force", "z1"]);
     assert_eq!(b.ok(&["list", "-q"]), "");
 }
+
+/// Without a mount namespace of its own (none listed at all, or all but that one) the container
+/// shares the caller's, and its root is reachable only through the init: exec must chroot there.
+/// (runc 1.1.5 runs such an exec in the caller's root, or fails it when no namespace is listed.)
+#[test]
+fn exec_without_a_mount_namespace_stays_in_the_container_root() {
+    require_root!();
+    for (n, namespaces) in [json!([]), json!([{"type": "pid"}, {"type": "ipc"}])].into_iter().enumerate() {
+        let b = Bundle::new(&format!("nomnt{n}"), &["sleep", "1000"], false);
+        let path = b.dir.join("config.json");
+        let mut spec: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        spec["linux"]["namespaces"] = namespaces;
+        for field in ["maskedPaths", "readonlyPaths"] {
+            spec["linux"].as_object_mut().unwrap().remove(field);
+        }
+        spec.as_object_mut().unwrap().remove("hostname");
+        std::fs::write(&path, spec.to_string()).unwrap();
+        std::fs::write(b.dir.join("rootfs/marker"), "inside").unwrap();
+        b.ok(&["run", "-d", "n1"]);
+        assert_eq!(b.ok(&["exec", "n1", "cat", "/marker"]), "inside");
+        b.ok(&["delete", "--force", "n1"]);
+    }
+}

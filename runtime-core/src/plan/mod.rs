@@ -49,6 +49,9 @@ pub(crate) struct RootfsPlan {
     /// Propagation of "/" inside the container's mount namespace (MS_* flags).
     pub(crate) propagation: u64,
     pub(crate) no_pivot: bool,
+    /// No mount namespace of the container's: the root is prepared in a throwaway one and entered
+    /// as a detached copy by chroot, so nothing is mounted in (or propagates to) the caller's.
+    pub(crate) detached: bool,
     pub(crate) mounts: Vec<MountStep>,
     /// Whether hull populates /dev (devices, symlinks, /dev/console): unless /dev is a bind mount,
     /// as runc; without a /dev mount that is the rootfs's own /dev.
@@ -95,6 +98,7 @@ impl Plan {
 
         let namespaces = namespaces::plan(linux, host)?;
         validate::identity(spec, &namespaces)?;
+        validate::mount_namespace(spec, &namespaces)?;
         let mut process = process::plan(process, opts)?;
         if !bundle.unknown_caps.is_empty() {
             // runtime-spec (config.md, capabilities): logged as a warning; runc's wording.
@@ -161,6 +165,7 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
         readonly,
         propagation,
         no_pivot: opts.no_pivot,
+        detached: !ns.own_mount,
         mounts,
         populate_dev,
         devices,

@@ -29,16 +29,35 @@ fn first_set(checks: &[(&str, bool)]) -> Result<()> {
     }
 }
 
-/// hostname and domainname need a private UTS namespace (runc refuses them otherwise).
+/// hostname and domainname need a UTS namespace of the container's, new or joined (runc refuses
+/// them otherwise: they would rename the host).
 pub(super) fn identity(spec: &Spec, ns: &NamespacePlan) -> Result<()> {
     let set = |v: &Option<String>| v.as_ref().is_some_and(|s| !s.is_empty());
-    if (set(spec.hostname()) || set(spec.domainname())) && !ns.new_uts {
+    if (set(spec.hostname()) || set(spec.domainname())) && !ns.own_uts {
         return Err(Error::InvalidConfig("unable to set hostname without a private UTS namespace".into()));
     }
     for (field, v) in [("hostname", spec.hostname()), ("domainname", spec.domainname())] {
         if v.as_ref().is_some_and(|s| s.len() > 64 || s.contains('\0')) {
             return Err(Error::InvalidConfig(format!("{field}: longer than 64 bytes or contains NUL")));
         }
+    }
+    Ok(())
+}
+
+/// What needs a mount namespace of the container's: masked and read-only paths (runc's rule and
+/// words), and rootfsPropagation, which would otherwise apply to the caller's mounts.
+pub(super) fn mount_namespace(spec: &Spec, ns: &NamespacePlan) -> Result<()> {
+    let Some(l) = spec.linux().as_ref().filter(|_| !ns.own_mount) else { return Ok(()) };
+    let set = |v: &Option<Vec<String>>| v.as_ref().is_some_and(|v| !v.is_empty());
+    if set(l.masked_paths()) || set(l.readonly_paths()) {
+        return Err(Error::InvalidConfig("unable to restrict sys entries without a private MNT namespace".into()));
+    }
+    if ns.in_userns() {
+        // Going back to the caller's mount namespace needs the caller's user namespace.
+        return Err(Error::NotSupported("a user namespace without a mount namespace".into()));
+    }
+    if l.rootfs_propagation().as_ref().is_some_and(|p| !p.is_empty()) {
+        return Err(Error::InvalidConfig("linux.rootfsPropagation: needs a mount namespace of the container's".into()));
     }
     Ok(())
 }
