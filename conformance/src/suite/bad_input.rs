@@ -291,8 +291,10 @@ pub fn duplicated_namespace_type() {
 }
 
 /// Each launch step driven into a failure inside the container's init (a missing bind source, a
-/// cwd that is a file, an unknown sysctl, a syscall the profile denies before the privilege
-/// drop): create fails with one clear error line, no panic, and nothing left behind.
+/// cwd that is a file, an unknown sysctl, an rlimit above what the kernel allows): create fails
+/// with one clear error line, no panic, and nothing left behind. (A profile that denies `capset`
+/// is no longer a create-time failure for hull, which loads the filter right before execve: that
+/// is `seccomp::errno_default_profile_constrains_only_the_program`'s ground.)
 pub fn launch_step_failures_are_one_clear_line() {
     requires!(root, runtime);
     type Edit = fn(&mut serde_json::Value);
@@ -305,12 +307,9 @@ pub fn launch_step_failures_are_one_clear_line() {
         ("sysctl", &["sysctl", "net.nope", "no such file", "net/nope"], |s| {
             s["linux"]["sysctl"] = json!({"net.nope.nope": "1"});
         }),
-        ("seccomp", &["capset", "capabilit", "operation not permitted", "permission denied"], |s| {
-            s["process"]["noNewPrivileges"] = json!(false);
-            s["linux"]["seccomp"] = json!({
-                "defaultAction": "SCMP_ACT_ALLOW",
-                "syscalls": [{"names": ["capset"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
-            });
+        // Above fs.nr_open: EPERM for root too.
+        ("rlimit", &["rlimit", "operation not permitted"], |s| {
+            s["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "hard": 1u64 << 40, "soft": 1024}]);
         }),
     ];
     for (what, words, edit) in cases {
