@@ -1,4 +1,4 @@
-//! Facts about the host read once per command (cgroup layout, active LSMs) and passed to the plan.
+//! Facts about the host read once per command (cgroup layout, active LSMs, systemd as init) and passed to the plan.
 
 use crate::cgroups::{self, Layout};
 use crate::error::Result;
@@ -11,6 +11,8 @@ pub(crate) struct HostInfo {
     pub(crate) apparmor: bool,
     /// SELinux is enabled (selinuxfs is mounted).
     pub(crate) selinux: bool,
+    /// systemd is the init (for `--systemd-cgroup`).
+    pub(crate) systemd: bool,
 }
 
 impl HostInfo {
@@ -20,6 +22,6 @@ impl HostInfo {
             .is_ok_and(|s| s.trim() == "Y")
             && std::path::Path::new("/sys/kernel/security/apparmor").is_dir();
         let selinux = std::path::Path::new("/sys/fs/selinux/enforce").exists();
-        Ok(HostInfo { cgroups: cgroups::detect()?, apparmor, selinux })
+        Ok(HostInfo { cgroups: cgroups::detect()?, apparmor, selinux, systemd: cgroups::systemd_booted() })
     }
 }

@@ -66,6 +66,8 @@ pub(crate) struct CreateWire {
     no_pivot: bool,
     no_new_keyring: bool,
     listen_fds: u32,
+    #[serde(default)]
+    systemd_cgroup: bool,
 }
 
 impl CreateWire {
@@ -81,18 +83,53 @@ impl CreateWire {
             no_pivot,
             no_new_keyring,
             listen_fds,
+            systemd_cgroup,
             stdio,
         } = opts;
         let console = console.into();
-        (CreateWire { bundle, spec, pid_file, console, preserve_fds, no_pivot, no_new_keyring, listen_fds }, stdio)
+        (
+            CreateWire {
+                bundle,
+                spec,
+                pid_file,
+                console,
+                preserve_fds,
+                no_pivot,
+                no_new_keyring,
+                listen_fds,
+                systemd_cgroup,
+            },
+            stdio,
+        )
     }
 
     /// The options again, inside the helper (stdio is the helper's own).
     pub(crate) fn into_options(self) -> CreateOptions {
-        let CreateWire { bundle, spec, pid_file, console, preserve_fds, no_pivot, no_new_keyring, listen_fds } = self;
+        let CreateWire {
+            bundle,
+            spec,
+            pid_file,
+            console,
+            preserve_fds,
+            no_pivot,
+            no_new_keyring,
+            listen_fds,
+            systemd_cgroup,
+        } = self;
         let console = console.into();
         let stdio = Default::default();
-        CreateOptions { bundle, spec, pid_file, console, preserve_fds, no_pivot, no_new_keyring, listen_fds, stdio }
+        CreateOptions {
+            bundle,
+            spec,
+            pid_file,
+            console,
+            preserve_fds,
+            no_pivot,
+            no_new_keyring,
+            listen_fds,
+            systemd_cgroup,
+            stdio,
+        }
     }
 }
 

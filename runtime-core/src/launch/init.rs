@@ -30,6 +30,8 @@ pub(crate) struct ChildContext<'a> {
     pub(crate) ns_fds: Vec<(i32, &'static str, OwnedFd)>,
     /// cgroup.procs of each hierarchy, written "0" to join.
     pub(crate) cgroup_procs: Vec<BorrowedFd<'a>>,
+    /// The cgroup is made around this process once cloned: wait for `CgroupReady` first.
+    pub(crate) await_cgroup: bool,
     /// v1 hierarchy name -> host directory of the container's cgroup (for the cgroup mount).
     pub(crate) cgroup_paths: Vec<(String, PathBuf)>,
     /// Detached idmapped trees made by the runtime: (index in the plan's mounts, tree).
@@ -61,6 +63,13 @@ struct Exec {
 
 fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     let plan = ctx.plan;
+    if ctx.await_cgroup {
+        match protocol::recv::<ParentMsg>(ctx.sock.as_fd()).map_err(at(Step::Cgroup))?.msg {
+            Some(ParentMsg::CgroupReady) => {}
+            // The parent failed to make the cgroup and reports it; it kills us.
+            _ => sys::process::exit_now(1),
+        }
+    }
     // Other container processes must not reach our memory or /proc/self/exe before the execve.
     sys::process::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE").map_err(at(Step::Spawn))?;
     process::initial_affinity(&plan.process)?;
