@@ -113,8 +113,10 @@ impl Cgroup {
     /// plan's writes to its files. Nothing to do for the files driver. On failure the caller
     /// destroys the cgroup (the driver's part too).
     pub(crate) fn start(&mut self, pid: i32) -> crate::Result<()> {
-        let Some(plan) = self.pending.take() else { return Ok(()) };
+        let Some(plan) = self.pending.clone() else { return Ok(()) };
+        // Until the driver made it, the directory (if any) is not ours to remove: see destroy.
         self.driver.start(pid)?;
+        self.pending = None;
         self.build(&plan)
     }
 
@@ -307,6 +309,9 @@ impl Cgroup {
     /// Removes the container's directories (see the module doc for which ones).
     pub(crate) fn destroy(&self) -> crate::Result<()> {
         let mut first_error = self.driver.stop().err();
+        if self.pending.is_some() {
+            return first_error.map_or(Ok(()), Err);
+        }
         let mut done: Vec<&Path> = Vec::new();
         for (key, path) in &self.paths {
             if done.contains(&path.as_path()) {

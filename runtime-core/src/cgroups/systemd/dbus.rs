@@ -6,6 +6,7 @@
 //! clone (the unit is made around the init's pid), when the runtime no longer needs to be
 //! single-threaded.
 
+use std::cell::Cell;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -72,9 +73,10 @@ impl Systemd {
     }
 
     /// Starts a transient unit and waits for its job. A unit of that name that exists already is
-    /// an error naming it; a failed job reports systemd's result and the unit's failed state
-    /// is reset so that the name can be used again.
-    pub(crate) fn start_transient_unit(&self, unit: &str, props: &[Property]) -> crate::Result<()> {
+    /// an error naming it (and `made` stays false: that unit is someone else's); a failed job
+    /// reports systemd's result and the unit's failed state is reset so that the name can be
+    /// used again.
+    pub(crate) fn start_transient_unit(&self, unit: &str, props: &[Property], made: &Cell<bool>) -> crate::Result<()> {
         let watch = self.watch_jobs()?;
         let body = (unit, "replace", encode(props), Vec::<(&str, Vec<(&str, zvariant::Value<'_>)>)>::new());
         let job: Result<OwnedObjectPath, zbus::Error> = self.manager()?.call("StartTransientUnit", &body);
@@ -88,6 +90,7 @@ impl Systemd {
             }
             Err(e) => return Err(err(format!("start unit {unit}"), e.to_string())),
         };
+        made.set(true);
         match wait_job(watch, &job) {
             Ok(result) if result == "done" => Ok(()),
             other => {

@@ -11,6 +11,7 @@ mod gvariant;
 mod props;
 mod unit;
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -54,16 +55,19 @@ pub(crate) fn plan(
 pub(crate) struct SystemdDriver {
     unit: String,
     plan: Option<UnitPlan>,
+    /// Whether the unit is ours to stop: a create that found the name taken must not stop
+    /// the unit that holds it when it cleans up.
+    owned: Cell<bool>,
 }
 
 impl SystemdDriver {
     pub(crate) fn new(plan: &UnitPlan) -> Self {
-        SystemdDriver { unit: plan.name.unit.clone(), plan: Some(plan.clone()) }
+        SystemdDriver { unit: plan.name.unit.clone(), plan: Some(plan.clone()), owned: Cell::new(false) }
     }
 
     /// The driver of a container created earlier, from the unit name in its state.
     pub(crate) fn loaded(unit: &str) -> Self {
-        SystemdDriver { unit: unit.to_owned(), plan: None }
+        SystemdDriver { unit: unit.to_owned(), plan: None, owned: Cell::new(true) }
     }
 }
 
@@ -87,7 +91,7 @@ impl super::Driver for SystemdDriver {
         let version = sd.version()?;
         let mut all = props::start_properties(&plan.id, &plan.name.slice, plan.name.is_scope(), pid);
         all.extend(plan.annotations.iter().cloned());
-        sd.start_transient_unit(&self.unit, &supported(all, version))?;
+        sd.start_transient_unit(&self.unit, &supported(all, version), &self.owned)?;
         // The limits go in as runc's Set does right after Apply: properties first, files next.
         if let Some(r) = &plan.resources {
             sd.set_unit_properties(&self.unit, &supported(props::resource_properties(r, &proc_devices())?, version))?;
@@ -102,6 +106,9 @@ impl super::Driver for SystemdDriver {
     }
 
     fn stop(&self) -> crate::Result<()> {
+        if !self.owned.get() {
+            return Ok(());
+        }
         dbus::Systemd::connect()?.stop_unit(&self.unit)
     }
 
