@@ -56,16 +56,23 @@ sleep 1
 "$rt" delete c1
 check "unit after delete" "$(show LoadState)" not-found
 [ ! -e "$dir" ] && echo "ok: $dir is gone"
-# A unit that exists already is refused with its name.
+# A unit of the container's name that exists already (here made by systemd-run).
 systemd-run --unit "$unit" --slice machine-e2e.slice --scope sleep 60 >/dev/null 2>&1 &
 sleep 2
-if "$rt" create --bundle "$b" c1 </dev/null >/tmp/dup.log 2>&1; then echo "WRONG: created over an existing unit"; exit 1; fi
-echo "ok: existing unit refused: $(tail -n1 /tmp/dup.log)"
-[ -z "$("$rt" list -q)" ] || { echo "WRONG: state left after a refused create"; exit 1; }
-# hull leaves the other unit alone; runc 1.1.5 stops it while cleaning up its failed create.
 case $rt in
-*hull*) check "the other unit after the refused create" "$(show ActiveState)" active ;;
-*) echo "info: the other unit after the refused create: $(show ActiveState)" ;;
+*hull*)
+    # hull refuses it with the unit's name, leaves no state and leaves that unit running.
+    if "$rt" create --bundle "$b" c1 </dev/null >/tmp/dup.log 2>&1; then echo "WRONG: created over an existing unit"; exit 1; fi
+    echo "ok: existing unit refused: $(tail -n1 /tmp/dup.log)"
+    [ -z "$("$rt" list -q)" ] || { echo "WRONG: state left after a refused create"; exit 1; }
+    check "the other unit after the refused create" "$(show ActiveState)" active
+    ;;
+*)
+    # runc 1.1.5 ignores UnitExists and creates the container in the other unit's cgroup (and
+    # stops that unit at delete): recorded here, not required.
+    "$rt" create --bundle "$b" c1 </dev/null >/tmp/dup.log 2>&1 && echo "info: runc created c1 over the existing unit"
+    "$rt" delete --force c1 >/dev/null 2>&1 || true
+    ;;
 esac
-systemctl stop "$unit"
+systemctl stop "$unit" machine-e2e.slice 2>/dev/null || true
 rm -rf "$b"

@@ -14,7 +14,7 @@ part() { # name command...: runs one part and records its outcome
 }
 echo "HULL-SD: $(uname -r), PID 1 $(cat /proc/1/comm), $(systemctl --version | head -n1)"
 echo "HULL-SD: cgroup $(stat -fc %T /sys/fs/cgroup), controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
-systemctl is-system-running --wait >/dev/null 2>&1
+timeout 300 systemctl is-system-running --wait >/dev/null 2>&1
 part unit-tests ./unit-tests --test-threads=1 cgroups::systemd
 part cli-test env HULL_STRICT=1 ./lifecycle --test-threads=1 systemd_cgroup
 for rt in "$hull" /usr/sbin/runc; do
@@ -25,7 +25,8 @@ for rt in "$hull" /usr/sbin/runc; do
     part "conformance-$n" env RUNTIME="/lane/$n-systemd" PROBE=/lane/probe CONFORMANCE_STRICT=1 \
         CONFORMANCE_SYSTEMD_CGROUP=1 ./conformance-cgroups --test-threads=1
 done
-left=$(systemctl list-units --all --no-legend 'hull-*' 'runc-*' | wc -l)
+systemctl list-units --all --no-legend --type=scope,slice 'hull-*' 'runc-*' | sed 's/^/HULL-SD: left: /'
+left=$(systemctl list-units --all --no-legend --type=scope,slice 'hull-*' 'runc-*' | wc -l)
 echo "HULL-SD: units left: $left"
 [ "$left" = 0 ] || fail=1
 if [ "$fail" = 0 ]; then echo "HULL-SD-RESULT ok"; else echo "HULL-SD-RESULT failed"; fi

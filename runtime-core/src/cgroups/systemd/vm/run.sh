@@ -28,13 +28,14 @@ fi
 
 hull=$repo/target/x86_64-unknown-linux-gnu/debug/hull
 [ -x "$hull" ] || { echo "systemd-vm: build hull first (cargo build -p runtime-cli)" >&2; exit 1; }
-exe() { # the test executable cargo builds for "$@"
+exe() { # name cargo-args...: the test executable named deps/<name>-HASH that cargo builds
+    name=$1; shift
     (cd "$repo" && cargo test "$@" --no-run --message-format=json 2>/dev/null) |
-        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n1
+        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | grep "/deps/$name-" | tail -n1
 }
-unit_tests=$(exe -p runtime-core --lib)
-lifecycle=$(exe -p runtime-cli --test lifecycle)
-conf=$(exe -p conformance --test cgroups)
+unit_tests=$(exe runtime_core -p runtime-core --lib)
+lifecycle=$(exe lifecycle -p runtime-cli --test lifecycle)
+conf=$(exe cgroups -p conformance --test cgroups)
 probe=$repo/target/probe/x86_64-unknown-linux-gnu/release/probe
 for f in "$unit_tests" "$lifecycle" "$conf" "$probe"; do
     [ -x "$f" ] || { echo "systemd-vm: missing test binary ${f:-?}" >&2; exit 1; }
@@ -45,7 +46,7 @@ done
 # pivot_root out of the initial ramfs.
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-mkdir -p "$stage/bin" "$stage/lane" "$stage$(dirname "$hull")"
+mkdir -p "$stage/bin" "$stage/proc" "$stage/lane" "$stage$(dirname "$hull")"
 cp /bin/busybox "$stage/bin/busybox"
 file /bin/busybox | grep -q 'statically linked' || { echo "systemd-vm: needs busybox-static" >&2; exit 1; }
 cp "$here/init" "$stage/init"
@@ -56,6 +57,8 @@ cp "$unit_tests" "$stage/lane/unit-tests"
 cp "$lifecycle" "$stage/lane/lifecycle"
 cp "$conf" "$stage/lane/conformance-cgroups"
 cp "$probe" "$stage/lane/probe"
+# Debug info is most of the debug binaries' size, and the kernel unpacks every byte under TCG.
+strip --strip-debug "$stage$hull" "$stage/lane/unit-tests" "$stage/lane/lifecycle" "$stage/lane/conformance-cgroups"
 cp "$cache/rootfs.cpio.gz" "$stage/rootfs.cpio.gz"
 (cd "$stage" && find . | cpio -o -H newc --quiet) >"$cache/initramfs.cpio"
 
