@@ -75,6 +75,9 @@ pub struct Internal {
     /// The top-most cgroup directory hull created per hierarchy (removed on delete).
     #[serde(default)]
     pub cgroup_created: BTreeMap<String, PathBuf>,
+    /// The systemd unit that owns the cgroup (`--systemd-cgroup`); none with the files driver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_unit: Option<String>,
     /// Whether the container has its own pid namespace (kill --all and delete depend on it).
     pub own_pid_ns: bool,
     /// CLONE_NEW* flags of every namespace the container has (created or joined), for exec.

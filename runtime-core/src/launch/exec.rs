@@ -113,6 +113,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
         apply_user(c, pidfd.as_fd(), spec, &mut process)?;
     }
     let popts = PlanOptions {
+        systemd_cgroup: false,
         console: !matches!(opts.console, ConsoleMode::None),
         preserve_fds: opts.preserve_fds,
         ..Default::default()

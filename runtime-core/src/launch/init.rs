@@ -30,6 +30,8 @@ pub(crate) struct ChildContext<'a> {
     pub(crate) ns_fds: Vec<(i32, &'static str, OwnedFd)>,
     /// cgroup.procs of each hierarchy, written "0" to join.
     pub(crate) cgroup_procs: Vec<BorrowedFd<'a>>,
+    /// The cgroup is made around this process once cloned: wait for `CgroupReady` first.
+    pub(crate) await_cgroup: bool,
     /// v1 hierarchy name -> host directory of the container's cgroup (for the cgroup mount).
     pub(crate) cgroup_paths: Vec<(String, PathBuf)>,
     /// Detached bind trees opened by the runtime (idmapped ones; all of them with a new user
@@ -62,6 +64,13 @@ struct Exec {
 
 fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     let plan = ctx.plan;
+    if ctx.await_cgroup {
+        match protocol::recv::<ParentMsg>(ctx.sock.as_fd()).map_err(at(Step::Cgroup))?.msg {
+            Some(ParentMsg::CgroupReady) => {}
+            // The parent failed to make the cgroup and reports it; it kills us.
+            _ => sys::process::exit_now(1),
+        }
+    }
     if plan.process.oom_score_adj.is_some() {
         // First, while dumpable and still the caller in the host's namespaces: an unprivileged
         // runtime may only open its own /proc files then (runc writes it before its clone). The

@@ -42,6 +42,7 @@ pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> R
         console: !matches!(opts.console, ConsoleMode::None),
         preserve_fds: opts.preserve_fds,
         listen_fds: opts.listen_fds,
+        systemd_cgroup: opts.systemd_cgroup,
     };
     let plan = Plan::build(id, &bundle, &popts, &host)?;
     for fd in 3..3 + opts.preserve_fds + opts.listen_fds {
@@ -122,7 +123,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
     let netlink = super::netdev::host_socket(&plan.net_devices).step(Step::Namespaces)?;
     made.cgroup = Some(Cgroup::create(&plan.cgroup)?);
     // Invariant: set on the line above.
-    let cgroup = made.cgroup.as_ref().expect("just set");
+    let cgroup = made.cgroup.as_mut().expect("just set");
     let cgroup_paths = v1_mount_dirs(cgroup);
     let (parent_sock, child_sock) = sys::socket::seqpacket_pair().step(Step::Spawn)?;
     sys::socket::enable_passcred(parent_sock.as_fd()).step(Step::Spawn)?;
@@ -135,6 +136,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                 sock: child_sock,
                 fifo,
                 ns_fds,
+                await_cgroup: cgroup.needs_pid(),
                 cgroup_procs: cgroup.procs_fds(),
                 cgroup_paths,
                 bind_trees,
@@ -147,6 +149,10 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
             drop(ns_fds);
             drop(bind_trees);
             drop(netlink);
+            if cgroup.needs_pid() {
+                cgroup.start(pid)?;
+                protocol::send(parent_sock.as_fd(), &ParentMsg::CgroupReady, &[], false).step(Step::Spawn)?;
+            }
             let state = |pid: i32| {
                 serde_json::json!({
                     "ociVersion": plan.oci_version, "id": plan.id, "status": "creating", "pid": pid,
@@ -183,6 +189,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                     init_start_time: start_time,
                     cgroup_paths: cgroup.paths(),
                     cgroup_created: cgroup.created(),
+                    cgroup_unit: cgroup.unit(),
                     own_pid_ns: plan.namespaces.own_pid_ns,
                     ns_flags: plan.namespaces.all_flags(),
                     hooks: bundle.spec.hooks().as_ref().map(|h| serde_json::to_value(h).unwrap_or_default()),

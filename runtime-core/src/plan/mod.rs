@@ -36,6 +36,8 @@ pub(crate) struct PlanOptions {
     pub(crate) console: bool,
     pub(crate) preserve_fds: u32,
     pub(crate) listen_fds: u32,
+    /// `--systemd-cgroup`: the cgroup is a systemd unit.
+    pub(crate) systemd_cgroup: bool,
 }
 
 /// The root filesystem part of the plan.
@@ -116,7 +118,16 @@ impl Plan {
                 "cannot allocate tty if runc will detach without setting console socket".into(),
             ));
         }
-        let mut cgroup = cgroups::plan(linux.cgroups_path().as_deref(), id, linux.resources().as_ref(), &host.cgroups)?;
+        let (path, resources) = (linux.cgroups_path().as_deref(), linux.resources().as_ref());
+        let mut cgroup = if opts.systemd_cgroup {
+            if !host.systemd {
+                return Err(cgroups::no_systemd());
+            }
+            let annotations = spec.annotations().clone().unwrap_or_default().into_iter().collect();
+            cgroups::plan_systemd(path, id, resources, &annotations, &host.cgroups)?
+        } else {
+            cgroups::plan(path, id, resources, &host.cgroups)?
+        };
         if host.rootless_cgroups {
             cgroup.rootless = true;
             cgroup.skip_unreachable = linux.cgroups_path().as_ref().is_none_or(|p| p.as_os_str().is_empty());
