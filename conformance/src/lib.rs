@@ -134,9 +134,14 @@ pub fn skip(reason: &str) {
     let name = std::thread::current().name().unwrap_or("test").to_owned();
     eprintln!("SKIP {name}: {reason}");
     suite::record_skip(reason);
-    if ["HULL_STRICT", "CONFORMANCE_STRICT"].iter().any(|k| std::env::var_os(k).is_some_and(|v| v == "1")) {
+    if strict() {
         panic!("SKIP {name}: {reason} (strict: a skip is a failure)");
     }
+}
+
+/// Whether skips are failures: `HULL_STRICT=1` (set by `.ci/run`) or `CONFORMANCE_STRICT=1`.
+pub fn strict() -> bool {
+    ["HULL_STRICT", "CONFORMANCE_STRICT"].iter().any(|k| std::env::var_os(k).is_some_and(|v| v == "1"))
 }
 
 /// `requires!(root, runtime)`: returns from the test, printing `SKIP <test>: <reason>`, when any is missing.
