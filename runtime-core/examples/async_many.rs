@@ -59,12 +59,9 @@ async fn one_container(rt: Runtime, bundle: PathBuf, i: usize) -> Result<(), Box
     let id = format!("many-{}-{i}", std::process::id());
     let code = (i % 7) as i32;
     let (mut output, stdout) = std::os::unix::net::UnixStream::pair()?;
-    let opts = CreateOptions {
-        bundle,
-        spec: Some(spec(&id, &format!("echo hello from {i}; exit {code}"))?),
-        stdio: Stdio { stdout: Some(stdout.into()), ..Default::default() },
-        ..Default::default()
-    };
+    let opts = CreateOptions::new(bundle)
+        .spec(spec(&id, &format!("echo hello from {i}; exit {code}"))?)
+        .stdio(Stdio::inherit().stdout(stdout));
     let (rt2, id2) = (rt.clone(), id.clone());
     let c = tokio::task::spawn_blocking(move || {
         let mut c = rt2.create(&id2, opts)?;

@@ -26,9 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (mut output, stdout) = std::os::unix::net::UnixStream::pair()?;
     let rt = Runtime::new("/run/hull-example");
-    let stdio = Stdio { stdout: Some(stdout.into()), ..Default::default() };
-    let opts =
-        CreateOptions { bundle: bundle.into(), spec: Some(serde_json::from_value(spec)?), stdio, ..Default::default() };
+    let opts = CreateOptions::new(bundle).spec(serde_json::from_value(spec)?).stdio(Stdio::inherit().stdout(stdout));
     let mut c = rt.create(&id, opts)?;
     let run = c.start().map_err(Box::from).and_then(|()| {
         // The container holds the only write end: end of file once its processes are gone.

@@ -64,7 +64,9 @@
 
 pub mod console;
 mod error;
-pub use error::{errno_text, go_errno_texts, io_error_text, ChildCause, ChildError, Error, Result, Step, SysError};
+pub use error::{
+    errno_text, go_errno_texts, io_error_text, ChildCause, ChildError, Error, Operation, Result, Step, SysError,
+};
 
 mod bundle;
 pub use bundle::Bundle;
@@ -81,8 +83,11 @@ mod sys;
 mod test_skip;
 
 mod cgroups;
+mod exec;
 mod launch;
-pub use launch::{ExecOptions, ExecProcess};
+pub use exec::{ExecOptions, ExecProcess};
+mod stdio;
+pub use stdio::{Io, Stdio};
 mod rootfs;
 mod rootless;
 mod seccomp;
@@ -92,7 +97,7 @@ pub use rootless::in_user_namespace;
 pub use state::{validate_id, State, Status};
 
 mod container;
-pub use container::{ConsoleMode, Container, CreateOptions, Runtime, Stdio};
+pub use container::{ConsoleMode, Container, CreateOptions, KillTarget, Runtime};
 
 pub mod features;
 pub mod seal;

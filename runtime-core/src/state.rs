@@ -102,7 +102,7 @@ pub struct Internal {
 pub fn validate_id(id: &str) -> Result<()> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "_+.-".contains(c);
     if id.is_empty() || id == "." || id == ".." || !id.chars().all(ok_char) {
-        return Err(Error::InvalidId(id.to_owned()));
+        return Err(Error::InvalidId { id: id.to_owned() });
     }
     Ok(())
 }
@@ -143,7 +143,7 @@ impl StateStore {
         let dir = self.dir(id);
         match fs::DirBuilder::new().mode_0711().create(&dir) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::Exists(id.to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::Exists { id: id.to_owned() }),
             Err(e) => return Err(Error::sys(Step::State, SysError::io("mkdir", Some(&dir.to_string_lossy()), &e))),
         }
         ContainerDir::lock(dir)
@@ -154,7 +154,7 @@ impl StateStore {
         validate_id(id)?;
         let dir = self.dir(id);
         if !dir.join(STATE_FILE).exists() {
-            return Err(Error::NotFound(id.to_owned()));
+            return Err(Error::NotFound { id: id.to_owned() });
         }
         if !owned_by_caller(&dir) {
             return Err(Error::sys(
@@ -215,7 +215,7 @@ impl ContainerDir {
     fn lock(path: PathBuf) -> Result<Self> {
         let f = fs::File::open(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::NotFound(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+                Error::NotFound { id: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default() }
             } else {
                 io_err("open", &path, &e)
             }
@@ -239,7 +239,7 @@ impl ContainerDir {
         let p = self.path.join(STATE_FILE);
         let data = fs::read(&p).map_err(|e| match e.kind() {
             // Deleted by a concurrent `delete` between our lookup and our lock.
-            std::io::ErrorKind::NotFound => Error::NotFound(self.id()),
+            std::io::ErrorKind::NotFound => Error::NotFound { id: self.id() },
             _ => io_err("read", &p, &e),
         })?;
         serde_json::from_slice(&data)
@@ -289,7 +289,7 @@ mod tests {
             assert!(validate_id(ok).is_ok(), "{ok}");
         }
         for bad in ["", ".", "..", "a/b", "a b", "../x", "é", "a\0"] {
-            assert!(matches!(validate_id(bad), Err(Error::InvalidId(_))), "{bad:?}");
+            assert!(matches!(validate_id(bad), Err(Error::InvalidId { .. })), "{bad:?}");
         }
     }
 
@@ -298,7 +298,7 @@ mod tests {
         let tmp = std::env::temp_dir().join(format!("hull-state-test-{}", std::process::id()));
         let store = StateStore::new(tmp.clone());
         let d = store.create_dir("c1").unwrap();
-        assert!(matches!(store.create_dir("c1"), Err(Error::Exists(_))));
+        assert!(matches!(store.create_dir("c1"), Err(Error::Exists { .. })));
         let st = State {
             oci_version: "1.2.0".into(),
             id: "c1".into(),

@@ -70,9 +70,10 @@ fn exec_into_a_long_lived_container() {
     let out = run("exec", &[b.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("uid=0 gid=0"), "{text}");
-    assert!(text.contains("[\"id\"] exited with 0"), "{text}");
-    assert!(text.contains("[\"sh\", \"-c\", \"exit 5\"] exited with 5"), "{text}");
+    assert!(text.contains("id printed \"uid=0 gid=0"), "{text}");
+    assert!(text.contains("cat echoed \"through a pipe\" and exited with 0"), "{text}");
+    // Awaited in order of exec, each with its own status.
+    assert!(text.contains("three sh exited with [5, 6, 7]"), "{text}");
     std::fs::remove_dir_all(&b).unwrap();
 }
 

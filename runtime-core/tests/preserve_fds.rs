@@ -54,7 +54,7 @@ fn run(rt: &Runtime, dir: &Path, four: &UnixStream, label: &str) -> String {
                   "namespaces": [{"type": "pid"}, {"type": "mount"}]}
     }))
     .unwrap();
-    let opts = CreateOptions { bundle: dir.to_owned(), spec: Some(spec), preserve_fds: 2, ..Default::default() };
+    let opts = CreateOptions::new(dir).spec(spec).preserve_fds(2);
     let mut c = rt.create(label, opts).unwrap();
     c.start().unwrap();
     assert_eq!(c.wait().unwrap(), 0, "{label}: the script failed");

@@ -35,9 +35,10 @@ use std::sync::OnceLock;
 
 use wire::{CreateWire, ExecWire, Request, Response};
 
-use crate::container::{Container, CreateOptions, Stdio};
+use crate::container::{Container, CreateOptions};
 use crate::error::{Error, Result, Step, StepExt, SysError};
-use crate::launch::{protocol, ExecOptions, ExecProcess};
+use crate::exec::{ExecOptions, ExecProcess};
+use crate::launch::protocol;
 use crate::state::StateStore;
 use crate::sys;
 
@@ -46,8 +47,8 @@ const MARKER: &str = "_HULL_LAUNCH_HELPER_FD";
 
 /// Whether create/exec must go through a helper: the caller has other threads, or wants the
 /// container to get stdio other than its own.
-pub(crate) fn needed(stdio: Option<&Stdio>) -> Result<bool> {
-    if stdio.is_some_and(|s| s.stdin.is_some() || s.stdout.is_some() || s.stderr.is_some()) {
+pub(crate) fn needed(redirected: bool) -> Result<bool> {
+    if redirected {
         return Ok(true);
     }
     Ok(threads()? > 1)
@@ -69,11 +70,12 @@ pub(crate) fn create(store: &StateStore, id: &str, opts: CreateOptions) -> Resul
     crate::state::validate_id(id)?;
     let keep = opts.preserve_fds + opts.listen_fds;
     let (wire, stdio) = CreateWire::split(opts);
+    let (stdio, pipes) = stdio.open()?;
     let req = Request::Create { root: store.root().to_owned(), id: id.to_owned(), opts: Box::new(wire) };
     let (resp, mut fds) = call(&req, keep, stdio)?;
     match resp {
         Response::Created { state, child, warnings } => {
-            Ok(Container { store: store.clone(), state: *state, console: fds.pop(), child, warnings })
+            Ok(Container { store: store.clone(), state: *state, console: fds.pop(), child, warnings, pipes })
         }
         Response::Failed(e) => Err(e.into()),
         other => Err(unexpected(&other)),
@@ -82,12 +84,13 @@ pub(crate) fn create(store: &StateStore, id: &str, opts: CreateOptions) -> Resul
 
 /// `Container::exec` through a helper.
 pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
-    let wire = ExecWire::from(opts);
+    let (wire, stdio) = ExecWire::split(opts);
+    let (stdio, pipes) = stdio.open()?;
     let (keep, waitable) = (wire.preserve_fds(), !wire.detach());
     let req = Request::Exec { root: c.store.root().to_owned(), id: c.id().to_owned(), opts: Box::new(wire) };
-    let (resp, mut fds) = call(&req, keep, Default::default())?;
+    let (resp, mut fds) = call(&req, keep, stdio)?;
     match resp {
-        Response::Execed { pid } => Ok(ExecProcess::adopted(pid, fds.pop(), waitable)),
+        Response::Execed { pid } => Ok(ExecProcess::adopted(pid, fds.pop(), waitable, pipes)),
         Response::Failed(e) => Err(e.into()),
         other => Err(unexpected(&other)),
     }
@@ -99,7 +102,7 @@ fn unexpected(r: &Response) -> Error {
 
 /// Starts a helper, hands it `req`, and returns its answer once it has exited (so that what it
 /// started is already our child).
-fn call(req: &Request, keep: u32, stdio: Stdio) -> Result<(Response, Vec<OwnedFd>)> {
+fn call(req: &Request, keep: u32, stdio: [Option<OwnedFd>; 3]) -> Result<(Response, Vec<OwnedFd>)> {
     if std::env::var_os(MARKER).is_some() {
         // The entry point did not run in this helper; starting another would recurse.
         return Err(Error::sys(Step::Spawn, SysError::check("launch helper", None, "helper entry point did not run")));
@@ -112,8 +115,7 @@ fn call(req: &Request, keep: u32, stdio: Stdio) -> Result<(Response, Vec<OwnedFd
     become_subreaper()?;
     let exe = sealed_exe()?;
     let (ours, theirs) = sys::socket::seqpacket_pair().step(Step::Spawn)?;
-    let mut child =
-        sys::spawn::helper(exe, MARKER, keep, theirs, [stdio.stdin, stdio.stdout, stdio.stderr]).step(Step::Spawn)?;
+    let mut child = sys::spawn::helper(exe, MARKER, keep, theirs, stdio).step(Step::Spawn)?;
     let sent = protocol::send(ours.as_fd(), req, &[], false).step(Step::Spawn);
     // Read even when the send failed: the helper may have died, and its exit says why.
     let answer = sent.and_then(|()| protocol::recv::<Response>(ours.as_fd()).step(Step::Spawn));
