@@ -455,20 +455,43 @@ impl Container {
         self.cgroup().update(resources)
     }
 
-    /// Resource usage, shaped as the `data` of runc's `events --stats`.
-    pub fn stats(&self) -> Result<serde_json::Value> {
+    /// Resource usage: the cgroup's counters, and the interfaces of the container's own network
+    /// namespace. Serialised, it is the `data` of runc's `events --stats`.
+    ///
+    /// ```no_run
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// let s = c.stats()?;
+    /// println!("{} processes, {} bytes of memory", s.pids.current, s.memory.usage.usage);
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
+    pub fn stats(&self) -> Result<crate::stats::Stats> {
         if self.state.status == Status::Stopped {
             return Err(self.wrong_state(Operation::Stats, Status::Stopped));
         }
         if self.state.internal.cgroup_paths.is_empty() {
             return Err(self.no_cgroup(Operation::Stats));
         }
-        self.cgroup().stats()
+        let mut stats = self.cgroup().stats()?;
+        if self.state.internal.ns_flags & libc::CLONE_NEWNET != 0 {
+            // The init's view of /proc/net is its network namespace's; the pidfd check after
+            // the read makes sure that was still the container's init.
+            let read = std::fs::read_to_string(format!("/proc/{}/net/dev", self.state.pid));
+            if let (Ok(text), Ok(_)) = (read, self.pidfd()) {
+                stats.network_interfaces = Some(crate::stats::parse_net_dev(&text));
+            }
+        }
+        Ok(stats)
     }
 
-    /// How many processes the OOM killer has killed in the container so far (`hull events`).
-    pub fn oom_kills(&self) -> Result<u64> {
-        self.cgroup().oom_kills()
+    /// The container's [`Event`](crate::events::Event)s as the kernel reports them: OOM kills
+    /// in its memory cgroup and the exit of its init (see [`crate::events`]).
+    pub fn events(&self) -> Result<crate::events::Events> {
+        if self.state.status == Status::Stopped {
+            return Err(self.wrong_state(Operation::Events, Status::Stopped));
+        }
+        let pidfd = self.pidfd()?;
+        let oom = if self.state.internal.cgroup_paths.is_empty() { None } else { self.cgroup().oom_watch()? };
+        crate::events::Events::new(pidfd, oom)
     }
 
     /// Host pids of every process in the container's cgroup (`hull ps`).

@@ -99,10 +99,12 @@ pub use state::{validate_id, State, Status};
 mod container;
 pub use container::{ConsoleMode, Container, CreateOptions, KillTarget, Runtime};
 
+pub mod events;
 pub mod features;
 pub mod seal;
 pub mod signal;
 pub mod spec;
+pub mod stats;
 
 /// Serves the launch helper's request and exits when this process was started as one; returns
 /// at once otherwise.

@@ -12,6 +12,7 @@ mod devices;
 mod freezer;
 mod fs;
 mod layout;
+mod oom;
 mod path;
 mod stats;
 mod v1;
@@ -30,6 +31,7 @@ pub(crate) use freezer::check_existing;
 pub(crate) use fs::Cgroup;
 #[allow(unused_imports)] // detect is called by the host detection once wired
 pub(crate) use layout::{detect, Layout};
+pub(crate) use oom::OomWatch;
 
 /// Which cgroup interface the container's limits are written to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
