@@ -16,7 +16,9 @@ use tokio::io::unix::AsyncFd;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> Result<(), BoxError> {
-    // Sealed before the runtime's threads exist: it replaces the process image.
+    // The launch helper is this program: served first. Sealed before the runtime's threads
+    // exist: it replaces the process image.
+    runtime_core::run_helper_if_requested();
     runtime_core::seal::ensure_sealed().map_err(|e| e.to_string())?;
     let mut args = std::env::args().skip(1);
     let bundle: PathBuf = args.next().ok_or("usage: async_many <bundle-dir> [count]")?.into();

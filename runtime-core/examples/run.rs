@@ -10,7 +10,9 @@ use runtime_core::{CreateOptions, Runtime, Stdio};
 const USAGE: &str = "usage: run <bundle-dir> <command> [args...]";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Before anything else: the runtime binary must not be writable from a container.
+    // Before anything else: serve the launch helper if this process is one, and make sure the
+    // runtime binary cannot be written from a container.
+    runtime_core::run_helper_if_requested();
     runtime_core::seal::ensure_sealed()?;
     let mut args = std::env::args().skip(1);
     let bundle = args.next().ok_or(USAGE)?;

@@ -368,6 +368,14 @@ pub enum Error {
     /// An invalid argument from the caller (a bad signal name, a bad flag value).
     #[error("{0}")]
     InvalidArgument(String),
+    /// `create` or `exec` needs the launch helper (the caller has several threads, or redirects
+    /// stdio), but this program does not serve it: call [`crate::run_helper_if_requested`]
+    /// first thing in `main` (or use [`crate::helper_entry!`] where `main` is not yours).
+    #[error(
+        "the launch helper is not set up: call runtime_core::run_helper_if_requested() first in main \
+         (or runtime_core::helper_entry!() where main is not yours)"
+    )]
+    HelperEntryMissing,
     /// A system call failed in the runtime process.
     #[error("{step}: {source}")]
     Sys {

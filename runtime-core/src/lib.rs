@@ -93,6 +93,7 @@ mod rootless;
 mod seccomp;
 
 mod state;
+mod subreaper;
 pub use rootless::in_user_namespace;
 pub use state::{validate_id, State, Status};
 
@@ -107,11 +108,18 @@ pub mod spec;
 pub mod stats;
 
 /// Serves the launch helper's request and exits when this process was started as one; returns
-/// at once otherwise.
+/// at once otherwise (one environment lookup).
 ///
-/// The library already does this before `main` (an `.init_array` entry), so calling it is only
-/// needed where such constructors do not run. Call it first thing in `main`, before any thread
-/// is started.
+/// Call it first thing in `main`, before any thread is started, in every program that creates or
+/// execs into containers from several threads or with redirected [`Stdio`]; without it those
+/// calls fail with [`Error::HelperEntryMissing`]. Where `main` is not yours (a test harness),
+/// put [`helper_entry!`] at the top level of the crate instead.
+///
+/// ```no_run
+/// // First line of `main`:
+/// runtime_core::run_helper_if_requested();
+/// // ... then threads, an async runtime, containers.
+/// ```
 pub fn run_helper_if_requested() {
     helper::run_if_requested()
 }

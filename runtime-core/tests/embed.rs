@@ -8,6 +8,9 @@ use runtime_core::{CreateOptions, Error, Runtime};
 
 mod requirements;
 
+// libtest's main is not ours: the launch helper is served before it.
+runtime_core::helper_entry!();
+
 fn spec(args: &[&str]) -> oci_spec::runtime::Spec {
     serde_json::from_value(serde_json::json!({
         "ociVersion": "1.2.0",

@@ -13,6 +13,8 @@ use runtime_core::{CreateOptions, Runtime};
 mod requirements;
 
 fn main() {
+    // Opens nothing: fds 3 and 4 below are still the first.
+    runtime_core::run_helper_if_requested();
     // Opened first: fds 3 and 4.
     let (three, four) = UnixStream::pair().unwrap();
     if requirements::cannot_run("preserve_fds") {

@@ -11,6 +11,9 @@ use runtime_core::{ConsoleMode, CreateOptions, Error, ExecOptions, Io, KillTarge
 
 mod requirements;
 
+// libtest's main is not ours: the launch helper is served before it.
+runtime_core::helper_entry!();
+
 /// A bundle dir with a busybox rootfs, and a runtime whose state lives inside it.
 fn setup(name: &str) -> (PathBuf, Runtime) {
     let dir = std::env::temp_dir().join(format!("hull-threaded-{name}-{}", std::process::id()));

@@ -70,10 +70,9 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
     }
     let cgroup_procs = open_procs(c, &opts.sub_cgroups)?;
     let forks = c.state.internal.ns_flags & libc::CLONE_NEWPID != 0;
-    if forks && !opts.detach {
-        // The process is a grandchild; becoming a subreaper makes it ours to wait for.
-        sys::process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, "PR_SET_CHILD_SUBREAPER").step(Step::Spawn)?;
-    }
+    // The process is a grandchild; a subreaper until the intermediate is reaped makes it ours
+    // to wait for (the guard is never dropped in the child, which execs).
+    let _reaper = if forks && !opts.detach { Some(crate::subreaper::Scope::enter().step(Step::Spawn)?) } else { None };
     let (parent_sock, child_sock) = sys::socket::seqpacket_pair().step(Step::Spawn)?;
     sys::socket::enable_passcred(parent_sock.as_fd()).step(Step::Spawn)?;
     match sys::process::clone3(0, None).step(Step::Spawn)? {
