@@ -61,41 +61,41 @@ pub struct State {
     /// The config's annotations.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
-    /// hull's own bookkeeping, not part of the printed state.
+    /// hull's own bookkeeping, not part of the printed state and not part of the API.
     #[serde(rename = "hull", default)]
-    pub internal: Internal,
+    pub(crate) internal: Internal,
 }
 
 /// What hull stores beside the OCI state to manage the container safely later.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Internal {
+pub(crate) struct Internal {
     /// Start time of the init process (field 22 of /proc/PID/stat), to detect pid reuse.
-    pub init_start_time: u64,
+    pub(crate) init_start_time: u64,
     /// Cgroup directory per controller ("" for the unified hierarchy), absolute host paths.
-    pub cgroup_paths: BTreeMap<String, PathBuf>,
+    pub(crate) cgroup_paths: BTreeMap<String, PathBuf>,
     /// The top-most cgroup directory hull created per hierarchy (removed on delete).
     #[serde(default)]
-    pub cgroup_created: BTreeMap<String, PathBuf>,
+    pub(crate) cgroup_created: BTreeMap<String, PathBuf>,
     /// Whether the container has its own pid namespace (kill --all and delete depend on it).
-    pub own_pid_ns: bool,
+    pub(crate) own_pid_ns: bool,
     /// CLONE_NEW* flags of every namespace the container has (created or joined), for exec.
     #[serde(default)]
-    pub ns_flags: i32,
+    pub(crate) ns_flags: i32,
     /// The config's hooks (poststart runs at start, poststop at delete).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hooks: Option<serde_json::Value>,
+    pub(crate) hooks: Option<serde_json::Value>,
     /// The config's seccomp profile, applied again to processes started by exec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seccomp: Option<serde_json::Value>,
+    pub(crate) seccomp: Option<serde_json::Value>,
     /// The profile asked for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (not expressible in `seccomp`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub seccomp_wait_killable: bool,
+    pub(crate) seccomp_wait_killable: bool,
     /// linux.netDevices moved in: (host name, name inside), moved back by delete.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub net_devices: Vec<(String, String)>,
+    pub(crate) net_devices: Vec<(String, String)>,
     /// linux.personality as the number personality(2) takes, applied again to exec'd processes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub personality: Option<u64>,
+    pub(crate) personality: Option<u64>,
 }
 
 /// Checks a container id the way runc does: 1 or more of `[A-Za-z0-9_+.-]`, not `.` or `..`.
