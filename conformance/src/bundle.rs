@@ -58,7 +58,7 @@ pub fn default_spec(id: &str, args: &[&str]) -> Value {
         "linux": {
             // Absolute, so the container never lands inside the caller's (foreign) cgroup; flat, so that
             // parallel tests never race on creating/removing a shared parent directory.
-            "cgroupsPath": cgroup_path(id),
+            "cgroupsPath": config_cgroups_path(id),
             "resources": {"devices": [{"allow": false, "access": "rwm"}]},
             "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}],
             "maskedPaths": [
@@ -98,9 +98,29 @@ pub fn make_rootless(spec: &mut Value) {
     }
 }
 
-/// The cgroupsPath given to container `id`; cleanup removes exactly this directory under each hierarchy.
+/// The cgroup directory of container `id` below each hierarchy's root; cleanup removes exactly
+/// this directory. With `CONFORMANCE_SYSTEMD_CGROUP=1` (the runtime runs with `--systemd-cgroup`)
+/// it is the systemd scope that [`config_cgroups_path`] names.
 pub fn cgroup_path(id: &str) -> String {
+    if systemd_cgroup() {
+        return format!("/system.slice/hull-conformance-{id}.scope");
+    }
     format!("/hull-conformance-{id}")
+}
+
+/// The `linux.cgroupsPath` given to container `id`: [`cgroup_path`] itself, or with systemd
+/// cgroups runc's `slice:prefix:name` for the same directory.
+pub fn config_cgroups_path(id: &str) -> String {
+    if systemd_cgroup() {
+        return format!("system.slice:hull-conformance:{id}");
+    }
+    cgroup_path(id)
+}
+
+/// Whether the runtime under test manages cgroups through systemd (set by the systemd VM lane,
+/// whose RUNTIME wrapper passes `--systemd-cgroup`).
+pub fn systemd_cgroup() -> bool {
+    std::env::var_os("CONFORMANCE_SYSTEMD_CGROUP").is_some_and(|v| v == "1")
 }
 
 /// What config.json should contain.

@@ -30,4 +30,5 @@ conformance::cargo_tests!(
     kill_of_unknown_container,
     namespace_path_of_the_wrong_type,
     duplicated_namespace_type,
+    launch_step_failures_are_one_clear_line,
 );

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use conformance::bundle::{cgroup_path, MARKER_ENV};
+use conformance::bundle::{cgroup_path, config_cgroups_path, MARKER_ENV};
 use conformance::{requires, Case};
 
 #[test]
@@ -73,7 +73,7 @@ fn bundle_has_busybox_probe_and_users() {
     }
     assert!(std::fs::read_to_string(root.join("etc/passwd")).unwrap().contains("test:x:1000:1000"));
     let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
-    assert_eq!(cfg["linux"]["cgroupsPath"], cgroup_path(&c.id));
+    assert_eq!(cfg["linux"]["cgroupsPath"], config_cgroups_path(&c.id));
     assert_eq!(cfg["process"]["args"], serde_json::json!(["/probe", "report"]));
 }
 
@@ -117,7 +117,7 @@ fn mkbundle_writes_a_runnable_bundle() {
     assert!(out.status.success(), "mkbundle: {}", String::from_utf8_lossy(&out.stderr));
     let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["process"]["terminal"], false);
-    assert_eq!(cfg["linux"]["cgroupsPath"], cgroup_path(&c.id));
+    assert_eq!(cfg["linux"]["cgroupsPath"], config_cgroups_path(&c.id));
     assert_eq!(c.run(&[]).ok().stdout, "demo ok\n");
     let again = Command::new(env!("CARGO_BIN_EXE_mkbundle")).arg(&dir).output().unwrap();
     assert!(!again.status.success(), "mkbundle must refuse to overwrite an existing rootfs");

@@ -15,4 +15,7 @@ conformance::cargo_tests!(
     create_container_hook_runs_in_the_rootfs,
     start_container_hook_runs_under_the_seccomp_filter,
     hook_without_env_inherits_its_runners_environment,
+    relative_hook_paths_are_refused,
+    hooks_get_only_stdio,
+    hook_timeout_holds_when_stdin_is_never_read,
 );

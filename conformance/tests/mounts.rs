@@ -12,6 +12,7 @@ conformance::cargo_tests!(
     bind_mount_of_a_file,
     ro_bind_mount_refuses_writes,
     rw_bind_mount_writes_reach_host,
+    bind_mount_ignores_filesystem_options,
     bind_is_not_recursive_but_rbind_is,
     readonly_root_refuses_writes,
     writable_root_accepts_writes,

@@ -14,4 +14,9 @@ conformance::cargo_tests!(
     seccomp_errno_rules_apply_inside,
     seccomp_kill_process_kills,
     seccomp_profile_errors_fail_create_cleanly,
+    kernel_special_ids_are_refused_at_create,
+    kernel_special_ids_are_refused_at_exec,
+    pid_file_is_never_written_through_a_symlink,
+    state_is_private_to_its_owner,
+    only_procfs_on_proc_and_sysfs_on_sys,
 );

@@ -74,9 +74,13 @@ impl Logger {
     }
 }
 
+/// The log may live in a directory another user can write: never follow or create through a
+/// planted symlink there (runtime_core::hostfile).
 fn open_append(p: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new().append(true).create(true).mode(0o644).open(p)
+    runtime_core::hostfile::open_append(p, 0o644).map_err(|e| match e.errno {
+        0 => std::io::Error::other(e.to_string()),
+        n => std::io::Error::from_raw_os_error(n),
+    })
 }
 
 /// One log line, newline included, in runc's (logrus's) layout.
@@ -201,6 +205,29 @@ mod tests {
             .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["msg"].as_str().unwrap().to_owned())
             .collect();
         assert_eq!(msgs, ["first", "second", "written"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Issue 14: a --log path in a directory another user can write is never followed through a
+    /// planted symlink, neither onto an existing file nor to create a new one.
+    #[test]
+    fn log_in_a_foreign_directory_is_not_opened_through_a_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("hull-logging-foreign-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join("log")).unwrap();
+        std::os::unix::fs::symlink(dir.join("made-by-root"), dir.join("dangling")).unwrap();
+        for name in ["log", "dangling"] {
+            if let Ok(mut l) = Logger::open(Some(&dir.join(name)), LogFormat::Text, false) {
+                l.warn("written through a symlink");
+            }
+        }
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(!dir.join("made-by-root").exists(), "created through a dangling symlink");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -305,3 +305,58 @@ fn pause_and_resume() {
     b.ok(&["delete", "--force", "z1"]);
     assert_eq!(b.ok(&["list", "-q"]), "");
 }
+
+/// Without a mount namespace of its own (none listed at all, or all but that one) the container
+/// shares the caller's, and its root is reachable only through the init: exec must chroot there.
+/// (runc 1.1.5 runs such an exec in the caller's root, or fails it when no namespace is listed.)
+#[test]
+fn exec_without_a_mount_namespace_stays_in_the_container_root() {
+    require_root!();
+    for (n, namespaces) in [json!([]), json!([{"type": "pid"}, {"type": "ipc"}])].into_iter().enumerate() {
+        let b = Bundle::new(&format!("nomnt{n}"), &["sleep", "1000"], false);
+        let path = b.dir.join("config.json");
+        let mut spec: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        spec["linux"]["namespaces"] = namespaces;
+        for field in ["maskedPaths", "readonlyPaths"] {
+            spec["linux"].as_object_mut().unwrap().remove(field);
+        }
+        spec.as_object_mut().unwrap().remove("hostname");
+        std::fs::write(&path, spec.to_string()).unwrap();
+        std::fs::write(b.dir.join("rootfs/marker"), "inside").unwrap();
+        b.ok(&["run", "-d", "n1"]);
+        assert_eq!(b.ok(&["exec", "n1", "cat", "/marker"]), "inside");
+        b.ok(&["delete", "--force", "n1"]);
+    }
+}
+
+/// `--systemd-cgroup`: on a host whose init is not systemd, one clear line and nothing left (no
+/// state, no cgroup); under systemd (the systemd VM lane), the container runs in its scope,
+/// which is gone after the run.
+#[test]
+fn systemd_cgroup_runs_in_a_scope_or_fails_cleanly_without_systemd() {
+    require_root!();
+    let b = Bundle::new("systemd", &["cat", "/proc/self/cgroup"], false);
+    let name = format!("sd{}", std::process::id());
+    let mut spec: Value = serde_json::from_slice(&std::fs::read(b.dir.join("config.json")).unwrap()).unwrap();
+    spec["linux"]["cgroupsPath"] = json!(format!("system.slice:hull-test:{name}"));
+    spec["linux"]["namespaces"] = json!(spec["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["type"] != "cgroup")
+        .collect::<Vec<_>>());
+    std::fs::write(b.dir.join("config.json"), spec.to_string()).unwrap();
+    let scope = format!("/sys/fs/cgroup/system.slice/hull-test-{name}.scope");
+    let o = b.hull(&["--systemd-cgroup", "run", "s1"]);
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    if Path::new("/run/systemd/system").is_dir() {
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        assert_eq!(out.trim(), format!("0::/system.slice/hull-test-{name}.scope"));
+    } else {
+        assert_eq!(o.status.code(), Some(1));
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("not supported: --systemd-cgroup: systemd is not running on this host"), "{err}");
+    }
+    assert_eq!(b.ok(&["list", "-q"]), "", "no state left");
+    assert!(!Path::new(&scope).exists(), "no cgroup left");
+}

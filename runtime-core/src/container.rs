@@ -64,6 +64,9 @@ pub struct CreateOptions {
     /// `linux.cgroupsPath` is given), `Some(false)` never does; `None` detects it (not root, or
     /// root inside a user namespace).
     pub rootless: Option<bool>,
+    /// `--systemd-cgroup`: the container's cgroup is a transient systemd scope (runc's
+    /// `slice:prefix:name` cgroupsPath) created over D-Bus; needs systemd as the host's init.
+    pub systemd_cgroup: bool,
     /// The init's stdin, stdout and stderr; each one not set is the caller's own. Redirecting
     /// any makes `create` go through the launch helper (a fork + exec of this program), since
     /// the container inherits its stdio from the process that clones it.
@@ -109,6 +112,12 @@ impl CreateOptions {
     /// See [`CreateOptions::rootless`](#structfield.rootless).
     pub fn rootless(mut self, rootless: Option<bool>) -> Self {
         self.rootless = rootless;
+        self
+    }
+
+    /// See [`CreateOptions::systemd_cgroup`](#structfield.systemd_cgroup).
+    pub fn systemd_cgroup(mut self, on: bool) -> Self {
+        self.systemd_cgroup = on;
         self
     }
 }
@@ -256,7 +265,8 @@ impl Container {
     }
 
     fn cgroup(&self) -> Cgroup {
-        Cgroup::load_created(&self.state.internal.cgroup_paths, &self.state.internal.cgroup_created)
+        let unit = self.state.internal.cgroup_unit.as_deref();
+        Cgroup::load_created(&self.state.internal.cgroup_paths, &self.state.internal.cgroup_created, unit)
     }
 
     /// Lets a created container run its program (releases the exec fifo).

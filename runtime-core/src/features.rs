@@ -75,8 +75,9 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "unbindable",
 ];
 
-/// Cgroup support: (v1, v2, systemd, systemdUser): cgroupfs drivers for both versions, no systemd driver.
-pub const CGROUP: (bool, bool, bool, bool) = (true, true, false, false);
+/// Cgroup support: (v1, v2, systemd, systemdUser): cgroupfs drivers for both versions, the systemd
+/// driver on cgroup v2 (system instance only).
+pub const CGROUP: (bool, bool, bool, bool) = (true, true, true, false);
 
 /// Every capability name the kernel headers of this release know (CAP_LAST_CAP = 40).
 const CAPABILITIES: &[&str] = &[

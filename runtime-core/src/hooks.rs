@@ -2,15 +2,19 @@
 //! optional timeout; a non-zero exit or a timeout fails the phase.
 
 use std::ffi::{CString, OsStr};
-use std::io::Write;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use oci_spec::runtime::Hook;
 
 use crate::error::{Error, Result, Step, SysError};
+use crate::sys;
 
 /// The state document hooks receive (the OCI state).
 pub(crate) fn state_json(
@@ -53,8 +57,8 @@ fn fail(phase: &str, h: &Hook, detail: String) -> Error {
 
 fn run_one(phase: &str, h: &Hook, state: &[u8], inherited: Option<&[CString]>) -> Result<()> {
     let mut cmd = Command::new(h.path());
-    if let Some(args) = h.args().as_ref().filter(|a| !a.is_empty()) {
-        cmd.arg0(&args[0]).args(&args[1..]);
+    if let Some((arg0, rest)) = h.args().as_deref().and_then(<[String]>::split_first) {
+        cmd.arg0(arg0).args(rest);
     }
     let pairs: Vec<(&[u8], &[u8])> = match (h.env(), inherited) {
         (Some(env), _) => {
@@ -70,27 +74,23 @@ fn run_one(phase: &str, h: &Hook, state: &[u8], inherited: Option<&[CString]>) -
     }
     // stdout is not ours to write on (callers parse it); stderr reaches the caller's log.
     cmd.stdin(Stdio::piped()).stdout(Stdio::null());
+    // Nothing else: no state-dir lock, socket, fifo or procfs handle of ours, no caller's fd.
+    sys::spawn::only_stdio(&mut cmd);
     let mut child = cmd.spawn().map_err(|e| fail(phase, h, format!("start: {}", crate::io_error_text(&e))))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A hook that does not read its stdin is not an error.
-        let _ = stdin.write_all(state);
-    }
     let deadline = h.timeout().filter(|t| *t > 0).map(|t| Instant::now() + Duration::from_secs(t as u64));
-    let mut pause = Duration::from_millis(1);
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => return Err(fail(phase, h, format!("{status}"))),
-            Ok(None) => {}
-            Err(e) => return Err(fail(phase, h, format!("wait: {}", crate::io_error_text(&e)))),
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+    match feed_and_wait(&mut child, state, deadline) {
+        Ok(Some(status)) if status.success() => Ok(()),
+        Ok(Some(status)) => Err(fail(phase, h, format!("{status}"))),
+        Ok(None) => {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(fail(phase, h, format!("timed out after {}s", h.timeout().unwrap_or(0))));
+            Err(fail(phase, h, format!("timed out after {}s", h.timeout().unwrap_or(0))))
         }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(20));
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(fail(phase, h, e))
+        }
     }
 }
 
@@ -98,6 +98,72 @@ fn split_pair(e: &[u8]) -> Option<(&[u8], &[u8])> {
     let i = e.iter().position(|b| *b == b'=')?;
     Some((&e[..i], &e[i + 1..]))
 }
+
+/// Writes the state to the hook's stdin and waits for it to exit, both under one deadline: a
+/// hook that never reads a state larger than the pipe holds cannot block us past its timeout.
+/// `None` when the deadline passed.
+fn feed_and_wait(
+    child: &mut Child,
+    state: &[u8],
+    deadline: Option<Instant>,
+) -> std::result::Result<Option<ExitStatus>, String> {
+    let mut stdin = child.stdin.take().map(OwnedFd::from);
+    if let Some(fd) = &stdin {
+        fcntl(fd.as_fd(), FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(|e| format!("stdin: {e}"))?;
+    }
+    let mut rest = state;
+    if rest.is_empty() {
+        stdin = None;
+    }
+    // Without pidfds (Linux < 5.3) exits are noticed by polling in short steps.
+    let pidfd = sys::process::pidfd_open(child.id() as i32).ok();
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| format!("wait: {e}"))? {
+            return Ok(Some(status));
+        }
+        let left = match deadline {
+            Some(d) => match d.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => Some(left),
+                _ => return Ok(None),
+            },
+            None => None,
+        };
+        let step = if pidfd.is_some() { left } else { Some(left.map_or(STEP, |l| l.min(STEP))) };
+        let timeout = match step {
+            Some(d) => PollTimeout::try_from(d.max(Duration::from_millis(1))).unwrap_or(PollTimeout::MAX),
+            None => PollTimeout::NONE,
+        };
+        let mut fds = Vec::with_capacity(2);
+        if let Some(p) = &pidfd {
+            fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
+        }
+        if let Some(fd) = &stdin {
+            fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLOUT));
+        }
+        let ready = match poll(&mut fds, timeout) {
+            Ok(n) => n > 0 && stdin.is_some() && fds.last().and_then(PollFd::revents).is_some_and(|r| !r.is_empty()),
+            Err(Errno::EINTR) => false,
+            Err(e) => return Err(format!("poll: {e}")),
+        };
+        drop(fds);
+        if ready {
+            let fd = stdin.as_ref().map(|f| f.as_fd());
+            match fd.map(|fd| nix::unistd::write(fd, rest)) {
+                Some(Ok(n)) => rest = rest.get(n..).unwrap_or_default(),
+                Some(Err(Errno::EAGAIN | Errno::EINTR)) => {}
+                // EPIPE: a hook that does not read its stdin is not an error.
+                _ => rest = &[],
+            }
+            if rest.is_empty() {
+                // EOF for the hook.
+                stdin = None;
+            }
+        }
+    }
+}
+
+/// How often the exit is checked without a pidfd.
+const STEP: Duration = Duration::from_millis(20);
 
 #[cfg(test)]
 mod tests {
@@ -152,5 +218,36 @@ mod tests {
         run_in_container("startContainer", &[show], b"{}", &env).unwrap();
         assert_eq!(seen(), ["A=1", "PATH=/bin"], "only the process's environment");
         std::fs::remove_file(out).unwrap();
+    }
+
+    /// A hook that never reads a state larger than a pipe holds still times out on time.
+    #[test]
+    fn timeout_holds_when_stdin_is_never_read() {
+        let big = vec![b'x'; 1 << 20];
+        let h = hook(serde_json::json!({"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}));
+        let t = Instant::now();
+        let e = run("createRuntime", &[h], &big).unwrap_err().to_string();
+        assert!(e.contains("timed out"), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        // Without a timeout, a hook that exits without reading is fine.
+        run("createRuntime", &[hook(serde_json::json!({"path": "/bin/true"}))], &big).unwrap();
+    }
+
+    /// Only stdin, stdout and stderr reach a hook, even fds this process leaves inheritable.
+    #[test]
+    fn hooks_get_only_stdio() {
+        let dir = std::env::temp_dir().join(format!("hull-hooks-fds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("fds");
+        let f = std::fs::File::open("/etc/hostname").unwrap();
+        // dup() makes a copy without close-on-exec, like an fd the caller handed us.
+        let leaked = nix::unistd::dup(std::os::fd::AsFd::as_fd(&f)).unwrap();
+        let script = format!("ls /proc/self/fd > {}", out.display());
+        run("prestart", &[hook(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", script]}))], b"{}").unwrap();
+        drop(leaked);
+        let fds: Vec<String> = std::fs::read_to_string(&out).unwrap().split_whitespace().map(str::to_owned).collect();
+        // ls itself holds one fd for the directory it lists (3), and the shell's redirect is 1.
+        assert!(fds.iter().all(|n| ["0", "1", "2", "3"].contains(&n.as_str())), "{fds:?}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -1,5 +1,5 @@
 //! Facts about the host read once per command (cgroup layout, active LSMs, an unprivileged
-//! caller) and passed to the plan.
+//! caller, systemd as init) and passed to the plan.
 
 use crate::cgroups::{self, Layout};
 use crate::error::Result;
@@ -21,6 +21,8 @@ pub(crate) struct HostInfo {
     /// runc's rootless cgroup manager: without `linux.cgroupsPath`, a hierarchy where the
     /// container's cgroup cannot be made is skipped (and device rules are best effort).
     pub(crate) rootless_cgroups: bool,
+    /// systemd is the init (for `--systemd-cgroup`).
+    pub(crate) systemd: bool,
 }
 
 impl HostInfo {
@@ -45,6 +47,7 @@ impl HostInfo {
             in_userns,
             // runc: not root, or root inside a user namespace, which may not own its cgroups.
             rootless_cgroups: rootless.unwrap_or(!root || in_userns),
+            systemd: cgroups::systemd_booted(),
         })
     }
 }

@@ -123,6 +123,7 @@ pub use container::{ConsoleMode, Container, CreateOptions, KillTarget, Runtime};
 
 pub mod events;
 pub mod features;
+pub mod hostfile;
 pub mod seal;
 pub mod signal;
 pub mod spec;

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -76,6 +75,9 @@ pub(crate) struct Internal {
     /// The top-most cgroup directory hull created per hierarchy (removed on delete).
     #[serde(default)]
     pub(crate) cgroup_created: BTreeMap<String, PathBuf>,
+    /// The systemd unit that owns the cgroup (`--systemd-cgroup`); none with the files driver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cgroup_unit: Option<String>,
     /// Whether the container has its own pid namespace (kill --all and delete depend on it).
     pub(crate) own_pid_ns: bool,
     /// CLONE_NEW* flags of every namespace the container has (created or joined), for exec.
@@ -129,17 +131,16 @@ impl StateStore {
         self.root.join(id)
     }
 
-    /// Creates the root (0700) if needed and the container's directory; fails if it exists.
+    /// Creates the root (0700, and its missing parents) if needed and the container's directory;
+    /// fails if that exists. A root that exists is used as it is, whatever its mode (runc).
     pub(crate) fn create_dir(&self, id: &str) -> Result<ContainerDir> {
         validate_id(id)?;
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&self.root)
-                .map_err(|e| Error::sys(Step::State, SysError::io("mkdir", Some(&self.root.to_string_lossy()), &e)))?;
-        }
+        // Through our umask, which may only take bits away from 0700.
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode_private()
+            .create(&self.root)
+            .map_err(|e| Error::sys(Step::State, SysError::io("mkdir", Some(&self.root.to_string_lossy()), &e)))?;
         let dir = self.dir(id);
         match fs::DirBuilder::new().mode_0711().create(&dir) {
             Ok(()) => {}
@@ -196,11 +197,16 @@ fn owned_by_caller(dir: &Path) -> bool {
 
 trait DirBuilderExt2 {
     fn mode_0711(&mut self) -> &mut Self;
+    fn mode_private(&mut self) -> &mut Self;
 }
 impl DirBuilderExt2 for fs::DirBuilder {
     fn mode_0711(&mut self) -> &mut Self {
         use std::os::unix::fs::DirBuilderExt;
         self.mode(0o711)
+    }
+    fn mode_private(&mut self) -> &mut Self {
+        use std::os::unix::fs::DirBuilderExt;
+        self.mode(0o700)
     }
 }
 
@@ -246,16 +252,14 @@ impl ContainerDir {
             .map_err(|e| Error::sys(Step::State, SysError::check("parse", Some(&p.to_string_lossy()), e.to_string())))
     }
 
-    /// Writes the state atomically (write to a temporary file, then rename).
+    /// Writes the state atomically and readable by its owner only (0600, as runc): it holds the
+    /// annotations, the hooks with their environment, the seccomp profile.
     pub(crate) fn write(&self, state: &State) -> Result<()> {
-        let tmp = self.path.join(".state.json.tmp");
         let dst = self.path.join(STATE_FILE);
         let data = serde_json::to_vec(state).map_err(|e| {
             Error::sys(Step::State, SysError::check("serialize", Some(&dst.to_string_lossy()), e.to_string()))
         })?;
-        let mut f = fs::File::create(&tmp).map_err(|e| io_err("create", &tmp, &e))?;
-        f.write_all(&data).map_err(|e| io_err("write", &tmp, &e))?;
-        fs::rename(&tmp, &dst).map_err(|e| io_err("rename", &dst, &e))
+        crate::hostfile::write_replace(&dst, &data, 0o600).map_err(|e| Error::sys(Step::State, e))
     }
 
     /// Removes the directory and everything in it.
@@ -268,15 +272,10 @@ fn io_err(op: &str, p: &Path, e: &std::io::Error) -> Error {
     Error::sys(Step::State, SysError::io(op, Some(&p.to_string_lossy()), e))
 }
 
-/// Writes `content` to `path` atomically: a temporary file beside it, then rename.
-pub(crate) fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.hull-tmp"));
-    fs::write(&tmp, content).map_err(|e| io_err("write", &tmp, &e))?;
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        io_err("rename", path, &e)
-    })
+/// Writes a pid file (in a directory the caller chose and may not control) atomically, never
+/// through a planted symlink or temporary: see [`crate::hostfile`].
+pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    crate::hostfile::write_replace(path, pid.to_string().as_bytes(), 0o644).map_err(|e| Error::sys(Step::State, e))
 }
 
 #[cfg(test)]
@@ -291,6 +290,28 @@ mod tests {
         for bad in ["", ".", "..", "a/b", "a b", "../x", "é", "a\0"] {
             assert!(matches!(validate_id(bad), Err(Error::InvalidId { .. })), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn new_root_is_private_state_file_is_0600_and_a_wider_root_is_kept() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let base = std::env::temp_dir().join(format!("hull-state-modes-{}", std::process::id()));
+        let store = StateStore::new(base.join("a/root"));
+        let d = store.create_dir("c1").unwrap();
+        let st: State = serde_json::from_value(serde_json::json!({"ociVersion": "1", "id": "c1", "pid": 1,
+            "status": "created", "bundle": "/b", "rootfs": "/r", "created": "", "owner": ""}))
+        .unwrap();
+        d.write(&st).unwrap();
+        assert_eq!(mode(&base.join("a/root")), 0o700);
+        assert_eq!(mode(&base.join("a")), 0o700, "missing parents too");
+        assert_eq!(mode(&store.dir("c1").join(STATE_FILE)), 0o600);
+        let wide = base.join("wide");
+        fs::create_dir(&wide).unwrap();
+        fs::set_permissions(&wide, fs::Permissions::from_mode(0o755)).unwrap();
+        drop(StateStore::new(wide.clone()).create_dir("c2").unwrap());
+        assert_eq!(mode(&wide), 0o755, "an existing root is used as it is");
+        fs::remove_dir_all(base).unwrap();
     }
 
     #[test]

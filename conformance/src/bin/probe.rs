@@ -2,7 +2,7 @@
 //!
 //! Built with `+crt-static` because the test rootfs has no libc; it therefore avoids NSS (no name lookups).
 //! Subcommands:
-//! `report` | `exit N` | `sleep SECS` | `cat PATH` | `write PATH TEXT` | `stat PATH` | `ls DIR`
+//! `report` | `report-to PATH` (for hooks, whose stdout the runtime keeps) | `exit N` | `sleep SECS` | `cat PATH` | `write PATH TEXT` | `stat PATH` | `ls DIR`
 //! | `signal-self N` | `wait-signal`.
 //! Failures of `cat`/`write`/`stat`/`ls` print the errno name (e.g. `EROFS`) and exit 1.
 #![forbid(unsafe_code)]
@@ -22,6 +22,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let code = match argv.as_slice() {
+        ["report-to", path] => match fs::write(path, report().to_string()) {
+            Ok(()) => 0,
+            Err(e) => fail(&e),
+        },
         ["report", ..] | [] => print_json(&report()),
         ["exit", n] => n.parse().unwrap_or(2),
         ["sleep", secs] => {

@@ -290,6 +290,38 @@ pub fn duplicated_namespace_type() {
     create_fails(&c, &["namespace", "pid", "duplicate", "more than once"]);
 }
 
+/// Each launch step driven into a failure inside the container's init (a missing bind source, a
+/// cwd that is a file, an unknown sysctl, an rlimit above what the kernel allows): create fails
+/// with one clear error line, no panic, and nothing left behind. (A profile that denies `capset`
+/// is no longer a create-time failure for hull, which loads the filter right before execve: that
+/// is `seccomp::errno_default_profile_constrains_only_the_program`'s ground.)
+pub fn launch_step_failures_are_one_clear_line() {
+    requires!(root, runtime);
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, &[&str], Edit); 4] = [
+        ("bind source", &["/no/such/source", "no such file"], |s| {
+            let m = json!({"destination": "/mnt/x", "type": "bind", "source": "/no/such/source", "options": ["rbind"]});
+            s["mounts"].as_array_mut().unwrap().push(m);
+        }),
+        ("cwd", &["cwd", "chdir", "not a directory", "/etc/passwd"], |s| s["process"]["cwd"] = json!("/etc/passwd")),
+        ("sysctl", &["sysctl", "net.nope", "no such file", "net/nope"], |s| {
+            s["linux"]["sysctl"] = json!({"net.nope.nope": "1"});
+        }),
+        // Above fs.nr_open: EPERM for root too.
+        ("rlimit", &["rlimit", "operation not permitted"], |s| {
+            s["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "hard": 1u64 << 40, "soft": 1024}]);
+        }),
+    ];
+    for (what, words, edit) in cases {
+        let c = Case::new();
+        c.build(c.bundle().with(edit));
+        let o = c.create(&[]);
+        assert!(!o.success() && o.code.is_some() && !o.timed_out, "{what}: expected a clean failure: {o}");
+        assert!(!o.stderr.contains("panicked"), "{what}: the runtime panicked: {o}");
+        failed_create_is_clean(&c, &o, words);
+    }
+}
+
 const WORDING: &str =
     "the spec requires an error, not its wording: one stderr line naming the cause is runc's and hull's form";
 
@@ -325,4 +357,5 @@ pub const TESTS: &[crate::suite::Test] = &[
     entry!(kill_of_unknown_container, "runtime.md#kill", allowed = WORDING),
     entry!(namespace_path_of_the_wrong_type, "config-linux.md#namespaces", allowed = WORDING),
     entry!(duplicated_namespace_type, "config-linux.md#namespaces", allowed = WORDING),
+    entry!(launch_step_failures_are_one_clear_line, "runtime.md#create", allowed = WORDING),
 ];

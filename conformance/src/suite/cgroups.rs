@@ -24,6 +24,18 @@ fn cg_file(c: &Case, v1: (&str, &str), v2: &str) -> String {
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).trim().to_owned()
 }
 
+/// With systemd cgroups (`CONFORMANCE_SYSTEMD_CGROUP=1`): asserts a property of the container's
+/// scope as `systemctl show` prints it; the runtime sets the limits systemd knows as properties.
+fn assert_unit_property(c: &Case, name: &str, want: &str) {
+    if !crate::bundle::systemd_cgroup() {
+        return;
+    }
+    let unit = format!("hull-conformance-{}.scope", c.id);
+    let o = std::process::Command::new("systemctl").args(["show", "-p", name, "--value", &unit]).output();
+    let got = o.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+    assert_eq!(got, want, "systemctl show -p {name} {unit}");
+}
+
 /// Creates a sleeping container with `resources` and leaves it in `created`.
 fn created_with(c: &Case, resources: Value) {
     c.build(c.bundle().args(&["/probe", "sleep", "30"]).with(|s| {
@@ -65,6 +77,9 @@ pub fn memory_limit() {
     let c = Case::new();
     created_with(&c, json!({"memory": {"limit": 64 * 1024 * 1024}}));
     assert_eq!(cg_file(&c, ("memory", "memory.limit_in_bytes"), "memory.max"), (64 * 1024 * 1024).to_string());
+    assert_unit_property(&c, "MemoryMax", &(64 * 1024 * 1024).to_string());
+    assert_unit_property(&c, "Delegate", "yes");
+    assert_unit_property(&c, "Slice", "system.slice");
 }
 
 pub fn pids_limit() {
@@ -72,6 +87,7 @@ pub fn pids_limit() {
     let c = Case::new();
     created_with(&c, json!({"pids": {"limit": 42}}));
     assert_eq!(cg_file(&c, ("pids", "pids.max"), "pids.max"), "42");
+    assert_unit_property(&c, "TasksMax", "42");
 }
 
 pub fn cpu_shares_and_quota() {
@@ -82,6 +98,8 @@ pub fn cpu_shares_and_quota() {
         // runc's conversion: weight = 1 + (shares - 2) * 9999 / 262142.
         assert_eq!(cg_file(&c, ("", ""), "cpu.weight"), "20");
         assert_eq!(cg_file(&c, ("", ""), "cpu.max"), "50000 100000");
+        assert_unit_property(&c, "CPUWeight", "20");
+        assert_unit_property(&c, "CPUQuotaPerSecUSec", "500ms");
         return;
     }
     assert_eq!(cg_file(&c, ("cpu", "cpu.shares"), ""), "512");
@@ -96,6 +114,8 @@ pub fn cgroup_dirs_removed_on_delete() {
     assert!(!c.footprint().cgroup_dirs().is_empty(), "no cgroup dir while created");
     c.delete(true).ok();
     c.assert_clean();
+    // systemd forgets a stopped transient scope: nothing of the unit is left either.
+    assert_unit_property(&c, "LoadState", "not-found");
 }
 
 pub fn pids_limit_is_enforced() {
@@ -170,6 +190,8 @@ pub fn update_changes_limits_of_a_running_container() {
     c.exec(&["update", "--memory", "32m", "--pids-limit", "7", &c.id]).ok();
     assert_eq!(cg_file(&c, ("memory", "memory.limit_in_bytes"), "memory.max"), (32u64 << 20).to_string());
     assert_eq!(cg_file(&c, ("pids", "pids.max"), "pids.max"), "7");
+    assert_unit_property(&c, "MemoryMax", &(32u64 << 20).to_string());
+    assert_unit_property(&c, "TasksMax", "7");
     c.delete(true).ok();
     c.assert_clean();
 }

@@ -195,6 +195,124 @@ pub fn hook_without_env_inherits_its_runners_environment() {
     assert_eq!(o.stdout, "caller= process=process\n", "startContainer: {o}");
 }
 
+/// The six hook kinds of the spec, each of which runs a program by `path`.
+const KINDS: [&str; 6] = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
+
+/// Hole 2: `path` must be absolute (config.md); a relative one would run whatever the caller's
+/// working directory (or the container's) holds under that name. Refused at create, for every
+/// kind, before anything exists: the hook never runs.
+pub fn relative_hook_paths_are_refused() {
+    requires!(root, runtime);
+    for kind in KINDS {
+        let mut c = Case::new();
+        // From "/" (hull's caller) or from the bundle (runc chdirs there), "bin/sh" finds a shell.
+        c.rt.cwd = Some("/".into());
+        let marker = c.dir.join("ran");
+        let b = c.build(c.bundle().with(|s| {
+            let hook = json!({"path": "bin/sh", "args": ["sh", "-c", format!("touch {}", marker.display())]});
+            s["hooks"] = json!({ kind: [hook] });
+        }));
+        std::os::unix::fs::symlink("/bin", b.join("bin")).unwrap();
+        let o = c.create(&[]);
+        if o.success() {
+            c.start();
+        }
+        c.delete(true);
+        c.assert_clean();
+        crate::convention!(
+            !o.success() && o.code.is_some() && !o.timed_out,
+            "{kind}: relative hook path accepted: {o}"
+        );
+        crate::convention!(!marker.exists(), "{kind}: the relative hook ran");
+        crate::convention!(o.error_lines().len() == 1, "{kind}: want one error line: {o}");
+    }
+}
+
+/// A wrapper runtime binary that opens `fds` (shell redirections such as `7</etc/hostname`) and
+/// execs the real runtime: the caller hands the runtime fds it never asked for.
+fn with_caller_fds(c: &mut Case, fds: &str) {
+    let script = c.dir.join("runtime-with-fds");
+    let body = format!("#!/bin/sh\nexec {fds} {} \"$@\"\n", c.rt.binary.display());
+    std::fs::write(&script, body).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    c.rt = crate::RuntimeUnderTest::new(script, c.rt.root.clone(), c.dir.join("out"));
+}
+
+/// The fds a probe report saw besides stdio.
+fn foreign_fds(report: &Value) -> Vec<String> {
+    let fds = report["fds"].as_object().cloned().unwrap_or_default();
+    fds.iter().filter(|(n, _)| !["0", "1", "2"].contains(&n.as_str())).map(|(n, t)| format!("{n} -> {t}")).collect()
+}
+
+/// Hooks get stdin (the state), stdout and stderr, nothing else: neither the runtime's own fds
+/// (state directory, sockets, the exec fifo) nor fds of the caller, preserved ones included,
+/// reach a hook, on the host or (startContainer) inside the container.
+pub fn hooks_get_only_stdio() {
+    requires!(root, runtime);
+    let mut c = Case::new();
+    with_caller_fds(&mut c, "3</etc/hostname 7</etc/hostname");
+    let d = c.dir.join("hooks");
+    std::fs::create_dir(&d).unwrap();
+    let probe = c.probe().to_string_lossy().into_owned();
+    let host_hook = |name: &str| {
+        let out = d.join(format!("{name}.json"));
+        json!({"path": probe, "args": ["probe", "report-to", out]})
+    };
+    c.build(c.bundle().args(&["/probe", "cat", "/tmp/start.json"]).with(|s| {
+        s["hooks"] = json!({
+            "prestart": [host_hook("prestart")],
+            "createRuntime": [host_hook("createRuntime")],
+            "startContainer": [{"path": "/probe", "args": ["probe", "report-to", "/tmp/start.json"]}],
+            "poststart": [host_hook("poststart")],
+            "poststop": [host_hook("poststop")],
+        });
+    }));
+    // Fd 3 is handed to the container on purpose; the hooks must still not see it.
+    c.create(&["--preserve-fds", "1"]).ok();
+    c.start().ok();
+    assert_eq!(c.wait_status("stopped", std::time::Duration::from_secs(10)).as_deref(), Some("stopped"));
+    let start = std::fs::read_to_string(c.bundle_dir().join("rootfs/tmp/start.json")).unwrap_or_default();
+    c.delete(false).ok();
+    let mut seen = vec![("startContainer".to_owned(), start)];
+    for name in ["prestart", "createRuntime", "poststart", "poststop"] {
+        seen.push((name.to_owned(), std::fs::read_to_string(d.join(format!("{name}.json"))).unwrap_or_default()));
+    }
+    let (mut leaks, mut runc_leaks) = (Vec::new(), Vec::new());
+    for (name, text) in seen {
+        let r: Value =
+            serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{name}: no report ({e}): {text:?}"));
+        let extra = foreign_fds(&r);
+        // runc 1.1.5 hands startContainer hooks the preserved fds and poststop hooks the caller's.
+        let list = if ["startContainer", "poststop"].contains(&name.as_str()) { &mut runc_leaks } else { &mut leaks };
+        if !extra.is_empty() {
+            list.push(format!("{name}: {extra:?}"));
+        }
+    }
+    assert!(leaks.is_empty(), "hooks got fds beyond stdio: {leaks:#?}");
+    crate::convention!(runc_leaks.is_empty(), "hooks got fds beyond stdio: {runc_leaks:#?}");
+    c.assert_clean();
+}
+
+/// A hook's timeout holds even when the hook never reads its stdin and the state is larger than
+/// a pipe holds (a writer blocked on the pipe must not outlive the deadline).
+pub fn hook_timeout_holds_when_stdin_is_never_read() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let started = c.dir.join("hook-started");
+    let big: String = "x".repeat(256 * 1024);
+    c.build(c.bundle().with(|s| {
+        s["annotations"] = json!({ "big": big });
+        let script = format!("touch {}; exec sleep 30", started.display());
+        s["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", script], "timeout": 1}]});
+    }));
+    let start = std::time::Instant::now();
+    let o = c.create(&[]);
+    assert!(!o.success() && !o.timed_out, "{o}");
+    assert!(started.exists(), "the hook never ran: {o}");
+    assert!(start.elapsed().as_secs() < 10, "hook timeout of 1s not enforced: {:?}", start.elapsed());
+    c.assert_clean();
+}
+
 /// This area's tests and the spec sections they check.
 pub const TESTS: &[crate::suite::Test] = &[
     entry!(hooks_run_with_state_on_stdin, "config.md#posix-platform-hooks"),
@@ -207,4 +325,15 @@ pub const TESTS: &[crate::suite::Test] = &[
     entry!(create_container_hook_runs_in_the_rootfs, "config.md#createcontainer-hooks"),
     entry!(start_container_hook_runs_under_the_seccomp_filter, "config.md#startcontainer-hooks"),
     entry!(hook_without_env_inherits_its_runners_environment, "config.md#posix-platform-hooks"),
+    entry!(
+        relative_hook_paths_are_refused,
+        "security#hole2-hook-paths",
+        allowed = "config.md requires an absolute path; runc 1.1.5 runs a relative one (from the bundle directory, or the container's cwd) where hull refuses all six kinds"
+    ),
+    entry!(
+        hooks_get_only_stdio,
+        "security#hooks-fds",
+        allowed = "runc 1.1.5 passes the preserved fds to startContainer hooks and the caller's fds to poststop hooks"
+    ),
+    entry!(hook_timeout_holds_when_stdin_is_never_read, "security#hooks-timeout"),
 ];

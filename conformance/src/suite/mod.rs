@@ -59,6 +59,7 @@ pub mod process;
 pub mod process_attrs;
 pub mod protocol;
 pub mod rootfs_corners;
+pub mod seccomp;
 pub mod security;
 pub mod userns;
 
@@ -82,6 +83,7 @@ pub fn all() -> Vec<Test> {
         exec_process::TESTS,
         hooks::TESTS,
         security::TESTS,
+        seccomp::TESTS,
         lsm::TESTS,
         hostile_rootfs::TESTS,
         exec_security::TESTS,

@@ -150,6 +150,23 @@ pub fn rw_bind_mount_writes_reach_host() {
     assert_eq!(std::fs::read_to_string(h.path.join("new")).unwrap(), "from container");
 }
 
+/// Options that are not mount flags are filesystem data (config.md#mounts); a bind mount has no
+/// filesystem of its own, so the data is ignored (runc passes it to mount(2), which ignores it for
+/// MS_BIND) while the flags still apply.
+pub fn bind_mount_ignores_filesystem_options() {
+    requires!(root, runtime);
+    let c = Case::new();
+    let h = HostDir::new(&c, false);
+    let opts = ["rbind", "ro", "mode=0700", "size=1m", "uid=1000", "gid=1000", "nr_inodes=10"];
+    let m = json!({"destination": "/mnt/b", "type": "bind", "source": h.s(), "options": opts});
+    let mode_of = |p: &Path| std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions());
+    let before = mode_of(&h.path);
+    let (code, out) =
+        probe(&c, &["/bin/sh", "-c", "cat /mnt/b/hello && /probe write /mnt/b/new x"], |s| add_mount(s, m));
+    assert_eq!((code, out.as_str()), (Some(1), "hello\nEROFS"), "content shown, ro applied");
+    assert_eq!(mode_of(&h.path), before, "mode= must not reach the bind source");
+}
+
 pub fn bind_is_not_recursive_but_rbind_is() {
     requires!(root, runtime);
     let c = Case::new();
@@ -310,6 +327,7 @@ pub const TESTS: &[crate::suite::Test] = &[
     entry!(bind_mount_of_a_file, "config.md#mounts"),
     entry!(ro_bind_mount_refuses_writes, "config.md#mounts"),
     entry!(rw_bind_mount_writes_reach_host, "config.md#mounts"),
+    entry!(bind_mount_ignores_filesystem_options, "config.md#mounts"),
     entry!(bind_is_not_recursive_but_rbind_is, "config.md#mounts"),
     entry!(readonly_root_refuses_writes, "config.md#root"),
     entry!(writable_root_accepts_writes, "config.md#root"),

@@ -35,6 +35,51 @@ pub fn unlisted_namespaces_are_shared_with_host() {
     assert_ne!(r["pid"].as_u64(), Some(1));
 }
 
+/// No mount namespace (or none at all) listed: the container runs in the caller's, in its rootfs
+/// (the probe exists only there). The caller's mount table must not keep anything of it: runc
+/// 1.1.5 mounts in the caller's namespace and chroots, leaving the rootfs bind and the container's
+/// mounts behind after the container is gone, so that part is checked for other runtimes only.
+pub fn no_mount_namespace_runs_in_the_callers() {
+    requires!(root, runtime);
+    for listed in [json!([]), json!([{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}])] {
+        let c = Case::new();
+        let own: Vec<String> =
+            listed.as_array().unwrap().iter().map(|n| n["type"].as_str().unwrap().to_owned()).collect();
+        c.build(c.bundle().with(|s| {
+            s["linux"]["namespaces"] = listed.clone();
+            if !own.iter().any(|t| t == "uts") {
+                s.as_object_mut().unwrap().remove("hostname");
+            }
+            // runc's rule: masked and read-only paths need a mount namespace of the container's.
+            s["linux"].as_object_mut().unwrap().remove("maskedPaths");
+            s["linux"].as_object_mut().unwrap().remove("readonlyPaths");
+        }));
+        let o = c.run(&[]);
+        assert!(o.success(), "namespaces {listed}: {o}");
+        let r = o.json();
+        for (kind, listed_as) in [("pid", "pid"), ("net", "network"), ("ipc", "ipc"), ("uts", "uts"), ("mnt", "mount")]
+        {
+            let shared = !own.iter().any(|t| t == listed_as);
+            assert_eq!(r["ns"][kind] == host_ns(kind), shared, "{kind} with namespaces {listed}");
+        }
+        if c.rt.name() != "runc" {
+            c.assert_clean();
+        }
+    }
+}
+
+/// masked and read-only paths need a mount namespace of the container's (runc's rule).
+pub fn masked_paths_without_a_mount_namespace_are_refused() {
+    requires!(root, runtime);
+    let c = Case::new();
+    c.build(c.bundle().with(|s| {
+        s["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "mount");
+    }));
+    let o = c.create(&[]);
+    assert!(!o.success() && !o.error_lines().is_empty(), "{o}");
+    c.assert_clean();
+}
+
 pub fn cgroup_namespace_when_requested() {
     requires!(root, runtime);
     let c = Case::new();
@@ -77,7 +122,11 @@ impl Holder {
         let child = Command::new("unshare").args(flags).args(["sleep", "60"]).spawn().expect("spawn unshare");
         let h = Holder(child);
         // unshare execs sleep after unsharing; wait until the namespace differs from ours.
-        let kind = if flags.contains(&"--net") { "net" } else { "ipc" };
+        let kind = match flags.first().copied() {
+            Some("--net") => "net",
+            Some("--uts") => "uts",
+            _ => "ipc",
+        };
         for _ in 0..200 {
             if h.ns(kind) != host_ns(kind) {
                 break;
@@ -131,6 +180,27 @@ pub fn joins_ipc_namespace_by_path() {
     assert_eq!(r["ns"]["ipc"], holder.ns("ipc"));
 }
 
+/// A UTS namespace joined by path is the container's own: the hostname is set there (runc does),
+/// so the holder of that namespace sees it and the host's does not change.
+pub fn hostname_is_set_in_joined_uts_namespace() {
+    requires!(root, runtime);
+    let holder = Holder::spawn(&["--uts"]);
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let c = Case::new();
+    let path = holder.path("uts");
+    let r = c.report(c.bundle().with(|s| {
+        s["hostname"] = json!("joined-uts");
+        let ns = s["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "uts");
+        ns.push(json!({"type": "uts", "path": path}));
+    }));
+    assert_eq!(r["ns"]["uts"], holder.ns("uts"));
+    assert_eq!(r["hostname"], "joined-uts");
+    let seen = Command::new("nsenter").arg(format!("--uts={}", holder.path("uts"))).arg("hostname").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&seen.stdout).trim(), "joined-uts", "the joined namespace's hostname");
+    assert_eq!(std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(), host_name, "the host's hostname changed");
+}
+
 pub fn two_containers_share_a_network_namespace() {
     requires!(root, runtime);
     let first = Case::new();
@@ -174,12 +244,15 @@ pub fn user_namespace_maps_ids() {
 pub const TESTS: &[crate::suite::Test] = &[
     entry!(configured_namespaces_are_new, "config-linux.md#namespaces"),
     entry!(unlisted_namespaces_are_shared_with_host, "config-linux.md#namespaces"),
+    entry!(no_mount_namespace_runs_in_the_callers, "config-linux.md#namespaces"),
+    entry!(masked_paths_without_a_mount_namespace_are_refused, "config-linux.md#masked-paths"),
     entry!(cgroup_namespace_when_requested, "config-linux.md#namespaces"),
     entry!(hostname_is_set_in_new_uts_namespace, "config.md#hostname"),
     entry!(domainname_is_set_in_new_uts_namespace, "config.md#domainname"),
     entry!(new_network_namespace_has_only_loopback, "config-linux.md#namespaces"),
     entry!(joins_network_namespace_by_path, "config-linux.md#namespaces"),
     entry!(joins_ipc_namespace_by_path, "config-linux.md#namespaces"),
+    entry!(hostname_is_set_in_joined_uts_namespace, "config.md#hostname"),
     entry!(two_containers_share_a_network_namespace, "config-linux.md#namespaces"),
     entry!(user_namespace_maps_ids, "config-linux.md#user-namespace-mappings"),
 ];

@@ -6,11 +6,14 @@ use runtime_core::{ConsoleMode, Container, CreateOptions, Runtime};
 use crate::cli::{Command, CreateArgs};
 use crate::logging::Logger;
 
-/// The fds the caller passes on, checked at startup before hull opens any file of its own.
+/// The fds the caller passes on, checked at startup before hull opens any file of its own, and
+/// the global flag that picks the cgroup manager (set by `dispatch`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Inherited {
     /// Socket-activation fds (`LISTEN_FDS`) addressed to this process.
     pub listen_fds: u32,
+    /// `--systemd-cgroup`.
+    pub systemd_cgroup: bool,
 }
 
 /// For `create` and `run`: reads `LISTEN_FDS` and checks that every fd `--preserve-fds` names
@@ -30,7 +33,7 @@ pub fn inherited_fds(cmd: &Command) -> Result<Inherited> {
             bail!("invalid --preserve-fds={}: fd {fd} is not open", args.preserve_fds);
         }
     }
-    Ok(Inherited { listen_fds })
+    Ok(Inherited { listen_fds, systemd_cgroup: false })
 }
 
 /// systemd socket activation as runc honours it: only when `LISTEN_PID` is this process (podman
@@ -54,6 +57,7 @@ pub fn options(args: &CreateArgs, fds: Inherited, console: ConsoleMode) -> Resul
     opts.no_pivot = args.no_pivot;
     opts.no_new_keyring = args.no_new_keyring;
     opts.listen_fds = fds.listen_fds;
+    opts.systemd_cgroup = fds.systemd_cgroup;
     Ok(opts)
 }
 

@@ -29,6 +29,7 @@ pub use create::{inherited_fds, Inherited};
 pub fn dispatch(inv: &Invocation, fds: Inherited, log: &mut Logger) -> Result<u8> {
     let g = &inv.global;
     check_global(g, &inv.command)?;
+    let fds = Inherited { systemd_cgroup: g.systemd_cgroup, ..fds };
     let rt = || Runtime::new(&g.root).rootless(g.rootless.as_option());
     match &inv.command {
         Command::Version => print_text(&crate::version_text()),
@@ -60,11 +61,6 @@ fn check_global(g: &Global, cmd: &Command) -> Result<()> {
     );
     if manages_containers {
         xdg_root(&g.root)?;
-    }
-    if g.systemd_cgroup
-        && matches!(cmd, Command::Create(_) | Command::Run(_) | Command::Exec(_) | Command::Update { .. })
-    {
-        bail!("not supported: --systemd-cgroup");
     }
     Ok(())
 }

@@ -18,12 +18,15 @@ use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::{mkdirat, Mode};
 use oci_spec::runtime::LinuxResources;
 
-use super::{v1, v2, CgroupPlan, Version, Write, WriteMode};
+use super::{v1, v2, CgroupPlan, Driver, FsDriver, Version, Write, WriteMode};
 use crate::error::{Step, SysError};
 
-/// A container's cgroup: one directory per hierarchy.
+/// A container's cgroup: one directory per hierarchy, and the manager that owns it.
 #[derive(Debug)]
 pub(crate) struct Cgroup {
+    driver: Box<dyn Driver>,
+    /// A plan whose directories the driver makes only once the init's pid is known.
+    pending: Option<CgroupPlan>,
     pub(super) version: Version,
     /// Hierarchy key (`memory`, `name=systemd`, `""` for cgroup2) -> the container's directory.
     pub(super) paths: BTreeMap<String, PathBuf>,
@@ -84,13 +87,24 @@ pub(super) fn read_file(dir: &Path, file: &str) -> crate::Result<String> {
 impl Cgroup {
     /// Creates the directories of `plan` (remembering which ones did not exist), applies its
     /// writes and opens the fds the child joins with. On failure nothing created is left.
+    /// With a driver that needs the init's pid, nothing is made until [`Cgroup::start`].
     pub(crate) fn create(plan: &CgroupPlan) -> crate::Result<Cgroup> {
+        let driver: Box<dyn Driver> = match &plan.systemd {
+            Some(unit) => Box::new(super::systemd::SystemdDriver::new(unit)),
+            None => Box::new(FsDriver),
+        };
+        let pending = driver.needs_pid().then(|| plan.clone());
         let mut cg = Cgroup {
+            driver,
+            pending,
             version: plan.version,
             paths: plan.dirs.iter().map(|d| (d.key.clone(), d.path.clone())).collect(),
             created: BTreeMap::new(),
             opened: Vec::new(),
         };
+        if cg.pending.is_some() {
+            return Ok(cg);
+        }
         if let Err(e) = cg.build(plan) {
             // Only what this call created: a leaf that existed before is someone else's.
             for top in cg.created.values() {
@@ -99,6 +113,27 @@ impl Cgroup {
             return Err(e);
         }
         Ok(cg)
+    }
+
+    /// Whether the child must wait for [`Cgroup::start`] before its first step.
+    pub(crate) fn needs_pid(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// With a driver that needs the init's pid: makes the cgroup around `pid`, then applies the
+    /// plan's writes to its files. Nothing to do for the files driver. On failure the caller
+    /// destroys the cgroup (the driver's part too).
+    pub(crate) fn start(&mut self, pid: i32) -> crate::Result<()> {
+        let Some(plan) = self.pending.clone() else { return Ok(()) };
+        // Until the driver made it, the directory (if any) is not ours to remove: see destroy.
+        self.driver.start(pid)?;
+        self.pending = None;
+        self.build(&plan)
+    }
+
+    /// The manager's name for the cgroup (a systemd unit), to keep in the state.
+    pub(crate) fn unit(&self) -> Option<String> {
+        self.driver.unit()
     }
 
     fn build(&mut self, plan: &CgroupPlan) -> crate::Result<()> {
@@ -188,13 +223,17 @@ impl Cgroup {
     /// The cgroup of a container created earlier, from the paths stored in its state. Only
     /// the leaf directories will be removed by [`Cgroup::destroy`].
     pub(crate) fn load(paths: &BTreeMap<String, PathBuf>) -> Cgroup {
-        Self::load_created(paths, &BTreeMap::new())
+        Self::load_created(paths, &BTreeMap::new(), None)
     }
 
     /// Like [`Cgroup::load`], with the directories [`Cgroup::created`] reported at create time,
     /// so that `destroy` also removes the parents made for this container. An entry that is not
-    /// the leaf or one of its ancestors is ignored.
-    pub(crate) fn load_created(paths: &BTreeMap<String, PathBuf>, created: &BTreeMap<String, PathBuf>) -> Cgroup {
+    /// the leaf or one of its ancestors is ignored. `unit` is what [`Cgroup::unit`] reported.
+    pub(crate) fn load_created(
+        paths: &BTreeMap<String, PathBuf>,
+        created: &BTreeMap<String, PathBuf>,
+        unit: Option<&str>,
+    ) -> Cgroup {
         let version = if paths.keys().all(|k| k.is_empty()) { Version::V2 } else { Version::V1 };
         let created = created
             .iter()
@@ -212,7 +251,7 @@ impl Cgroup {
                 opened.push(Opened { path: path.clone(), dir, procs });
             }
         }
-        Cgroup { version, paths: paths.clone(), created, opened }
+        Cgroup { driver: super::driver_for(unit), pending: None, version, paths: paths.clone(), created, opened }
     }
 
     /// `cgroup.procs` of each distinct directory, opened write-only: the child writes "0" into
@@ -295,6 +334,7 @@ impl Cgroup {
             }
         };
         self.check_before_update(resources)?;
+        self.driver.set(resources)?;
         self.apply(&writes)?;
         match (self.version, resources.devices()) {
             (Version::V2, Some(rules)) => self.replace_device_program(rules),
@@ -333,7 +373,10 @@ impl Cgroup {
 
     /// Removes the container's directories (see the module doc for which ones).
     pub(crate) fn destroy(&self) -> crate::Result<()> {
-        let mut first_error = None;
+        let mut first_error = self.driver.stop().err();
+        if self.pending.is_some() {
+            return first_error.map_or(Ok(()), Err);
+        }
         let mut done: Vec<&Path> = Vec::new();
         for (key, path) in &self.paths {
             if done.contains(&path.as_path()) {

@@ -6,6 +6,8 @@
 //! [`Layout`]; [`plan`] is pure and turns (cgroupsPath, id, resources, layout) into a
 //! [`CgroupPlan`] of directories and [`Write`]s (table-tested for both versions); [`Cgroup`]
 //! executes a plan through directory fds and manages the result for the container's lifetime.
+//! Which manager owns the cgroup is a [`Driver`]: the files alone (cgroupfs), or systemd
+//! (`systemd/`), which makes the cgroup as a unit and keeps some limits as unit properties.
 
 mod bpf;
 mod devices;
@@ -15,6 +17,7 @@ mod layout;
 mod oom;
 mod path;
 mod stats;
+mod systemd;
 mod v1;
 mod v2;
 
@@ -23,6 +26,7 @@ mod kernel_tests;
 #[cfg(test)]
 mod kernel_tests_v2;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
@@ -32,6 +36,47 @@ pub(crate) use fs::Cgroup;
 #[allow(unused_imports)] // detect is called by the host detection once wired
 pub(crate) use layout::{detect, Layout};
 pub(crate) use oom::OomWatch;
+pub(crate) use systemd::{no_systemd, systemd_booted};
+
+/// What differs between cgroup managers. Everything else (limits in files, freezer, kill,
+/// stats, pids, removing the directory) goes through the cgroup's files with any of them.
+pub(crate) trait Driver: std::fmt::Debug {
+    /// Whether the cgroup can only be made once the init's pid is known: the child then waits
+    /// for [`Cgroup::start`] before it does anything.
+    fn needs_pid(&self) -> bool {
+        false
+    }
+    /// Makes the manager's cgroup around `pid` (systemd: the unit, with the pid in it).
+    fn start(&self, _pid: i32) -> crate::Result<()> {
+        Ok(())
+    }
+    /// Records new limits where the manager keeps them, before the files get them.
+    fn set(&self, _resources: &LinuxResources) -> crate::Result<()> {
+        Ok(())
+    }
+    /// Releases the manager's cgroup (systemd: stops the unit and waits), before the files go.
+    fn stop(&self) -> crate::Result<()> {
+        Ok(())
+    }
+    /// The manager's name for the cgroup, kept in the state so later commands use the same one.
+    fn unit(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The cgroupfs driver: the runtime makes and removes the directories itself.
+#[derive(Debug)]
+pub(crate) struct FsDriver;
+
+impl Driver for FsDriver {}
+
+/// The driver of a created container, from what its state recorded.
+pub(crate) fn driver_for(unit: Option<&str>) -> Box<dyn Driver> {
+    match unit {
+        Some(u) => Box::new(systemd::SystemdDriver::loaded(u)),
+        None => Box::new(FsDriver),
+    }
+}
 
 /// Which cgroup interface the container's limits are written to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +147,7 @@ pub(crate) struct PlannedDir {
 }
 
 /// The pure result of [`plan`]: where the cgroup lives and what to write into it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CgroupPlan {
     /// Version the writes are meant for.
     pub(crate) version: Version,
@@ -118,6 +163,8 @@ pub(crate) struct CgroupPlan {
     /// Rootless without `linux.cgroupsPath`: a hierarchy where the directory cannot be made or
     /// joined (EACCES, EPERM, EROFS) is left out; a limit for it then fails the create.
     pub(crate) skip_unreachable: bool,
+    /// With `--systemd-cgroup`: the unit that systemd makes (the directory is its cgroup).
+    pub(crate) systemd: Option<systemd::UnitPlan>,
 }
 
 /// Computes the container's cgroup directories and limit writes. Pure: nothing is read or written.
@@ -143,7 +190,34 @@ pub(crate) fn plan(
             (v2::writes(resources, &layout.unified_controllers())?, Some(program))
         }
     };
-    Ok(CgroupPlan { version: layout.version(), dirs, writes, device_program, rootless: false, skip_unreachable: false })
+    Ok(CgroupPlan {
+        version: layout.version(),
+        dirs,
+        writes,
+        device_program,
+        rootless: false,
+        skip_unreachable: false,
+        systemd: None,
+    })
+}
+
+/// [`plan`] for the systemd driver: the cgroup is the unit's, named by `cgroups_path` in runc's
+/// `slice:prefix:name` form; the files get the same writes as with the files driver. Only on a
+/// pure cgroup v2 host for now.
+pub(crate) fn plan_systemd(
+    cgroups_path: Option<&Path>,
+    id: &str,
+    resources: Option<&LinuxResources>,
+    annotations: &BTreeMap<String, String>,
+    layout: &Layout,
+) -> crate::Result<CgroupPlan> {
+    if layout.version() != Version::V2 {
+        return Err(not_supported("--systemd-cgroup on a cgroup v1 or hybrid host"));
+    }
+    let unit = systemd::plan(cgroups_path, id, resources, annotations)?;
+    let mut p = plan(Some(&Path::new("/").join(&unit.name.cgroup)), id, resources, layout)?;
+    p.systemd = Some(unit);
+    Ok(p)
 }
 
 fn not_supported(what: impl Into<String>) -> crate::Error {

@@ -68,6 +68,7 @@ pub(crate) struct CreateWire {
     listen_fds: u32,
     #[serde(default)]
     rootless: Option<bool>,
+    systemd_cgroup: bool,
 }
 
 impl CreateWire {
@@ -84,6 +85,7 @@ impl CreateWire {
             no_new_keyring,
             listen_fds,
             rootless,
+            systemd_cgroup,
             stdio,
         } = opts;
         let console = console.into();
@@ -98,6 +100,7 @@ impl CreateWire {
                 no_new_keyring,
                 listen_fds,
                 rootless,
+                systemd_cgroup,
             },
             stdio,
         )
@@ -115,6 +118,7 @@ impl CreateWire {
             no_new_keyring,
             listen_fds,
             rootless,
+            systemd_cgroup,
         } = self;
         let console = console.into();
         let stdio = Default::default();
@@ -128,6 +132,7 @@ impl CreateWire {
             no_new_keyring,
             listen_fds,
             rootless,
+            systemd_cgroup,
             stdio,
         }
     }

@@ -27,6 +27,8 @@ struct ExecContext<'a> {
     sock: OwnedFd,
     pidfd: BorrowedFd<'a>,
     ns_flags: i32,
+    /// The init's root, for a container without a mount namespace of its own (no setns brings it).
+    root: Option<OwnedFd>,
     cgroup_procs: Vec<OwnedFd>,
     preserve_fds: u32,
 }
@@ -44,6 +46,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
         apply_user(c, pidfd.as_fd(), spec, &mut process)?;
     }
     let popts = PlanOptions {
+        systemd_cgroup: false,
         console: !matches!(opts.console, ConsoleMode::None),
         preserve_fds: opts.preserve_fds,
         ..Default::default()
@@ -69,6 +72,10 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
         }
     }
     let cgroup_procs = open_procs(c, &opts.sub_cgroups)?;
+    let root = match c.state.internal.ns_flags & libc::CLONE_NEWNS {
+        0 => Some(init_root(c, pidfd.as_fd())?),
+        _ => None,
+    };
     let forks = c.state.internal.ns_flags & libc::CLONE_NEWPID != 0;
     // The process is a grandchild; a subreaper until the intermediate is reaped makes it ours
     // to wait for (the guard is never dropped in the child, which execs).
@@ -85,12 +92,14 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
                 sock: child_sock,
                 pidfd: pidfd.as_fd(),
                 ns_flags: c.state.internal.ns_flags,
+                root,
                 cgroup_procs,
             })
         }
         Forked::Parent(child) => {
             drop(child_sock);
             drop(cgroup_procs);
+            drop(root);
             let st = &c.state;
             let state = |pid: i32| {
                 serde_json::json!({"ociVersion": st.oci_version, "id": st.id, "status": "running", "pid": pid,
@@ -122,7 +131,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
                 wait_for_execve(&parent_sock, pid, forks)?;
             }
             if let Some(p) = &opts.pid_file {
-                state::write_atomic(p, pid.to_string().as_bytes())?;
+                state::write_pid_file(p, pid)?;
             }
             Ok(ExecProcess::adopted(pid, console, !opts.detach, Default::default()))
         }
@@ -243,6 +252,10 @@ fn apply_user(c: &Container, pidfd: BorrowedFd<'_>, spec: &str, p: &mut Process)
 /// The init's root directory, opened through a private procfs; the pidfd still being alive
 /// afterwards proves the pid was not reused in between.
 fn container_root(c: &Container, pidfd: BorrowedFd<'_>) -> Result<pathrs::Root> {
+    init_root(c, pidfd).map(pathrs::Root::from_fd)
+}
+
+fn init_root(c: &Container, pidfd: BorrowedFd<'_>) -> Result<OwnedFd> {
     use pathrs::flags::OpenFlags;
     use pathrs::procfs::{ProcfsBase, ProcfsHandle};
     let sub = format!("{}/root", c.state.pid);
@@ -251,7 +264,7 @@ fn container_root(c: &Container, pidfd: BorrowedFd<'_>) -> Result<pathrs::Root> 
     let root =
         procfs.open_follow(ProcfsBase::ProcRoot, &sub, OpenFlags::O_PATH | OpenFlags::O_DIRECTORY).map_err(err)?;
     sys::process::pidfd_send_signal(pidfd, 0).map_err(|_| c.wrong_state(Operation::Exec, Status::Stopped))?;
-    Ok(pathrs::Root::from_fd(root))
+    Ok(OwnedFd::from(root))
 }
 
 fn run(ctx: ExecContext<'_>) -> ! {
@@ -260,6 +273,7 @@ fn run(ctx: ExecContext<'_>) -> ! {
     // would be reachable through /proc/self/fd from the cwd, the program path or a ptrace.
     let mut keep = vec![sock.as_raw_fd(), ctx.pidfd.as_raw_fd()];
     keep.extend(ctx.cgroup_procs.iter().map(|f| f.as_raw_fd()));
+    keep.extend(ctx.root.iter().map(|f| f.as_raw_fd()));
     if let Err(e) = sys::process::close_all_except(3 + ctx.preserve_fds, &keep) {
         let _ = protocol::send(sock, &ChildMsg::Failed(at(Step::Spawn)(e)), &[], false);
         sys::process::exit_now(1)
@@ -277,7 +291,7 @@ fn run(ctx: ExecContext<'_>) -> ! {
                 }
             }
             drop(ctx.cgroup_procs);
-            let late = process::late_seccomp(ctx.process, ctx.seccomp);
+            let late = process::late_seccomp(ctx.seccomp);
             process::final_exec(ctx.process, &path, &env, late, Some(sock))
         }
         Err(e) => {
@@ -309,7 +323,15 @@ fn setup(ctx: &ExecContext<'_>) -> StepResult<(std::ffi::CString, Vec<std::ffi::
     sys::process::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE").map_err(at(Step::Spawn))?;
     // One setns through the init's pidfd joins every namespace at once; the mount namespace
     // brings the container's root and cwd with it.
-    sys::process::setns(ctx.pidfd, ctx.ns_flags, "init's namespaces").map_err(at(Step::Namespaces))?;
+    if ctx.ns_flags != 0 {
+        sys::process::setns(ctx.pidfd, ctx.ns_flags, "init's namespaces").map_err(at(Step::Namespaces))?;
+    }
+    if let Some(root) = &ctx.root {
+        // The caller's mount namespace: the container's root comes from the init, by chroot.
+        sys::process::fchdir(root.as_fd(), "init's root").map_err(at(Step::Namespaces))?;
+        sys::mount::chroot_dot().map_err(at(Step::Namespaces))?;
+        sys::process::chdir("/").map_err(at(Step::Namespaces))?;
+    }
     process::initial_affinity(p)?;
     if ctx.ns_flags & libc::CLONE_NEWPID != 0 {
         if let Forked::Parent(_) = sys::process::fork().map_err(at(Step::Namespaces))? {

@@ -30,6 +30,8 @@ pub(crate) struct ChildContext<'a> {
     pub(crate) ns_fds: Vec<(i32, &'static str, OwnedFd)>,
     /// cgroup.procs of each hierarchy, written "0" to join.
     pub(crate) cgroup_procs: Vec<BorrowedFd<'a>>,
+    /// The cgroup is made around this process once cloned: wait for `CgroupReady` first.
+    pub(crate) await_cgroup: bool,
     /// v1 hierarchy name -> host directory of the container's cgroup (for the cgroup mount).
     pub(crate) cgroup_paths: Vec<(String, PathBuf)>,
     /// Detached bind trees opened by the runtime (idmapped ones; all of them with a new user
@@ -62,6 +64,13 @@ struct Exec {
 
 fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     let plan = ctx.plan;
+    if ctx.await_cgroup {
+        match protocol::recv::<ParentMsg>(ctx.sock.as_fd()).map_err(at(Step::Cgroup))?.msg {
+            Some(ParentMsg::CgroupReady) => {}
+            // The parent failed to make the cgroup and reports it; it kills us.
+            _ => sys::process::exit_now(1),
+        }
+    }
     if plan.process.oom_score_adj.is_some() {
         // First, while dumpable and still the caller in the host's namespaces: an unprivileged
         // runtime may only open its own /proc files then (runc writes it before its clone). The
@@ -86,10 +95,13 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
         super::netdev::move_in(host.as_fd(), netns.as_fd(), &plan.net_devices).map_err(at(Step::Namespaces))?;
     }
     identity(plan)?;
-    let (root, late_ro) =
+    let caller_mnt = if plan.rootfs.detached { Some(throwaway_mount_namespace(&procfs)?) } else { None };
+    let (root, mut late_ro) =
         rootfs::prepare(&plan.rootfs, &ctx.cgroup_paths, &ctx.bind_trees).map_err(|(s, e)| at(s)(e))?;
     let pid = hooks_before_pivot(ctx, &root)?;
-    rootfs::switch_root(&root, plan.rootfs.no_pivot, plan.rootfs.propagation, &procfs).map_err(at(Step::Pivot))?;
+    rootfs::switch_root(&root, &plan.rootfs, caller_mnt.as_ref().map(|f| f.as_fd()), &mut late_ro, &procfs)
+        .map_err(at(Step::Pivot))?;
+    drop(caller_mnt);
     drop(root);
     for (path, value) in &plan.sysctl {
         process::write_proc(&procfs, ProcfsBase::ProcRoot, path, value).map_err(at(Step::Identity))?;
@@ -100,7 +112,7 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
             .map_err(at(Step::Console))?;
     }
     // Only now: /dev/console had to be bound onto a file in a writable /dev (runc's order).
-    rootfs::finish_readonly(late_ro, plan.rootfs.readonly).map_err(at(Step::Pivot))?;
+    rootfs::finish_readonly(late_ro, &plan.rootfs).map_err(at(Step::Pivot))?;
     if plan.new_keyring {
         sys::process::join_session_keyring(&format!("_ses.{}", plan.id)).map_err(at(Step::Credentials))?;
     }
@@ -111,6 +123,17 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     let env = process::with_home(&plan.process);
     protocol::send(ctx.sock.as_fd(), &ChildMsg::Ready, &[], true).map_err(at(Step::Spawn))?;
     Ok(Exec { path, env, procfs, pid })
+}
+
+/// Without a mount namespace of the container's: the caller's, kept for the way back, and a
+/// private one to prepare the root in (rootfs::switch_root leaves it with a copy of the root).
+fn throwaway_mount_namespace(procfs: &ProcfsHandle) -> StepResult<OwnedFd> {
+    let flags = OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC;
+    let mnt = procfs
+        .open_follow(ProcfsBase::ProcThreadSelf, "ns/mnt", flags)
+        .map_err(|e| at(Step::Namespaces)(rootfs::path_err("open", "/proc/thread-self/ns/mnt", e)))?;
+    sys::process::unshare(libc::CLONE_NEWNS).map_err(at(Step::Namespaces))?;
+    Ok(OwnedFd::from(mnt))
 }
 
 /// createRuntime (and prestart) hooks run by the runtime, then createContainer hooks here, in the
@@ -164,10 +187,12 @@ fn exec_program(ctx: &ChildContext<'_>, exec: Exec) -> ! {
     }
     drop(fifo);
     let plan = ctx.plan;
-    let mut late = process::late_seccomp(p, plan.seccomp.as_ref());
+    // Loaded last, right before execve, so it constrains the program and not hull's own steps.
+    let mut late = process::late_seccomp(plan.seccomp.as_ref());
     if let Some(hooks) = plan.hooks.start_container().as_ref().filter(|h| !h.is_empty()) {
-        // As runc: with noNewPrivileges the filter is in place before startContainer hooks run.
-        if let Some(prog) = late.take() {
+        // As runc: with noNewPrivileges the filter is in place before startContainer hooks run
+        // (without it, loading needs the CAP_SYS_ADMIN kept for final_exec, so it waits there).
+        if let Some(prog) = late.take_if(|_| p.no_new_privileges) {
             if let Err(e) = sys::seccomp::install(prog) {
                 process::fail_late(e)
             }

@@ -93,7 +93,7 @@ fn check_joined_maps(want: &IdMaps) -> StepResult {
         if parse_map(&have) != parse_map(text) {
             let msg = format!(
                 "linux.{}Mappings do not match the joined user namespace (it has {:?})",
-                &file[..3],
+                file.trim_end_matches("_map"),
                 have.trim()
             );
             return Err(ChildError { step: Step::Namespaces, error: ChildCause::Message(msg) });

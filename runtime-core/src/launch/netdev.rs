@@ -76,6 +76,10 @@ fn cname(name: &str) -> Vec<u8> {
 }
 
 /// Splits a datagram into (type, payload) messages.
+///
+/// Indexing here and in `attrs` is bounds-safe by the loop conditions: a header is read only
+/// while `rest` holds one (16 or 4 bytes), a payload only after `len <= rest.len()` was checked,
+/// and the next slice start is clamped to `rest.len()`.
 fn messages(buf: &[u8]) -> Vec<(u16, &[u8])> {
     let mut out = Vec::new();
     let mut rest = buf;
@@ -106,6 +110,7 @@ fn attrs(payload: &[u8], skip: usize) -> Vec<(u16, &[u8])> {
 }
 
 fn errno_of(payload: &[u8]) -> i32 {
+    // Cannot panic: `get(0..4)` yields exactly 4 bytes.
     payload.get(0..4).map(|b| -i32::from_ne_bytes(b.try_into().expect("4 bytes"))).unwrap_or(libc::EIO)
 }
 
@@ -136,12 +141,15 @@ fn link(sock: BorrowedFd<'_>, name: &str) -> Result<(i32, u32), SysError> {
     let what = format!("RTM_GETLINK {name}");
     let replies = request(sock, &message(RTM_GETLINK, F_REQUEST | F_ACK, &body), RTM_NEWLINK, &what)?;
     let p = replies.first().filter(|p| p.len() >= 16).ok_or_else(|| SysError::check(&what, None, "no reply"))?;
+    // Cannot panic: `p` holds at least 16 bytes (filtered above) and each slice is 4 long.
     Ok((i32::from_ne_bytes(p[4..8].try_into().expect("4")), u32::from_ne_bytes(p[8..12].try_into().expect("4"))))
 }
 
 fn permanent_addrs(sock: BorrowedFd<'_>, index: i32) -> Result<Vec<Addr>, SysError> {
     let replies = request(sock, &message(RTM_GETADDR, F_REQUEST | F_DUMP, &[0u8; 8]), RTM_NEWADDR, "RTM_GETADDR")?;
     let mut out = Vec::new();
+    // Cannot panic below: each `p` holds at least the 8-byte ifaddrmsg, slices are of fixed
+    // length, and attribute data is used only when it is exactly 4 bytes.
     for p in replies.iter().filter(|p| p.len() >= 8) {
         if u32::from_ne_bytes(p[4..8].try_into().expect("4")) != index as u32 {
             continue;

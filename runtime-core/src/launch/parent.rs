@@ -42,6 +42,7 @@ pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> R
         console: !matches!(opts.console, ConsoleMode::None),
         preserve_fds: opts.preserve_fds,
         listen_fds: opts.listen_fds,
+        systemd_cgroup: opts.systemd_cgroup,
     };
     let plan = Plan::build(id, &bundle, &popts, &host)?;
     for fd in 3..3 + opts.preserve_fds + opts.listen_fds {
@@ -50,14 +51,16 @@ pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> R
             return Err(Error::InvalidArgument(format!("--preserve-fds: file descriptor {fd} is not open")));
         }
     }
+    crate::rootfs::check_bind_sources(&plan.rootfs.mounts).step(Step::Rootfs)?;
     let mut warnings = plan.process.warnings.clone();
     warnings.extend(crate::cgroups::check_existing(&plan.cgroup)?);
     let dir = store.create_dir(id)?;
     let mut made = Made { dir: Some(dir), cgroup: None, child: None };
     let (state, console) = launch(&plan, &bundle, &opts, &mut made)?;
+    // Invariant: `made.dir` is set above and only taken by `disarm` or drop, both after this.
     made.dir.as_ref().expect("state dir").write(&state)?;
     if let Some(p) = &opts.pid_file {
-        state::write_atomic(p, state.pid.to_string().as_bytes())?;
+        state::write_pid_file(p, state.pid)?;
     }
     made.disarm();
     Ok(Container {
@@ -103,6 +106,7 @@ impl Drop for Made {
 }
 
 fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -> Result<(State, Option<OwnedFd>)> {
+    // Invariant: `create` sets `made.dir` before calling us.
     let dir = made.dir.as_ref().expect("state dir");
     let fifo_path = dir.fifo_path();
     sys::fs::mkfifo(&fifo_path.to_string_lossy(), 0o622).step(Step::State)?;
@@ -119,7 +123,8 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
     let bind_trees = super::idmap::trees(&plan.rootfs)?;
     let netlink = super::netdev::host_socket(&plan.net_devices).step(Step::Namespaces)?;
     made.cgroup = Some(Cgroup::create(&plan.cgroup)?);
-    let cgroup = made.cgroup.as_ref().expect("just set");
+    // Invariant: set on the line above.
+    let cgroup = made.cgroup.as_mut().expect("just set");
     let cgroup_paths = v1_mount_dirs(cgroup);
     let (parent_sock, child_sock) = sys::socket::seqpacket_pair().step(Step::Spawn)?;
     sys::socket::enable_passcred(parent_sock.as_fd()).step(Step::Spawn)?;
@@ -132,6 +137,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                 sock: child_sock,
                 fifo,
                 ns_fds,
+                await_cgroup: cgroup.needs_pid(),
                 cgroup_procs: cgroup.procs_fds(),
                 cgroup_paths,
                 bind_trees,
@@ -144,6 +150,10 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
             drop(ns_fds);
             drop(bind_trees);
             drop(netlink);
+            if cgroup.needs_pid() {
+                cgroup.start(pid)?;
+                protocol::send(parent_sock.as_fd(), &ParentMsg::CgroupReady, &[], false).step(Step::Spawn)?;
+            }
             let state = |pid: i32| {
                 serde_json::json!({
                     "ociVersion": plan.oci_version, "id": plan.id, "status": "creating", "pid": pid,
@@ -180,6 +190,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                     init_start_time: start_time,
                     cgroup_paths: cgroup.paths(),
                     cgroup_created: cgroup.created(),
+                    cgroup_unit: cgroup.unit(),
                     own_pid_ns: plan.namespaces.own_pid_ns,
                     ns_flags: plan.namespaces.all_flags(),
                     hooks: bundle.spec.hooks().as_ref().map(|h| serde_json::to_value(h).unwrap_or_default()),
@@ -240,12 +251,14 @@ pub(crate) fn serve(sock: &OwnedFd, child: i32, ex: &Expect<'_>) -> Result<(i32,
         match m.msg {
             Some(ChildMsg::MapIds) if expect_maps.is_some() => {
                 // Always the process we cloned: the second fork comes after the mapping.
+                // Invariant: the match guard checked `is_some()`.
                 let (maps, with) = expect_maps.take().expect("matched");
                 super::namespaces::write_maps(child, maps, with).step(Step::Namespaces)?;
                 protocol::send(sock.as_fd(), &ParentMsg::IdsMapped, &[], false).step(Step::Namespaces)?;
             }
             Some(ChildMsg::SetTimeOffsets) if expect_offsets.is_some() && expect_maps.is_none() => {
                 // Also the process we cloned: it forks into the time namespace after the reply.
+                // Invariant: the match guard checked `is_some()`.
                 let text = expect_offsets.take().expect("matched");
                 super::namespaces::write_time_offsets(child, text).step(Step::Namespaces)?;
                 protocol::send(sock.as_fd(), &ParentMsg::TimeOffsetsSet, &[], false).step(Step::Namespaces)?;
@@ -258,7 +271,13 @@ pub(crate) fn serve(sock: &OwnedFd, child: i32, ex: &Expect<'_>) -> Result<(i32,
                 match ex.console {
                     ConsoleMode::Socket(path) => console::send_to_socket(path, &name, &master).step(Step::Console)?,
                     ConsoleMode::Return => console = Some(master),
-                    ConsoleMode::None => unreachable!("the plan refuses a terminal without a console"),
+                    // The plan refuses a terminal without a console; a child asking anyway is an error.
+                    ConsoleMode::None => {
+                        return Err(Error::sys(
+                            Step::Console,
+                            SysError::check("console", None, "no console was asked for"),
+                        ))
+                    }
                 }
             }
             Some(ChildMsg::SeccompListener) if expect_listener && !expect_console => {
@@ -327,7 +346,7 @@ pub(crate) fn start_time(pid: i32) -> Result<u64, SysError> {
 
 /// Parses field 22 (and the state, field 3) of a /proc/PID/stat line; the comm may hold spaces.
 pub(crate) fn parse_stat(s: &str) -> Option<(char, u64)> {
-    let rest = &s[s.rfind(')')? + 2..];
+    let rest = s.get(s.rfind(')')? + 2..)?;
     let mut f = rest.split(' ');
     let state = f.next()?.chars().next()?;
     let start = f.nth(18)?.parse().ok()?;

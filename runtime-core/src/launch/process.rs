@@ -29,8 +29,15 @@ pub(crate) fn seccomp_now(prog: Option<&Program>, sock: BorrowedFd<'_>) -> StepR
     Ok(())
 }
 
+/// Loading a filter without no_new_privs needs CAP_SYS_ADMIN in the effective set.
+const CAP_SYS_ADMIN: u64 = 1 << 21;
+
 /// rlimits, then runc's privilege-drop order: bounding set while privileged, keep caps across the
 /// uid switch, groups, gid, uid, then the final capability sets and the ambient set.
+///
+/// A filter loaded late without no_new_privs needs CAP_SYS_ADMIN at load time: it stays effective
+/// (never in the bounding, inheritable or ambient sets, so nothing exec'd before gains it) until
+/// [`final_exec`] loads the filter and drops it with one `capset`.
 pub(crate) fn credentials(p: &ProcessPlan, seccomp: Option<&Program>, sock: BorrowedFd<'_>) -> StepResult {
     let err = at(Step::Credentials);
     attrs(p)?;
@@ -38,13 +45,14 @@ pub(crate) fn credentials(p: &ProcessPlan, seccomp: Option<&Program>, sock: Borr
         sys::process::setrlimit(r.resource, r.soft, r.hard, &r.name).map_err(&err)?;
     }
     if !p.no_new_privileges {
-        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it before dropping caps.
-        seccomp_now(seccomp, sock)?;
+        // A listener must reach the runtime over the socket: load it now, while privileged.
+        seccomp_now(seccomp.filter(|s| s.needs_listener()), sock)?;
     }
     // runc's order: the cwd is entered while still privileged, so a directory only root may
     // enter works for any user; a failure is retried as the final user below (root squashed
     // on NFS, for one).
     let entered = sys::process::chdir(&p.cwd).is_ok();
+    let held = held_for_seccomp(p, seccomp);
     for cap in 0..64u64 {
         if p.caps.bounding & (1 << cap) == 0 {
             match sys::process::prctl(libc::PR_CAPBSET_DROP, cap, "PR_CAPBSET_DROP") {
@@ -78,7 +86,7 @@ pub(crate) fn credentials(p: &ProcessPlan, seccomp: Option<&Program>, sock: Borr
     sys::process::setresgid(p.gid).map_err(&err)?;
     sys::process::setresuid(p.uid).map_err(&err)?;
     sys::process::prctl(libc::PR_SET_KEEPCAPS, 0, "PR_SET_KEEPCAPS").map_err(&err)?;
-    sys::process::capset(p.caps.effective, p.caps.permitted, p.caps.inheritable).map_err(&err)?;
+    sys::process::capset(p.caps.effective | held, p.caps.permitted | held, p.caps.inheritable).map_err(&err)?;
     sys::process::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as u64, "PR_CAP_AMBIENT").map_err(&err)?;
     for cap in 0..64u64 {
         if p.caps.ambient & (1 << cap) != 0 {
@@ -146,15 +154,17 @@ pub(crate) fn initial_affinity(p: &ProcessPlan) -> StepResult {
 
 /// Finds the program like runc (exec.LookPath with the container's PATH), inside the new root.
 pub(crate) fn lookup(p: &ProcessPlan) -> StepResult<CString> {
-    let arg0 = p.args[0].to_string_lossy().into_owned();
     let not_found = |m: String| ChildError { step: Step::Exec, error: ChildCause::Message(m) };
+    // The plan refuses empty args; checked again rather than indexed.
+    let first = p.args.first().ok_or_else(|| not_found("exec: process.args is empty".into()))?;
+    let arg0 = first.to_string_lossy().into_owned();
     let is_exec = |path: &str| {
         std::fs::metadata(path)
             .map(|m| m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0)
     };
     if arg0.contains('/') {
         return match is_exec(&arg0) {
-            Ok(true) => Ok(p.args[0].clone()),
+            Ok(true) => Ok(first.clone()),
             Ok(false) => Err(not_found(format!("exec: {arg0:?}: permission denied"))),
             Err(e) => Err(not_found(format!("exec: {arg0:?}: stat {arg0}: {}", crate::io_error_text(&e)))),
         };
@@ -212,10 +222,12 @@ pub(crate) fn fail_late(e: SysError) -> ! {
     sys::process::exit_now(127)
 }
 
-/// Loads a late seccomp filter, marks every fd beyond stdio and the preserved ones close-on-exec
-/// (the kernel closes them at execve, before the program runs), resets signal dispositions and
-/// execs. With `report`, a failure goes to the runtime over that socket, whose closing at
-/// execve tells the runtime that the program is running. Never returns.
+/// Marks every fd beyond stdio and the preserved ones close-on-exec (the kernel closes them at
+/// execve, before the program runs), resets signal dispositions, loads a late seccomp filter and
+/// execs: the filter goes in last, so a profile needs to allow nothing of the runtime's but the
+/// execve (and, without no_new_privs, the `capset` that drops what loading needed). With
+/// `report`, a failure goes to the runtime over that socket, whose closing at execve tells the
+/// runtime that the program is running. Never returns.
 pub(crate) fn final_exec(
     p: &ProcessPlan,
     path: &CString,
@@ -224,21 +236,15 @@ pub(crate) fn final_exec(
     report: Option<BorrowedFd<'_>>,
 ) -> ! {
     let fail = |e: SysError| -> ! {
-        match report {
-            Some(sock) => {
-                let err = ChildError { step: Step::Exec, error: ChildCause::Sys(e) };
-                let _ = protocol::send(sock, &ChildMsg::Failed(err), &[], false);
+        if let Some(sock) = report {
+            let err = ChildError { step: Step::Exec, error: ChildCause::Sys(e.clone()) };
+            if protocol::send(sock, &ChildMsg::Failed(err), &[], false).is_ok() {
                 sys::process::exit_now(127)
             }
-            None => fail_late(e),
         }
+        // No runtime to tell (or the filter refuses the socket): the process's stderr is left.
+        fail_late(e)
     };
-    if let Some(prog) = late_seccomp {
-        // As late as possible: everything above runs unfiltered, only execve follows.
-        if let Err(e) = sys::seccomp::install(prog) {
-            fail(e)
-        }
-    }
     let first = 3 + p.preserve_fds;
     for fd in 3..first {
         if let Err(e) = sys::process::clear_cloexec(fd as i32) {
@@ -254,16 +260,86 @@ pub(crate) fn final_exec(
         }
     }
     sys::process::reset_signals();
+    if let Some(prog) = late_seccomp {
+        if let Err(e) = sys::seccomp::install(prog) {
+            fail(e)
+        }
+        if held_for_seccomp(p, Some(prog)) != 0 {
+            // Failing closed: the program must never run with what loading needed.
+            if let Err(e) = sys::process::capset(p.caps.effective, p.caps.permitted, p.caps.inheritable) {
+                fail(e)
+            }
+        }
+    }
     fail(sys::process::execve(path, &p.args, env))
 }
 
-/// The filter to install after `Ready`, if any (noNewPrivileges set and no listener to hand over).
-pub(crate) fn late_seccomp<'a>(p: &ProcessPlan, prog: Option<&'a Program>) -> Option<&'a Program> {
-    prog.filter(|s| p.no_new_privileges && !s.needs_listener())
+/// Capabilities the process holds beyond its own until a late filter is loaded without
+/// no_new_privs (CAP_SYS_ADMIN, unless the container keeps it anyway).
+fn held_for_seccomp(p: &ProcessPlan, prog: Option<&Program>) -> u64 {
+    match late_seccomp(prog) {
+        Some(_) if !p.no_new_privileges => CAP_SYS_ADMIN & !p.caps.effective,
+        _ => 0,
+    }
+}
+
+/// The filter to install right before the execve, if any: every filter without a listener to hand
+/// over (with no_new_privs, or holding CAP_SYS_ADMIN until then without it).
+pub(crate) fn late_seccomp(prog: Option<&Program>) -> Option<&Program> {
+    prog.filter(|s| !s.needs_listener())
 }
 
 /// The filter to install right after the credentials (before `Ready`), if any.
 pub(crate) fn seccomp_before_ready<'a>(p: &ProcessPlan, prog: Option<&'a Program>) -> Option<&'a Program> {
-    // Without no_new_privs it was installed inside credentials(); a listener must reach the runtime.
+    // Without no_new_privs a listener's filter was installed inside credentials(), still privileged.
     prog.filter(|s| p.no_new_privileges && s.needs_listener())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::{Plan, PlanOptions};
+
+    fn process(no_new_privs: bool, caps: &[&str]) -> ProcessPlan {
+        let mut v = crate::plan::tests::base();
+        v["process"]["noNewPrivileges"] = json!(no_new_privs);
+        v["process"]["capabilities"] = json!({"bounding": caps, "effective": caps, "permitted": caps});
+        let dir = std::env::temp_dir().join(format!("hull-process-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("rootfs")).unwrap();
+        let bundle = crate::bundle::Bundle::from_spec(dir, serde_json::from_value(v).unwrap()).unwrap();
+        let host = crate::host::HostInfo::detect().unwrap();
+        Plan::build("t", &bundle, &PlanOptions::default(), &host).unwrap().process
+    }
+
+    fn program(listener: bool) -> Program {
+        let mut v =
+            json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["execve"], "action": "SCMP_ACT_ALLOW"}]});
+        if listener {
+            v["listenerPath"] = json!("/run/agent.sock");
+            v["syscalls"][0]["action"] = json!("SCMP_ACT_NOTIFY");
+        }
+        crate::seccomp::compile(&serde_json::from_value(v).unwrap(), false).unwrap()
+    }
+
+    #[test]
+    fn every_filter_without_a_listener_goes_in_last() {
+        let (plain, notify) = (program(false), program(true));
+        assert!(late_seccomp(Some(&plain)).is_some());
+        assert!(late_seccomp(Some(&notify)).is_none(), "its listener must reach the runtime before Ready");
+        assert!(late_seccomp(None).is_none());
+        assert!(seccomp_before_ready(&process(true, &[]), Some(&notify)).is_some());
+        assert!(seccomp_before_ready(&process(false, &[]), Some(&notify)).is_none(), "loaded in credentials()");
+    }
+
+    #[test]
+    fn cap_sys_admin_is_held_only_to_load_a_filter_without_no_new_privs() {
+        let plain = program(false);
+        assert_eq!(held_for_seccomp(&process(false, &["CAP_KILL"]), Some(&plain)), CAP_SYS_ADMIN);
+        assert_eq!(held_for_seccomp(&process(true, &["CAP_KILL"]), Some(&plain)), 0, "no_new_privs suffices");
+        assert_eq!(held_for_seccomp(&process(false, &["CAP_SYS_ADMIN"]), Some(&plain)), 0, "kept anyway");
+        assert_eq!(held_for_seccomp(&process(false, &["CAP_KILL"]), None), 0);
+        assert_eq!(held_for_seccomp(&process(false, &["CAP_KILL"]), Some(&program(true))), 0, "loaded early");
+    }
 }

@@ -3,6 +3,7 @@
 //!
 //! | # | child -> parent            | fds        | parent does                                          |
 //! |---|----------------------------|------------|------------------------------------------------------|
+//! |   |   parent -> child: `CgroupReady`       | | first, only when the cgroup manager needs the pid   |
 //! | 0 | `MapIds`                   | -          | writes uid_map, gid_map of the sender's pid          |
 //! |   |   parent -> child: `IdsMapped`         | | the child becomes root of its user namespace        |
 //! | 0 | `SetTimeOffsets`           | -          | writes timens_offsets of the sender's pid            |
@@ -15,7 +16,9 @@
 //! | - | `Failed(ChildError)`       | -          | kills and reaps the child, removes everything, fails |
 //! | - | (socket closed, no Ready)  | -          | the child died: same cleanup, reports its exit       |
 //!
-//! `MapIds` comes first and only when the container has a new user namespace, from the process the
+//! `CgroupReady` is sent before anything else when the cgroup is made around the child's pid
+//! (systemd's scope): the child waits for it before its first step, so that everything it does
+//! and forks happens inside its cgroup. `MapIds` comes first and only when the container has a new user namespace, from the process the
 //! runtime cloned (before any second fork), without credentials: unmapped ids cannot be sent;
 //! `SetTimeOffsets` likewise, after it, only with linux.timeOffsets. `Console` comes only when `process.terminal` is true, `SeccompListener` only when the seccomp
 //! profile has SCMP_ACT_NOTIFY rules, `RunHooks` only when prestart or createRuntime hooks exist
@@ -59,6 +62,8 @@ pub(crate) enum ParentMsg {
     IdsMapped,
     /// The time namespace offsets are written.
     TimeOffsetsSet,
+    /// The child's cgroup now holds it (made around its pid by the cgroup manager).
+    CgroupReady,
 }
 
 /// A received message with what came beside it.

@@ -36,6 +36,8 @@ pub(crate) struct PlanOptions {
     pub(crate) console: bool,
     pub(crate) preserve_fds: u32,
     pub(crate) listen_fds: u32,
+    /// `--systemd-cgroup`: the cgroup is a systemd unit.
+    pub(crate) systemd_cgroup: bool,
 }
 
 /// The root filesystem part of the plan.
@@ -49,6 +51,9 @@ pub(crate) struct RootfsPlan {
     /// Propagation of "/" inside the container's mount namespace (MS_* flags).
     pub(crate) propagation: u64,
     pub(crate) no_pivot: bool,
+    /// No mount namespace of the container's: the root is prepared in a throwaway one and entered
+    /// as a detached copy by chroot, so nothing is mounted in (or propagates to) the caller's.
+    pub(crate) detached: bool,
     pub(crate) mounts: Vec<MountStep>,
     /// Whether hull populates /dev (devices, symlinks, /dev/console): unless /dev is a bind mount,
     /// as runc; without a /dev mount that is the rootfs's own /dev.
@@ -88,12 +93,14 @@ impl Plan {
     pub(crate) fn build(id: &str, bundle: &Bundle, opts: &PlanOptions, host: &HostInfo) -> Result<Plan> {
         let spec = &bundle.spec;
         validate::check(spec)?;
+        validate::hooks(spec)?;
         let linux = spec.linux().as_ref().ok_or_else(|| Error::InvalidConfig("linux: missing".into()))?;
         let process =
             spec.process().as_ref().ok_or_else(|| Error::Spec("process property must not be empty".into()))?;
 
         let namespaces = namespaces::plan(linux, host)?;
         validate::identity(spec, &namespaces)?;
+        validate::mount_namespace(spec, &namespaces)?;
         let mut process = process::plan(process, opts)?;
         if !bundle.unknown_caps.is_empty() {
             // runtime-spec (config.md, capabilities): logged as a warning; runc's wording.
@@ -111,7 +118,16 @@ impl Plan {
                 "cannot allocate tty if runc will detach without setting console socket".into(),
             ));
         }
-        let mut cgroup = cgroups::plan(linux.cgroups_path().as_deref(), id, linux.resources().as_ref(), &host.cgroups)?;
+        let (path, resources) = (linux.cgroups_path().as_deref(), linux.resources().as_ref());
+        let mut cgroup = if opts.systemd_cgroup {
+            if !host.systemd {
+                return Err(cgroups::no_systemd());
+            }
+            let annotations = spec.annotations().clone().unwrap_or_default().into_iter().collect();
+            cgroups::plan_systemd(path, id, resources, &annotations, &host.cgroups)?
+        } else {
+            cgroups::plan(path, id, resources, &host.cgroups)?
+        };
         if host.rootless_cgroups {
             cgroup.rootless = true;
             cgroup.skip_unreachable = linux.cgroups_path().as_ref().is_none_or(|p| p.as_os_str().is_empty());
@@ -149,6 +165,7 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
     let readonly = spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
     let propagation = mounts::root_propagation(linux.rootfs_propagation().as_deref())?;
     let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), &bundle.dir, ns, host, &bundle.mount_idmaps)?;
+    validate::special_mounts(&mounts)?;
     let populate_dev = !mounts.iter().any(|m| m.dest == "dev" && matches!(m.kind, MountKind::Bind { .. }));
     let devices = devices::plan(linux.devices().as_deref().unwrap_or(&[]))?;
     let masked = mounts::clean_paths(linux.masked_paths().as_deref().unwrap_or(&[]), "linux.maskedPaths")?;
@@ -159,6 +176,7 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
         readonly,
         propagation,
         no_pivot: opts.no_pivot,
+        detached: !ns.own_mount,
         mounts,
         populate_dev,
         devices,
@@ -180,3 +198,6 @@ impl Plan {
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+mod security_tests;

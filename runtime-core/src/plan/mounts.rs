@@ -215,9 +215,8 @@ fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo, maps: Opti
         return Err(Error::NotSupported(format!("{field}: option tmpcopyup on a mount that is not a tmpfs")));
     }
     let kind = if let Some(recursive) = bind.or((typ == "bind").then_some(false)) {
-        if !data.is_empty() {
-            return Err(Error::NotSupported(format!("{field}: filesystem options on a bind mount: {data:?}")));
-        }
+        // A bind has no filesystem of its own to take data (mode=, size=, uid=...): ignored, as
+        // mount(2) ignores it with MS_BIND (runc passes it there).
         if source.is_empty() {
             return Err(Error::InvalidConfig(format!("{field}: bind mount without a source")));
         }

@@ -45,9 +45,14 @@ pub(crate) struct NamespacePlan {
     pub(crate) second_fork: bool,
     /// The container has a pid namespace of its own.
     pub(crate) own_pid_ns: bool,
-    pub(crate) new_uts: bool,
+    /// A UTS namespace created or joined by path: either is the container's own for hostname and
+    /// domainname (runc sets them in a joined one too).
+    pub(crate) own_uts: bool,
     pub(crate) new_net: bool,
     pub(crate) new_mount: bool,
+    /// A mount namespace created or joined: without one the container shares the caller's, and
+    /// its root is a detached copy of the rootfs that is never attached there (rootfs/pivot.rs).
+    pub(crate) own_mount: bool,
     pub(crate) new_cgroup: bool,
 }
 
@@ -115,10 +120,6 @@ pub(crate) fn plan(linux: &Linux, host: &HostInfo) -> Result<NamespacePlan> {
             _ => new |= flag,
         }
     }
-    if seen & libc::CLONE_NEWNS == 0 {
-        // Without a mount namespace the rootfs setup would change the host's mounts.
-        return Err(Error::InvalidConfig("linux.namespaces: a mount namespace is required".into()));
-    }
     if host.caller.is_some() && seen & libc::CLONE_NEWUSER == 0 {
         // Without a user namespace of its own an unprivileged runtime holds no capability at all.
         return Err(Error::InvalidConfig("rootless container requires user namespaces".into()));
@@ -150,9 +151,10 @@ pub(crate) fn plan(linux: &Linux, host: &HostInfo) -> Result<NamespacePlan> {
     }
     p.second_fork |= joined & libc::CLONE_NEWPID != 0 || new & libc::CLONE_NEWTIME != 0;
     p.own_pid_ns = seen & libc::CLONE_NEWPID != 0;
-    p.new_uts = new & libc::CLONE_NEWUTS != 0;
+    p.own_uts = seen & libc::CLONE_NEWUTS != 0;
     p.new_net = new & libc::CLONE_NEWNET != 0;
     p.new_mount = new & libc::CLONE_NEWNS != 0;
+    p.own_mount = seen & libc::CLONE_NEWNS != 0;
     p.new_cgroup = new & libc::CLONE_NEWCGROUP != 0;
     p.join.sort_by_key(|j| join_rank(j.nstype));
     Ok(p)

@@ -117,6 +117,7 @@ pub(crate) fn plan(p: &Process, opts: &PlanOptions) -> Result<ProcessPlan> {
         .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         .to_owned();
     let user = p.user();
+    super::validate::ids(user.uid(), user.gid(), user.additional_gids().as_deref().unwrap_or(&[]))?;
     let caps = match p.capabilities() {
         Some(c) => Caps {
             bounding: cap_mask(c.bounding())?,

@@ -131,6 +131,17 @@ fn dev_is_populated_unless_it_is_a_bind_mount() {
 }
 
 #[test]
+fn bind_ignores_filesystem_data_but_keeps_flags() {
+    let v = with(base(), |v| {
+        v["mounts"] = json!([{"destination": "/b", "type": "bind", "source": "/tmp",
+                              "options": ["rbind", "ro", "mode=0700", "size=1m", "uid=1000", "sync"]}]);
+    });
+    let m = &build(v).unwrap().rootfs.mounts[0];
+    assert_eq!(m.kind, MountKind::Bind { source: "/tmp".into(), recursive: true });
+    assert_eq!(m.attr.set & crate::sys::mount::ATTR_RDONLY, crate::sys::mount::ATTR_RDONLY);
+}
+
+#[test]
 fn tmpcopyup_only_on_tmpfs() {
     let v = with(base(), |v| {
         v["mounts"] =
@@ -160,7 +171,7 @@ fn refusals_name_the_field() {
         (with(base(), |v| v["linux"]["intelRdt"] = json!({"closID": "x"})), "not supported: linux.intelRdt"),
         (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "user"}])), "user"),
         (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "mount"}])), "listed twice"),
-        (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "pid"}])), "mount namespace is required"),
+        (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "uts"}])), "without a private MNT namespace"),
         (with(base(), |v| v["linux"]["namespaces"] = json!([{"type": "mount"}])), "private UTS namespace"),
         (with(base(), |v| v["process"]["args"] = json!([])), "args must not be empty"),
         (with(base(), |v| v["process"]["cwd"] = json!("rel")), "absolute"),
@@ -207,6 +218,39 @@ fn joined_namespaces_are_ordered_and_pid_needs_a_second_fork() {
     assert_eq!(kinds, ["network", "pid", "mount"]);
     assert!(ns.second_fork && ns.own_pid_ns);
     assert_eq!(ns.clone_flags, libc::CLONE_NEWUTS as u64);
+}
+
+#[test]
+fn without_a_mount_namespace_the_root_is_detached() {
+    let unmasked = |v: &mut Value| {
+        v["linux"].as_object_mut().unwrap().remove("maskedPaths");
+        v["linux"].as_object_mut().unwrap().remove("readonlyPaths");
+        v.as_object_mut().unwrap().remove("hostname");
+    };
+    let none = with(with(base(), unmasked), |v| v["linux"]["namespaces"] = json!([]));
+    let p = build(none.clone()).unwrap();
+    assert!(p.rootfs.detached && !p.namespaces.own_mount);
+    assert_eq!((p.namespaces.clone_flags, p.namespaces.unshare_flags), (0, 0), "every namespace is the caller's");
+    let joined =
+        with(none.clone(), |v| v["linux"]["namespaces"] = json!([{"type": "mount", "path": "/proc/1/ns/mnt"}]));
+    assert!(!build(joined).unwrap().rootfs.detached, "a joined mount namespace is the container's");
+    assert!(!build(base()).unwrap().rootfs.detached);
+    let e = build(with(none.clone(), |v| v["linux"]["rootfsPropagation"] = json!("shared"))).unwrap_err();
+    assert!(e.to_string().contains("rootfsPropagation"), "{e}");
+    let e = build(with(none, |v| v["linux"]["readonlyPaths"] = json!(["/proc/sys"]))).unwrap_err();
+    assert!(e.to_string().contains("unable to restrict sys entries without a private MNT namespace"), "{e}");
+}
+
+#[test]
+fn hostname_in_a_joined_uts_namespace_is_accepted() {
+    let v = with(base(), |v| {
+        v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "uts", "path": "/proc/1/ns/uts"}]);
+        v["domainname"] = json!("d");
+    });
+    let p = build(v).unwrap();
+    assert!(p.namespaces.own_uts);
+    assert_eq!(p.hostname.as_deref(), Some("h"));
+    assert_eq!(p.namespaces.join.iter().map(|j| j.kind).collect::<Vec<_>>(), ["uts"]);
 }
 
 fn userns(v: &mut Value) {

@@ -31,8 +31,9 @@ pub(crate) fn map_text(list: &[LinuxIdMapping], field: &str) -> Result<String> {
         if n == 0 {
             return Err(Error::InvalidConfig(format!("{field}: a range of size 0")));
         }
-        if c + n > 1 << 32 || h + n > 1 << 32 {
-            return Err(Error::InvalidConfig(format!("{field}: range {c}+{n} or {h}+{n} passes 2^32")));
+        // The last id may not be 4294967295: (uid_t)-1 is "unchanged" and the kernel refuses it.
+        if c + n >= 1 << 32 || h + n >= 1 << 32 {
+            return Err(Error::InvalidConfig(format!("{field}: range {c}+{n} or {h}+{n} reaches 4294967295")));
         }
         if ranges.iter().any(|&(s, e)| c < e && s < c + n) {
             return Err(Error::InvalidConfig(format!("{field}: container ranges overlap at {c}")));
@@ -112,7 +113,11 @@ mod tests {
             let e = id_maps(&u, &g).unwrap_err().to_string();
             assert!(e.contains(want), "{e} lacks {want}");
         }
-        assert!(map_text(&[m(0, u32::MAX, 2)], "x").unwrap_err().to_string().contains("2^32"));
+        assert!(map_text(&[m(0, u32::MAX, 2)], "x").unwrap_err().to_string().contains("4294967295"));
+        // Ranges that end on (uid_t)-1 on either side are refused; one id short of it is fine.
+        assert!(map_text(&[m(u32::MAX, 0, 1)], "x").unwrap_err().to_string().contains("4294967295"));
+        assert!(map_text(&[m(0, u32::MAX - 10, 11)], "x").is_err());
+        assert!(map_text(&[m(0, u32::MAX - 10, 10)], "x").is_ok());
     }
 
     #[test]

@@ -37,10 +37,10 @@ pub(super) fn apply(root: &RootDir, masked: &[String], readonly: &[String]) -> R
         let mnt = if st.mode & libc::S_IFMT == libc::S_IFDIR {
             new_fs("tmpfs", "tmpfs", &[], ATTR_LOCKED_DOWN)?
         } else {
-            if null.is_none() {
-                null = Some(verified_null(root)?);
-            }
-            let n = null.as_ref().expect("set above");
+            let n = match &mut null {
+                Some(n) => n,
+                empty => empty.insert(verified_null(root)?),
+            };
             sys::mount::open_tree(Some(n.as_fd()), "", false)?
         };
         sys::mount::move_mount(mnt.as_fd(), target.as_fd(), &shown)?;

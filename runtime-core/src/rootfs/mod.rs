@@ -13,6 +13,7 @@ mod pivot;
 mod resolve;
 mod tmpcopyup;
 
+pub(crate) use mounts::check_bind_sources;
 pub(crate) use resolve::RootDir;
 
 use crate::error::{Step, SysError};

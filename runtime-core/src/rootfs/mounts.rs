@@ -11,6 +11,44 @@ use crate::sys;
 use crate::sys::mount::{MountAttr, ATTR_RDONLY};
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+const SYSFS_MAGIC: i64 = 0x6265_6572;
+
+/// The filesystem a bind onto `dest` must come from: procfs on /proc, sysfs on /sys (the plan
+/// refuses every other kind of mount there).
+fn required_magic(dest: &str) -> Option<(i64, &'static str)> {
+    match dest {
+        "proc" => Some((PROC_SUPER_MAGIC, "procfs")),
+        "sys" => Some((SYSFS_MAGIC, "sysfs")),
+        _ => None,
+    }
+}
+
+/// Checks `fd` (a bind's source or its detached tree) against what `dest` requires.
+fn check_bind_magic(fd: BorrowedFd<'_>, source: &str, dest: &str) -> Result<(), SysError> {
+    let Some((magic, name)) = required_magic(dest) else { return Ok(()) };
+    if sys::fs::fs_magic(fd, source)? != magic {
+        let detail = format!("only {name} may be mounted on /{dest}: the bind source is not {name}");
+        return Err(SysError::check("mount", Some(&format!("/{dest}")), detail));
+    }
+    Ok(())
+}
+
+/// Runtime side, before the clone: the source of a bind onto /proc or /sys is that filesystem.
+/// The child checks the tree it opened again, so a source swapped in between is caught too.
+pub(crate) fn check_bind_sources(mounts: &[MountStep]) -> Result<(), SysError> {
+    for m in mounts {
+        if let (MountKind::Bind { source, .. }, Some(_)) = (&m.kind, required_magic(&m.dest)) {
+            let src = source.to_string_lossy();
+            // O_PATH: a fifo planted as the source must not block the runtime.
+            let f =
+                std::os::unix::fs::OpenOptionsExt::custom_flags(std::fs::OpenOptions::new().read(true), libc::O_PATH)
+                    .open(source)
+                    .map_err(|e| SysError::io("open", Some(&src), &e))?;
+            check_bind_magic(f.as_fd(), &src, &m.dest)?;
+        }
+    }
+    Ok(())
+}
 
 /// Resolves `dest` inside the root, creating a directory (or an empty file for a file bind).
 pub(super) fn destination(root: &RootDir, dest: &str, file: bool) -> Result<OwnedFd, SysError> {
@@ -81,6 +119,7 @@ pub(super) fn mount(
                     own.as_fd()
                 }
             };
+            check_bind_magic(tree, &src, &m.dest)?;
             // Of the opened tree: the path may be out of our reach (a user namespace).
             let is_file = sys::fs::fstat(tree, &src)?.mode & libc::S_IFMT != libc::S_IFDIR;
             let target = destination(root, &m.dest, is_file)?;

@@ -120,7 +120,7 @@ impl RootDir {
 /// Splits a relative path into parent ("." for none) and last component.
 fn split(path: &str) -> (&str, &str) {
     match Path::new(path).parent().and_then(|p| p.to_str()).filter(|p| !p.is_empty()) {
-        Some(p) => (p, &path[p.len() + 1..]),
+        Some(p) => (p, path.get(p.len() + 1..).unwrap_or(path)),
         None => (".", path),
     }
 }

@@ -19,14 +19,14 @@ pub(super) struct Data {
 impl Data {
     /// The 32-bit word at byte offset `off`, as the kernel lays the struct out on a little-endian host.
     fn word(&self, off: u32) -> u32 {
-        assert!(off % 4 == 0 && off < 64, "load at bad offset {off}");
+        assert!(off.is_multiple_of(4) && off < 64, "load at bad offset {off}");
         match off {
             0 => self.nr,
             4 => self.arch,
             8 | 12 => 0, // instruction_pointer
             _ => {
                 let arg = self.args[((off - 16) / 8) as usize];
-                if off % 8 == 0 {
+                if off.is_multiple_of(8) {
                     arg as u32
                 } else {
                     (arg >> 32) as u32

@@ -80,6 +80,8 @@ fn abi_group(a: &mut Asm, group: &[&ArchRules], default: Action) {
             a.bind(lx);
             arch_block(a, x, default);
         }
+        // Invariant: groups are built from the profile's ABIs, never empty. Compiled in the
+        // runtime at plan time, never in the container's child.
         (None, None) => unreachable!("a group has at least one ABI"),
     }
 }

@@ -89,7 +89,7 @@ fn value(seed: &mut u64) -> u64 {
 fn rule(seed: &mut u64) -> Value {
     let names: Vec<&str> = (0..1 + next(seed) % 3).map(|_| *pick(seed, NAMES)).collect();
     let mut r = json!({"names": names, "action": pick(seed, ACTIONS)});
-    if next(seed) % 3 == 0 {
+    if next(seed).is_multiple_of(3) {
         r["errnoRet"] = json!(next(seed) % 200);
     }
     let conds: Vec<Value> = (0..next(seed) % 4)
@@ -113,11 +113,11 @@ fn profile(seed: &mut u64) -> Value {
         "defaultAction": pick(seed, ACTIONS),
         "syscalls": (0..next(seed) % 25).map(|_| rule(seed)).collect::<Vec<_>>(),
     });
-    if next(seed) % 2 == 0 {
+    if next(seed).is_multiple_of(2) {
         p["defaultErrnoRet"] = json!(1 + next(seed) % 100);
     }
-    if next(seed) % 2 == 0 {
-        let arches: Vec<&str> = ARCHES.iter().copied().filter(|_| next(seed) % 2 == 0).collect();
+    if next(seed).is_multiple_of(2) {
+        let arches: Vec<&str> = ARCHES.iter().copied().filter(|_| next(seed).is_multiple_of(2)).collect();
         p["architectures"] = json!(arches);
     }
     p

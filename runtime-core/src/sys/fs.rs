@@ -123,7 +123,8 @@ pub(crate) fn mkfifo(path: &str, mode: u32) -> Result<(), SysError> {
 pub(crate) fn write_all(fd: BorrowedFd<'_>, data: &[u8], what: &str) -> Result<(), SysError> {
     let mut off = 0;
     while off < data.len() {
-        // SAFETY: the pointer and length describe the unwritten rest of `data`.
+        // SAFETY: the pointer and length describe the unwritten rest of `data` (`off < len` by
+        // the loop condition, so the slice cannot panic).
         let r = unsafe { libc::write(fd.as_raw_fd(), data[off..].as_ptr().cast(), data.len() - off) };
         if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
             continue;

@@ -63,7 +63,8 @@ pub(crate) fn send_to_agent(p: &Program, state_json: &[u8], listener: BorrowedFd
     )
     .map_err(|e| SysError::from_errno("sendmsg(SCM_RIGHTS) to seccomp agent", Some(&shown), e as i32))?;
     // A stream socket may take part of a large state; the fd went with the first byte.
-    sock.write_all(&msg[sent..]).map_err(|e| SysError::io("write to seccomp agent", Some(&shown), &e))
+    sock.write_all(msg.get(sent..).unwrap_or_default())
+        .map_err(|e| SysError::io("write to seccomp agent", Some(&shown), &e))
 }
 
 /// Kernel-backed: each test forks a child that installs a compiled filter and makes syscalls; the

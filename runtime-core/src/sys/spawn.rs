@@ -58,6 +58,29 @@ pub(crate) fn helper(exe: &str, env: &str, keep: u32, sock: OwnedFd, stdio: Help
     Ok(child)
 }
 
+/// Makes `cmd`'s program start with stdin, stdout and stderr only: every other fd of this
+/// process (the runtime's own, the caller's, preserved ones) is marked close-on-exec in the
+/// child just before its execve. Used for hooks, which must not reach what the runtime holds.
+pub(crate) fn only_stdio(cmd: &mut Command) {
+    let mark = || -> std::io::Result<()> {
+        // SAFETY: close_range only changes flags in this forked child's fd table; async-signal-safe.
+        let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+        if r == 0 {
+            return Ok(());
+        }
+        // Kernels before 5.11: flag each possible fd (EBADF for closed ones is ignored).
+        // SAFETY: sysconf and fcntl are async-signal-safe and touch no memory of ours.
+        let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) }.clamp(1024, 1 << 20) as i32;
+        for fd in 3..max {
+            // SAFETY: as above.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+        Ok(())
+    };
+    // SAFETY: the closure makes only async-signal-safe calls and allocates nothing.
+    unsafe { cmd.pre_exec(mark) };
+}
+
 /// Takes ownership of the socket the runtime left at `fd`, making it close-on-exec so that
 /// nothing the helper starts inherits it.
 pub(crate) fn adopt_helper_socket(fd: RawFd) -> Result<OwnedFd, SysError> {
