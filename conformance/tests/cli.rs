@@ -7,6 +7,7 @@ conformance::cargo_tests!(
     cli;
     debug_without_log_writes_to_stderr,
     events_keys_in_runc_order,
+    events_pushes_oom_kills,
     errno_descriptions_are_lower_case,
     config_errors_in_runc_words,
     lifecycle_errors_in_runc_words,

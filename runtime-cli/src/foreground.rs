@@ -29,7 +29,9 @@ impl Supervised for Container {
         Container::wait(self)
     }
     fn signal(&self, sig: i32) {
-        let _ = self.kill(sig, false);
+        if let Ok(sig) = runtime_core::signal::Signal::new(sig) {
+            let _ = self.kill(sig, runtime_core::KillTarget::Init);
+        }
     }
 }
 
@@ -38,7 +40,9 @@ impl Supervised for runtime_core::ExecProcess {
         runtime_core::ExecProcess::wait(self)
     }
     fn signal(&self, sig: i32) {
-        let _ = self.kill(sig);
+        if let Ok(sig) = runtime_core::signal::Signal::new(sig) {
+            let _ = self.kill(sig);
+        }
     }
 }
 

@@ -13,6 +13,9 @@ use cli::LogFormat;
 use logging::Logger;
 
 fn main() -> ExitCode {
+    // hull never needs the helper itself (single-threaded, its own stdio), but a binary that
+    // links the library serves it, so it can never be re-executed into its own main.
+    runtime_core::run_helper_if_requested();
     ExitCode::from(real_main())
 }
 

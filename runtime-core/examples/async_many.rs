@@ -16,7 +16,9 @@ use tokio::io::unix::AsyncFd;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> Result<(), BoxError> {
-    // Sealed before the runtime's threads exist: it replaces the process image.
+    // The launch helper is this program: served first. Sealed before the runtime's threads
+    // exist: it replaces the process image.
+    runtime_core::run_helper_if_requested();
     runtime_core::seal::ensure_sealed().map_err(|e| e.to_string())?;
     let mut args = std::env::args().skip(1);
     let bundle: PathBuf = args.next().ok_or("usage: async_many <bundle-dir> [count]")?.into();
@@ -59,12 +61,9 @@ async fn one_container(rt: Runtime, bundle: PathBuf, i: usize) -> Result<(), Box
     let id = format!("many-{}-{i}", std::process::id());
     let code = (i % 7) as i32;
     let (mut output, stdout) = std::os::unix::net::UnixStream::pair()?;
-    let opts = CreateOptions {
-        bundle,
-        spec: Some(spec(&id, &format!("echo hello from {i}; exit {code}"))?),
-        stdio: Stdio { stdout: Some(stdout.into()), ..Default::default() },
-        ..Default::default()
-    };
+    let opts = CreateOptions::new(bundle)
+        .spec(spec(&id, &format!("echo hello from {i}; exit {code}"))?)
+        .stdio(Stdio::inherit().stdout(stdout));
     let (rt2, id2) = (rt.clone(), id.clone());
     let c = tokio::task::spawn_blocking(move || {
         let mut c = rt2.create(&id2, opts)?;

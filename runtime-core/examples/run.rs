@@ -10,7 +10,9 @@ use runtime_core::{CreateOptions, Runtime, Stdio};
 const USAGE: &str = "usage: run <bundle-dir> <command> [args...]";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Before anything else: the runtime binary must not be writable from a container.
+    // Before anything else: serve the launch helper if this process is one, and make sure the
+    // runtime binary cannot be written from a container.
+    runtime_core::run_helper_if_requested();
     runtime_core::seal::ensure_sealed()?;
     let mut args = std::env::args().skip(1);
     let bundle = args.next().ok_or(USAGE)?;
@@ -26,9 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (mut output, stdout) = std::os::unix::net::UnixStream::pair()?;
     let rt = Runtime::new("/run/hull-example");
-    let stdio = Stdio { stdout: Some(stdout.into()), ..Default::default() };
-    let opts =
-        CreateOptions { bundle: bundle.into(), spec: Some(serde_json::from_value(spec)?), stdio, ..Default::default() };
+    let opts = CreateOptions::new(bundle).spec(serde_json::from_value(spec)?).stdio(Stdio::inherit().stdout(stdout));
     let mut c = rt.create(&id, opts)?;
     let run = c.start().map_err(Box::from).and_then(|()| {
         // The container holds the only write end: end of file once its processes are gone.

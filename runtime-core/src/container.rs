@@ -8,8 +8,10 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 
 use crate::cgroups::Cgroup;
-use crate::error::{Error, Result, Step, StepExt, SysError};
+use crate::error::{Error, Operation, Result, Step, StepExt, SysError};
+use crate::signal::Signal;
 use crate::state::{ContainerDir, State, StateStore, Status};
+use crate::stdio::{Pipes, Stdio};
 use crate::sys;
 
 /// Where the container's console (when `process.terminal` is true) goes.
@@ -25,7 +27,20 @@ pub enum ConsoleMode {
 }
 
 /// Options of `create`, the same as runc's flags.
+///
+/// Built with [`CreateOptions::new`] and the chained setters (every field is public too):
+///
+/// ```
+/// use runtime_core::{CreateOptions, Io, Stdio};
+///
+/// let opts = CreateOptions::new("/srv/bundle")
+///     .spec(runtime_core::spec::example(false))
+///     .pid_file("/run/demo.pid")
+///     .stdio(Stdio::inherit().stdout(Io::Piped));
+/// assert_eq!(opts.bundle, std::path::Path::new("/srv/bundle"));
+/// ```
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct CreateOptions {
     /// The bundle directory (config.json and the rootfs; relative paths in the config are taken
     /// from it).
@@ -52,22 +67,70 @@ pub struct CreateOptions {
     /// `--systemd-cgroup`: the container's cgroup is a transient systemd scope (runc's
     /// `slice:prefix:name` cgroupsPath) created over D-Bus; needs systemd as the host's init.
     pub systemd_cgroup: bool,
-    /// The container's stdin, stdout and stderr; each one not given is the caller's own. Giving
+    /// The init's stdin, stdout and stderr; each one not set is the caller's own. Redirecting
     /// any makes `create` go through the launch helper (a fork + exec of this program), since
     /// the container inherits its stdio from the process that clones it.
     pub stdio: Stdio,
 }
 
-/// File descriptors to use as a container's stdio instead of the caller's (pipes to capture its
-/// output, `/dev/null`, a file...).
-#[derive(Debug, Default)]
-pub struct Stdio {
-    /// Becomes the container's fd 0.
-    pub stdin: Option<OwnedFd>,
-    /// Becomes the container's fd 1.
-    pub stdout: Option<OwnedFd>,
-    /// Becomes the container's fd 2.
-    pub stderr: Option<OwnedFd>,
+impl CreateOptions {
+    /// Options for the bundle directory `bundle`, everything else as runc's defaults.
+    pub fn new(bundle: impl Into<PathBuf>) -> Self {
+        CreateOptions { bundle: bundle.into(), ..Default::default() }
+    }
+
+    /// See [`CreateOptions::spec`](#structfield.spec).
+    pub fn spec(mut self, spec: oci_spec::runtime::Spec) -> Self {
+        self.spec = Some(spec);
+        self
+    }
+
+    /// See [`CreateOptions::pid_file`](#structfield.pid_file).
+    pub fn pid_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.pid_file = Some(path.into());
+        self
+    }
+
+    /// See [`CreateOptions::console`](#structfield.console).
+    pub fn console(mut self, console: ConsoleMode) -> Self {
+        self.console = console;
+        self
+    }
+
+    /// See [`CreateOptions::preserve_fds`](#structfield.preserve_fds).
+    pub fn preserve_fds(mut self, n: u32) -> Self {
+        self.preserve_fds = n;
+        self
+    }
+
+    /// See [`CreateOptions::stdio`](#structfield.stdio).
+    pub fn stdio(mut self, stdio: Stdio) -> Self {
+        self.stdio = stdio;
+        self
+    }
+
+    /// See [`CreateOptions::rootless`](#structfield.rootless).
+    pub fn rootless(mut self, rootless: Option<bool>) -> Self {
+        self.rootless = rootless;
+        self
+    }
+
+    /// See [`CreateOptions::systemd_cgroup`](#structfield.systemd_cgroup).
+    pub fn systemd_cgroup(mut self, on: bool) -> Self {
+        self.systemd_cgroup = on;
+        self
+    }
+}
+
+/// Which processes [`Container::kill`] signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillTarget {
+    /// The container's init only (runc's `kill`).
+    Init,
+    /// Every process of the container (runc's `kill --all`); a container that has already
+    /// stopped is then an [`Error::WrongState`] the caller may ignore (see
+    /// [`Error::is_not_running`]).
+    All,
 }
 
 /// A state root (runc's `--root`) under which containers are created and found.
@@ -102,7 +165,7 @@ impl Runtime {
     /// the crate docs); the container's init is a child of the calling process either way.
     pub fn create(&self, id: &str, mut opts: CreateOptions) -> Result<Container> {
         opts.rootless = opts.rootless.or(self.rootless);
-        if crate::helper::needed(Some(&opts.stdio))? {
+        if crate::helper::needed(opts.stdio.is_redirected())? {
             return crate::helper::create(&self.store, id, opts);
         }
         crate::launch::create(&self.store, id, opts)
@@ -136,6 +199,8 @@ pub struct Container {
     pub(crate) child: bool,
     /// Warnings from `create` (runc logs these at warning level).
     pub(crate) warnings: Vec<String>,
+    /// The caller's ends of the init's [`crate::Io::Piped`] streams.
+    pub(crate) pipes: Pipes,
 }
 
 impl Container {
@@ -163,6 +228,21 @@ impl Container {
     pub fn take_console(&mut self) -> Option<OwnedFd> {
         self.console.take()
     }
+
+    /// The writing end of the init's stdin, when it was created with [`crate::Io::Piped`].
+    pub fn take_stdin(&mut self) -> Option<std::fs::File> {
+        self.pipes.stdin.take()
+    }
+
+    /// The reading end of the init's stdout, when it was created with [`crate::Io::Piped`].
+    pub fn take_stdout(&mut self) -> Option<std::fs::File> {
+        self.pipes.stdout.take()
+    }
+
+    /// The reading end of the init's stderr, when it was created with [`crate::Io::Piped`].
+    pub fn take_stderr(&mut self) -> Option<std::fs::File> {
+        self.pipes.stderr.take()
+    }
 }
 
 // Lifecycle operations: status rules as runc's (the fifo marks `created`, the freezer `paused`).
@@ -174,7 +254,14 @@ impl Container {
         if state.status == Status::Stopped {
             state.pid = 0;
         }
-        Ok(Container { store: store.clone(), state, console: None, child: false, warnings: Vec::new() })
+        Ok(Container {
+            store: store.clone(),
+            state,
+            console: None,
+            child: false,
+            warnings: Vec::new(),
+            pipes: Pipes::default(),
+        })
     }
 
     fn cgroup(&self) -> Cgroup {
@@ -188,8 +275,7 @@ impl Container {
         let status = refresh_status(&dir, &self.state)?;
         match status {
             Status::Created => {}
-            Status::Stopped => return Err(Error::WrongState("cannot start a container that has stopped".into())),
-            _ => return Err(Error::WrongState("cannot start an already running container".into())),
+            status => return Err(self.wrong_state(Operation::Start, status)),
         }
         let pidfd = self.pidfd()?;
         let fifo_path = dir.fifo_path();
@@ -204,13 +290,13 @@ impl Container {
                 break;
             }
             if sys::process::pidfd_wait_exit(pidfd.as_fd(), 0).step(Step::Lifecycle)? {
-                return Err(Error::WrongState("cannot start a container that has stopped".into()));
+                return Err(self.wrong_state(Operation::Start, Status::Stopped));
             }
         }
         let mut b = [0u8; 1];
         let n = sys::fs::read(fifo.as_fd(), &mut b, "exec fifo").step(Step::Lifecycle)?;
         if n != 1 {
-            return Err(Error::WrongState("cannot start a container that has stopped".into()));
+            return Err(self.wrong_state(Operation::Start, Status::Stopped));
         }
         std::fs::remove_file(&fifo_path)
             .map_err(|e| Error::sys(Step::Lifecycle, SysError::io("remove", Some(&fifo_path.to_string_lossy()), &e)))?;
@@ -238,18 +324,38 @@ impl Container {
     /// It becomes readable when the init exits: register it with any event loop (tokio's
     /// `AsyncFd`, mio, poll) and call [`Container::try_wait`] when it fires.
     pub fn pidfd(&self) -> Result<OwnedFd> {
-        let fd =
-            sys::process::pidfd_open(self.state.pid).map_err(|_| Error::WrongState("container not running".into()))?;
+        let gone = || self.wrong_state(Operation::Pidfd, Status::Stopped);
+        let fd = sys::process::pidfd_open(self.state.pid).map_err(|_| gone())?;
         match crate::launch::start_time(self.state.pid) {
             Ok(t) if t == self.state.internal.init_start_time => Ok(fd),
-            _ => Err(Error::WrongState("container not running".into())),
+            _ => Err(gone()),
         }
     }
 
-    /// Sends `signal` to the init, or with `all` to every process of the container.
-    pub fn kill(&self, signal: i32, all: bool) -> Result<()> {
+    /// The error for `op` refused in `status`.
+    pub(crate) fn wrong_state(&self, op: Operation, status: Status) -> Error {
+        Error::WrongState { id: self.state.id.clone(), op, status }
+    }
+
+    fn no_cgroup(&self, op: Operation) -> Error {
+        Error::NoCgroup { id: self.state.id.clone(), op }
+    }
+
+    /// Sends `signal` to the init ([`KillTarget::Init`]) or to every process of the container
+    /// ([`KillTarget::All`]).
+    ///
+    /// ```no_run
+    /// use runtime_core::{signal::Signal, KillTarget, Runtime};
+    ///
+    /// let c = Runtime::new("/run/my-app").load("demo")?;
+    /// c.kill(Signal::TERM, KillTarget::All)?;
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
+    pub fn kill(&self, signal: Signal, target: KillTarget) -> Result<()> {
+        let all = target == KillTarget::All;
+        let signal = signal.number();
         if self.state.status == Status::Stopped {
-            return Err(Error::WrongState("container not running".into()));
+            return Err(self.wrong_state(Operation::Kill, Status::Stopped));
         }
         if all && self.state.internal.cgroup_paths.is_empty() {
             // Rootless without a cgroup: the processes are found through the pid namespace.
@@ -266,7 +372,7 @@ impl Container {
         }
         let fd = self.pidfd()?;
         sys::process::pidfd_send_signal(fd.as_fd(), signal).map_err(|e| match e.errno {
-            libc::ESRCH => Error::WrongState("container not running".into()),
+            libc::ESRCH => self.wrong_state(Operation::Kill, Status::Stopped),
             libc::EINVAL => Error::InvalidArgument(format!("invalid signal {signal}")),
             _ => Error::sys(Step::Lifecycle, e),
         })
@@ -281,12 +387,7 @@ impl Container {
             Status::Stopped => {}
             Status::Created => self.kill_and_wait()?,
             _ if force => self.kill_and_wait()?,
-            s => {
-                return Err(Error::WrongState(format!(
-                    "cannot delete container {} that is not stopped: {s}",
-                    self.state.id
-                )))
-            }
+            s => return Err(self.wrong_state(Operation::Delete, s)),
         }
         self.cgroup().destroy()?;
         dir.remove()?;
@@ -323,10 +424,10 @@ impl Container {
     pub fn pause(&mut self) -> Result<()> {
         match self.state.status {
             Status::Running | Status::Created => {}
-            _ => return Err(Error::WrongState("container not running".into())),
+            s => return Err(self.wrong_state(Operation::Pause, s)),
         }
         if self.state.internal.cgroup_paths.is_empty() {
-            return Err(no_cgroup("pause"));
+            return Err(self.no_cgroup(Operation::Pause));
         }
         self.cgroup().freeze()?;
         self.state.status = Status::Paused;
@@ -336,7 +437,7 @@ impl Container {
     /// Thaws a paused container.
     pub fn resume(&mut self) -> Result<()> {
         if self.state.status != Status::Paused {
-            return Err(Error::WrongState("container not paused".into()));
+            return Err(self.wrong_state(Operation::Resume, self.state.status));
         }
         self.cgroup().thaw()?;
         self.state.status = Status::Running;
@@ -347,7 +448,7 @@ impl Container {
     ///
     /// Safe to call from any thread, as [`Runtime::create`].
     pub fn exec(&self, opts: crate::ExecOptions) -> Result<crate::ExecProcess> {
-        if crate::helper::needed(None)? {
+        if crate::helper::needed(opts.stdio.is_redirected())? {
             return crate::helper::exec(self, opts);
         }
         crate::launch::exec(self, opts)
@@ -356,28 +457,51 @@ impl Container {
     /// Changes the resource limits of a created, running or paused container (`hull update`).
     pub fn update(&self, resources: &oci_spec::runtime::LinuxResources) -> Result<()> {
         if self.state.status == Status::Stopped {
-            return Err(Error::WrongState("container not running".into()));
+            return Err(self.wrong_state(Operation::Update, Status::Stopped));
         }
         if self.state.internal.cgroup_paths.is_empty() {
-            return Err(no_cgroup("update"));
+            return Err(self.no_cgroup(Operation::Update));
         }
         self.cgroup().update(resources)
     }
 
-    /// Resource usage, shaped as the `data` of runc's `events --stats`.
-    pub fn stats(&self) -> Result<serde_json::Value> {
+    /// Resource usage: the cgroup's counters, and the interfaces of the container's own network
+    /// namespace. Serialised, it is the `data` of runc's `events --stats`.
+    ///
+    /// ```no_run
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// let s = c.stats()?;
+    /// println!("{} processes, {} bytes of memory", s.pids.current, s.memory.usage.usage);
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
+    pub fn stats(&self) -> Result<crate::stats::Stats> {
         if self.state.status == Status::Stopped {
-            return Err(Error::WrongState("container not running".into()));
+            return Err(self.wrong_state(Operation::Stats, Status::Stopped));
         }
         if self.state.internal.cgroup_paths.is_empty() {
-            return Err(no_cgroup("stats"));
+            return Err(self.no_cgroup(Operation::Stats));
         }
-        self.cgroup().stats()
+        let mut stats = self.cgroup().stats()?;
+        if self.state.internal.ns_flags & libc::CLONE_NEWNET != 0 {
+            // The init's view of /proc/net is its network namespace's; the pidfd check after
+            // the read makes sure that was still the container's init.
+            let read = std::fs::read_to_string(format!("/proc/{}/net/dev", self.state.pid));
+            if let (Ok(text), Ok(_)) = (read, self.pidfd()) {
+                stats.network_interfaces = Some(crate::stats::parse_net_dev(&text));
+            }
+        }
+        Ok(stats)
     }
 
-    /// How many processes the OOM killer has killed in the container so far (`hull events`).
-    pub fn oom_kills(&self) -> Result<u64> {
-        self.cgroup().oom_kills()
+    /// The container's [`Event`](crate::events::Event)s as the kernel reports them: OOM kills
+    /// in its memory cgroup and the exit of its init (see [`crate::events`]).
+    pub fn events(&self) -> Result<crate::events::Events> {
+        if self.state.status == Status::Stopped {
+            return Err(self.wrong_state(Operation::Events, Status::Stopped));
+        }
+        let pidfd = self.pidfd()?;
+        let oom = if self.state.internal.cgroup_paths.is_empty() { None } else { self.cgroup().oom_watch()? };
+        crate::events::Events::new(pidfd, oom)
     }
 
     /// Host pids of every process in the container's cgroup (`hull ps`).
@@ -396,7 +520,7 @@ impl Container {
     /// and returns its status the shell way: the exit code, or 128+N when killed by signal N.
     pub fn wait(&self) -> Result<i32> {
         if !self.child {
-            return Err(Error::InvalidArgument("wait: the init is not a child of this process".into()));
+            return Err(Error::NotAChild { pid: self.state.pid });
         }
         sys::process::wait_child(self.state.pid).step(Step::Lifecycle)
     }
@@ -405,7 +529,7 @@ impl Container {
     /// reaped then), `None` while it runs.
     pub fn try_wait(&self) -> Result<Option<i32>> {
         if !self.child {
-            return Err(Error::InvalidArgument("wait: the init is not a child of this process".into()));
+            return Err(Error::NotAChild { pid: self.state.pid });
         }
         sys::spawn::try_wait_child(self.state.pid).step(Step::Lifecycle)
     }
@@ -428,13 +552,6 @@ fn refresh_status(dir: &ContainerDir, st: &State) -> Result<Status> {
         return Ok(Status::Paused);
     }
     Ok(Status::Running)
-}
-
-/// An operation that needs the container's cgroup, which a rootless create left out.
-fn no_cgroup(op: &str) -> Error {
-    Error::NotSupported(format!(
-        "{op}: the container has no cgroup (rootless without a cgroup this user may write; see README, Rootless)"
-    ))
 }
 
 fn is_zombie(pid: i32) -> bool {

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::state::Status;
+
 /// The phase of container setup or management in which an error happened.
 ///
 /// Printed once in front of the low-level cause, so that "mounting /proc: mount(...): EPERM" reads
@@ -227,7 +229,61 @@ impl fmt::Display for ChildError {
 
 impl std::error::Error for ChildError {}
 
-/// Everything the library can fail with. Variants are grouped by what the caller must do.
+/// The container operation an [`Error::WrongState`] or [`Error::NoCgroup`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Operation {
+    /// [`crate::Container::start`].
+    Start,
+    /// [`crate::Container::kill`].
+    Kill,
+    /// [`crate::Container::delete`].
+    Delete,
+    /// [`crate::Container::pause`].
+    Pause,
+    /// [`crate::Container::resume`].
+    Resume,
+    /// [`crate::Container::exec`].
+    Exec,
+    /// [`crate::Container::update`].
+    Update,
+    /// [`crate::Container::stats`].
+    Stats,
+    /// [`crate::Container::events`].
+    Events,
+    /// [`crate::Container::pidfd`] (and everything that needs the live init).
+    Pidfd,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Operation::Start => "start",
+            Operation::Kill => "kill",
+            Operation::Delete => "delete",
+            Operation::Pause => "pause",
+            Operation::Resume => "resume",
+            Operation::Exec => "exec",
+            Operation::Update => "update",
+            Operation::Stats => "stats",
+            Operation::Events => "events",
+            Operation::Pidfd => "pidfd",
+        })
+    }
+}
+
+/// Everything the library can fail with. Variants are grouped by what the caller must do; those
+/// about one container name it, and the operation or step and object that failed. Printed in
+/// runc's words where runc has words for it (tools match on them); [`std::error::Error::source`]
+/// leads to the underlying cause.
+///
+/// ```
+/// use runtime_core::{Error, Operation, Status};
+///
+/// let e = Error::WrongState { id: "web".into(), op: Operation::Delete, status: Status::Running };
+/// assert_eq!(e.to_string(), "cannot delete container web that is not stopped: running");
+/// assert_eq!(e.container_id(), Some("web"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -253,20 +309,73 @@ pub enum Error {
     },
     /// The container id is not acceptable.
     /// (runc's words; the rule is 1 or more of `[A-Za-z0-9_+.-]`, and not `.` or `..`.)
-    #[error("{}", if .0.is_empty() { "container id cannot be empty" } else { "invalid container ID format" })]
-    InvalidId(String),
+    #[error("{}", if id.is_empty() { "container id cannot be empty" } else { "invalid container ID format" })]
+    InvalidId {
+        /// The id given.
+        id: String,
+    },
     /// A container with this id already exists.
     #[error("container with given ID already exists")]
-    Exists(String),
+    Exists {
+        /// The container id.
+        id: String,
+    },
     /// No container with this id exists.
     #[error("container does not exist")]
-    NotFound(String),
-    /// The operation is not allowed in the container's current status (runc's wording).
-    #[error("{0}")]
-    WrongState(String),
+    NotFound {
+        /// The container id.
+        id: String,
+    },
+    /// The operation is not allowed in the container's current status (printed in runc's words).
+    #[error("{}", wrong_state_text(id, *op, *status))]
+    WrongState {
+        /// The container id.
+        id: String,
+        /// What was refused.
+        op: Operation,
+        /// The container's status at that moment.
+        status: Status,
+    },
+    /// The operation needs the container's cgroup, which a rootless create left out.
+    #[error(
+        "not supported: {op}: the container has no cgroup (rootless without a cgroup this user may write; see README, Rootless)"
+    )]
+    NoCgroup {
+        /// The container id.
+        id: String,
+        /// What needed it.
+        op: Operation,
+    },
+    /// The cgroup the container was to use already exists and is frozen (runc refuses it too).
+    #[error("container's cgroup unexpectedly frozen")]
+    CgroupFrozen {
+        /// The cgroup directory.
+        path: PathBuf,
+    },
+    /// A process started by exec is no longer running.
+    #[error("process {pid} not running")]
+    ProcessNotRunning {
+        /// Its host pid.
+        pid: i32,
+    },
+    /// `wait` on a process that is not a child of the caller (detached, or a container loaded
+    /// rather than created here).
+    #[error("wait: process {pid} is not a child of this process")]
+    NotAChild {
+        /// Its host pid.
+        pid: i32,
+    },
     /// An invalid argument from the caller (a bad signal name, a bad flag value).
     #[error("{0}")]
     InvalidArgument(String),
+    /// `create` or `exec` needs the launch helper (the caller has several threads, or redirects
+    /// stdio), but this program does not serve it: call [`crate::run_helper_if_requested`]
+    /// first thing in `main` (or use [`crate::helper_entry!`] where `main` is not yours).
+    #[error(
+        "the launch helper is not set up: call runtime_core::run_helper_if_requested() first in main \
+         (or runtime_core::helper_entry!() where main is not yours)"
+    )]
+    HelperEntryMissing,
     /// A system call failed in the runtime process.
     #[error("{step}: {source}")]
     Sys {
@@ -277,7 +386,22 @@ pub enum Error {
     },
     /// The container's process failed during setup.
     #[error("unable to start container process: {0}")]
-    Child(ChildError),
+    Child(#[source] ChildError),
+}
+
+/// runc's texts for an operation refused in a status.
+fn wrong_state_text(id: &str, op: Operation, status: Status) -> String {
+    match (op, status) {
+        (Operation::Start, Status::Stopped) => "cannot start a container that has stopped".into(),
+        (Operation::Start, _) => "cannot start an already running container".into(),
+        (Operation::Delete, s) => format!("cannot delete container {id} that is not stopped: {s}"),
+        (Operation::Exec, Status::Paused) => {
+            "cannot exec in a paused container (use --ignore-paused to override)".into()
+        }
+        (Operation::Exec, _) => "cannot exec in a stopped container".into(),
+        (Operation::Resume, _) => "container not paused".into(),
+        _ => "container not running".into(),
+    }
 }
 
 /// A bundle error as runc words it: a missing config.json by its name, the rootfs as `stat` saw it.
@@ -297,6 +421,25 @@ impl Error {
     /// A failed system call in `step`.
     pub fn sys(step: Step, source: SysError) -> Self {
         Error::Sys { step, source }
+    }
+
+    /// The container the error is about, when it is about one.
+    pub fn container_id(&self) -> Option<&str> {
+        match self {
+            Error::InvalidId { id }
+            | Error::Exists { id }
+            | Error::NotFound { id }
+            | Error::WrongState { id, .. }
+            | Error::NoCgroup { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Whether the error means the container (or process) has stopped running: what a
+    /// `kill --all` of a container that is already gone may ignore.
+    pub fn is_not_running(&self) -> bool {
+        matches!(self, Error::ProcessNotRunning { .. })
+            || matches!(self, Error::WrongState { op, status: Status::Stopped, .. } if *op != Operation::Start && *op != Operation::Exec)
     }
 }
 
@@ -360,7 +503,27 @@ mod tests {
             source: std::io::Error::from_raw_os_error(libc::EACCES),
         };
         assert_eq!(e.to_string(), "open /b/config.json: permission denied");
-        assert_eq!(Error::InvalidId(String::new()).to_string(), "container id cannot be empty");
-        assert_eq!(Error::InvalidId("a b".into()).to_string(), "invalid container ID format");
+        assert_eq!(Error::InvalidId { id: String::new() }.to_string(), "container id cannot be empty");
+        assert_eq!(Error::InvalidId { id: "a b".into() }.to_string(), "invalid container ID format");
+    }
+
+    #[test]
+    fn wrong_states_in_runc_words() {
+        let e = |op, status| Error::WrongState { id: "c1".into(), op, status };
+        assert_eq!(e(Operation::Start, Status::Stopped).to_string(), "cannot start a container that has stopped");
+        assert_eq!(e(Operation::Start, Status::Paused).to_string(), "cannot start an already running container");
+        assert_eq!(
+            e(Operation::Delete, Status::Paused).to_string(),
+            "cannot delete container c1 that is not stopped: paused"
+        );
+        assert_eq!(e(Operation::Kill, Status::Stopped).to_string(), "container not running");
+        assert_eq!(e(Operation::Resume, Status::Running).to_string(), "container not paused");
+        assert_eq!(
+            e(Operation::Exec, Status::Paused).to_string(),
+            "cannot exec in a paused container (use --ignore-paused to override)"
+        );
+        assert!(e(Operation::Kill, Status::Stopped).is_not_running());
+        assert!(!e(Operation::Resume, Status::Running).is_not_running());
+        assert_eq!(e(Operation::Pause, Status::Stopped).container_id(), Some("c1"));
     }
 }

@@ -47,6 +47,74 @@ const NAMES: &[(&str, i32)] = &[
     ("SYS", libc::SIGSYS),
 ];
 
+/// A signal number Linux knows (0..=64; 0 only checks that the process exists), as
+/// [`crate::Container::kill`] and [`crate::ExecProcess::kill`] take it.
+///
+/// ```
+/// use runtime_core::signal::Signal;
+///
+/// let s: Signal = "sigterm".parse()?;
+/// assert_eq!(s, Signal::TERM);
+/// assert_eq!((s.number(), s.to_string()), (15, "SIGTERM".to_owned()));
+/// assert_eq!("RTMIN+2".parse::<Signal>()?.number(), 36);
+/// assert!(Signal::new(65).is_err());
+/// # Ok::<(), runtime_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Signal(i32);
+
+impl Signal {
+    /// SIGHUP.
+    pub const HUP: Signal = Signal(libc::SIGHUP);
+    /// SIGINT.
+    pub const INT: Signal = Signal(libc::SIGINT);
+    /// SIGQUIT.
+    pub const QUIT: Signal = Signal(libc::SIGQUIT);
+    /// SIGKILL.
+    pub const KILL: Signal = Signal(libc::SIGKILL);
+    /// SIGUSR1.
+    pub const USR1: Signal = Signal(libc::SIGUSR1);
+    /// SIGUSR2.
+    pub const USR2: Signal = Signal(libc::SIGUSR2);
+    /// SIGTERM.
+    pub const TERM: Signal = Signal(libc::SIGTERM);
+    /// SIGSTOP.
+    pub const STOP: Signal = Signal(libc::SIGSTOP);
+    /// SIGCONT.
+    pub const CONT: Signal = Signal(libc::SIGCONT);
+    /// SIGWINCH.
+    pub const WINCH: Signal = Signal(libc::SIGWINCH);
+
+    /// The signal with this number, if Linux has it.
+    pub fn new(number: i32) -> Result<Signal> {
+        if (0..=RTMAX).contains(&number) {
+            Ok(Signal(number))
+        } else {
+            Err(Error::InvalidArgument(format!("invalid signal {number}")))
+        }
+    }
+
+    /// Its number.
+    pub fn number(self) -> i32 {
+        self.0
+    }
+}
+
+impl std::str::FromStr for Signal {
+    type Err = Error;
+
+    /// As [`parse`]: a number, or a name in any case with or without `SIG`.
+    fn from_str(s: &str) -> Result<Signal> {
+        parse(s).map(Signal)
+    }
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&name(self.0))
+    }
+}
+
 /// Parses a signal the way `runc kill` does (a decimal number, or a name in any case with or
 /// without `SIG`), plus the real-time forms `RTMIN`, `RTMIN+n`, `RTMAX`, `RTMAX-n`.
 ///

@@ -60,51 +60,51 @@ pub struct State {
     /// The config's annotations.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
-    /// hull's own bookkeeping, not part of the printed state.
+    /// hull's own bookkeeping, not part of the printed state and not part of the API.
     #[serde(rename = "hull", default)]
-    pub internal: Internal,
+    pub(crate) internal: Internal,
 }
 
 /// What hull stores beside the OCI state to manage the container safely later.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Internal {
+pub(crate) struct Internal {
     /// Start time of the init process (field 22 of /proc/PID/stat), to detect pid reuse.
-    pub init_start_time: u64,
+    pub(crate) init_start_time: u64,
     /// Cgroup directory per controller ("" for the unified hierarchy), absolute host paths.
-    pub cgroup_paths: BTreeMap<String, PathBuf>,
+    pub(crate) cgroup_paths: BTreeMap<String, PathBuf>,
     /// The top-most cgroup directory hull created per hierarchy (removed on delete).
     #[serde(default)]
-    pub cgroup_created: BTreeMap<String, PathBuf>,
+    pub(crate) cgroup_created: BTreeMap<String, PathBuf>,
     /// The systemd unit that owns the cgroup (`--systemd-cgroup`); none with the files driver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cgroup_unit: Option<String>,
+    pub(crate) cgroup_unit: Option<String>,
     /// Whether the container has its own pid namespace (kill --all and delete depend on it).
-    pub own_pid_ns: bool,
+    pub(crate) own_pid_ns: bool,
     /// CLONE_NEW* flags of every namespace the container has (created or joined), for exec.
     #[serde(default)]
-    pub ns_flags: i32,
+    pub(crate) ns_flags: i32,
     /// The config's hooks (poststart runs at start, poststop at delete).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hooks: Option<serde_json::Value>,
+    pub(crate) hooks: Option<serde_json::Value>,
     /// The config's seccomp profile, applied again to processes started by exec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seccomp: Option<serde_json::Value>,
+    pub(crate) seccomp: Option<serde_json::Value>,
     /// The profile asked for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (not expressible in `seccomp`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub seccomp_wait_killable: bool,
+    pub(crate) seccomp_wait_killable: bool,
     /// linux.netDevices moved in: (host name, name inside), moved back by delete.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub net_devices: Vec<(String, String)>,
+    pub(crate) net_devices: Vec<(String, String)>,
     /// linux.personality as the number personality(2) takes, applied again to exec'd processes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub personality: Option<u64>,
+    pub(crate) personality: Option<u64>,
 }
 
 /// Checks a container id the way runc does: 1 or more of `[A-Za-z0-9_+.-]`, not `.` or `..`.
 pub fn validate_id(id: &str) -> Result<()> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "_+.-".contains(c);
     if id.is_empty() || id == "." || id == ".." || !id.chars().all(ok_char) {
-        return Err(Error::InvalidId(id.to_owned()));
+        return Err(Error::InvalidId { id: id.to_owned() });
     }
     Ok(())
 }
@@ -144,7 +144,7 @@ impl StateStore {
         let dir = self.dir(id);
         match fs::DirBuilder::new().mode_0711().create(&dir) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::Exists(id.to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::Exists { id: id.to_owned() }),
             Err(e) => return Err(Error::sys(Step::State, SysError::io("mkdir", Some(&dir.to_string_lossy()), &e))),
         }
         ContainerDir::lock(dir)
@@ -155,7 +155,7 @@ impl StateStore {
         validate_id(id)?;
         let dir = self.dir(id);
         if !dir.join(STATE_FILE).exists() {
-            return Err(Error::NotFound(id.to_owned()));
+            return Err(Error::NotFound { id: id.to_owned() });
         }
         if !owned_by_caller(&dir) {
             return Err(Error::sys(
@@ -221,7 +221,7 @@ impl ContainerDir {
     fn lock(path: PathBuf) -> Result<Self> {
         let f = fs::File::open(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::NotFound(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+                Error::NotFound { id: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default() }
             } else {
                 io_err("open", &path, &e)
             }
@@ -245,7 +245,7 @@ impl ContainerDir {
         let p = self.path.join(STATE_FILE);
         let data = fs::read(&p).map_err(|e| match e.kind() {
             // Deleted by a concurrent `delete` between our lookup and our lock.
-            std::io::ErrorKind::NotFound => Error::NotFound(self.id()),
+            std::io::ErrorKind::NotFound => Error::NotFound { id: self.id() },
             _ => io_err("read", &p, &e),
         })?;
         serde_json::from_slice(&data)
@@ -288,7 +288,7 @@ mod tests {
             assert!(validate_id(ok).is_ok(), "{ok}");
         }
         for bad in ["", ".", "..", "a/b", "a b", "../x", "é", "a\0"] {
-            assert!(matches!(validate_id(bad), Err(Error::InvalidId(_))), "{bad:?}");
+            assert!(matches!(validate_id(bad), Err(Error::InvalidId { .. })), "{bad:?}");
         }
     }
 
@@ -319,7 +319,7 @@ mod tests {
         let tmp = std::env::temp_dir().join(format!("hull-state-test-{}", std::process::id()));
         let store = StateStore::new(tmp.clone());
         let d = store.create_dir("c1").unwrap();
-        assert!(matches!(store.create_dir("c1"), Err(Error::Exists(_))));
+        assert!(matches!(store.create_dir("c1"), Err(Error::Exists { .. })));
         let st = State {
             oci_version: "1.2.0".into(),
             id: "c1".into(),

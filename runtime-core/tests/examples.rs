@@ -17,7 +17,7 @@ fn bundle(name: &str) -> PathBuf {
     let bin = dir.join("rootfs/bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::copy("/bin/busybox", bin.join("busybox")).unwrap();
-    for applet in ["sh", "id", "sleep", "cat"] {
+    for applet in ["sh", "id", "sleep", "cat", "dd"] {
         std::os::unix::fs::symlink("busybox", bin.join(applet)).unwrap();
     }
     dir
@@ -70,9 +70,27 @@ fn exec_into_a_long_lived_container() {
     let out = run("exec", &[b.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("uid=0 gid=0"), "{text}");
-    assert!(text.contains("[\"id\"] exited with 0"), "{text}");
-    assert!(text.contains("[\"sh\", \"-c\", \"exit 5\"] exited with 5"), "{text}");
+    assert!(text.contains("id printed \"uid=0 gid=0"), "{text}");
+    assert!(text.contains("cat echoed \"through a pipe\" and exited with 0"), "{text}");
+    // Awaited in order of exec, each with its own status.
+    assert!(text.contains("three sh exited with [5, 6, 7]"), "{text}");
+    std::fs::remove_dir_all(&b).unwrap();
+}
+
+#[test]
+fn typed_stats_and_pushed_events() {
+    if requirements::cannot_run("typed_stats_and_pushed_events") {
+        return;
+    }
+    let b = bundle("events");
+    let out = run("events", &[b.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.starts_with("memory limit 16777216 bytes, "), "{text}");
+    // The OOM kill is pushed before the exit, which reports sh's own status (dd's 137 is not it).
+    let oom = text.find("event: oom").expect(&text);
+    let exit = text.find("event: exited with 0").expect(&text);
+    assert!(oom < exit, "{text}");
     std::fs::remove_dir_all(&b).unwrap();
 }
 

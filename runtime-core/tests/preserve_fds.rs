@@ -13,6 +13,8 @@ use runtime_core::{CreateOptions, Runtime};
 mod requirements;
 
 fn main() {
+    // Opens nothing: fds 3 and 4 below are still the first.
+    runtime_core::run_helper_if_requested();
     // Opened first: fds 3 and 4.
     let (three, four) = UnixStream::pair().unwrap();
     if requirements::cannot_run("preserve_fds") {
@@ -54,7 +56,7 @@ fn run(rt: &Runtime, dir: &Path, four: &UnixStream, label: &str) -> String {
                   "namespaces": [{"type": "pid"}, {"type": "mount"}]}
     }))
     .unwrap();
-    let opts = CreateOptions { bundle: dir.to_owned(), spec: Some(spec), preserve_fds: 2, ..Default::default() };
+    let opts = CreateOptions::new(dir).spec(spec).preserve_fds(2);
     let mut c = rt.create(label, opts).unwrap();
     c.start().unwrap();
     assert_eq!(c.wait().unwrap(), 0, "{label}: the script failed");

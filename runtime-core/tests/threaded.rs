@@ -6,9 +6,13 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use runtime_core::{ConsoleMode, CreateOptions, Error, ExecOptions, Runtime, Stdio};
+use runtime_core::signal::Signal;
+use runtime_core::{ConsoleMode, CreateOptions, Error, ExecOptions, Io, KillTarget, Runtime, Stdio};
 
 mod requirements;
+
+// libtest's main is not ours: the launch helper is served before it.
+runtime_core::helper_entry!();
 
 /// A bundle dir with a busybox rootfs, and a runtime whose state lives inside it.
 fn setup(name: &str) -> (PathBuf, Runtime) {
@@ -39,7 +43,7 @@ fn spec(id: &str, args: &[&str], terminal: bool) -> oci_spec::runtime::Spec {
 }
 
 fn opts(dir: &Path, id: &str, args: &[&str]) -> CreateOptions {
-    CreateOptions { bundle: dir.to_owned(), spec: Some(spec(id, args, false)), ..Default::default() }
+    CreateOptions::new(dir).spec(spec(id, args, false))
 }
 
 fn assert_nothing_left(rt: &Runtime, id: &str) {
@@ -55,7 +59,7 @@ fn errors_come_back_typed_and_leave_nothing() {
     }
     let (dir, rt) = setup("errors");
     match rt.create("e1", opts(&dir, "e1", &[])) {
-        Err(Error::InvalidConfig(m)) => assert!(m.contains("process.args"), "{m}"),
+        Err(Error::Spec(m)) => assert_eq!(m, "args must not be empty"),
         other => panic!("{other:?}"),
     }
     assert_nothing_left(&rt, "e1");
@@ -65,10 +69,11 @@ fn errors_come_back_typed_and_leave_nothing() {
         other => panic!("{other:?}"),
     }
     assert_nothing_left(&rt, "e2");
-    let missing = CreateOptions { bundle: dir.join("nowhere"), ..opts(&dir, "e3", &["sh"]) };
+    let mut missing = opts(&dir, "e3", &["sh"]);
+    missing.bundle = dir.join("nowhere");
     assert!(matches!(rt.create("e3", missing), Err(Error::Bundle { what: "rootfs", .. })));
     let c = rt.create("e4", opts(&dir, "e4", &["sh"])).unwrap();
-    assert!(matches!(rt.create("e4", opts(&dir, "e4", &["sh"])), Err(Error::Exists(_))));
+    assert!(matches!(rt.create("e4", opts(&dir, "e4", &["sh"])), Err(Error::Exists { .. })));
     c.delete(false).unwrap();
     assert_nothing_left(&rt, "e4");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -86,7 +91,7 @@ fn concurrent_creates_and_execs_from_threads() {
             s.spawn(move || {
                 let id = format!("x{t}");
                 let pid_file = dir.join(format!("{id}.pid"));
-                let o = CreateOptions { pid_file: Some(pid_file.clone()), ..opts(dir, &id, &["sleep", "30"]) };
+                let o = opts(dir, &id, &["sleep", "30"]).pid_file(&pid_file);
                 let mut c = rt.create(&id, o).unwrap();
                 assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), c.pid().to_string());
                 c.start().unwrap();
@@ -96,21 +101,10 @@ fn concurrent_creates_and_execs_from_threads() {
                     "args": ["sh", "-c", format!("exit {}", 10 + t)],
                 }))
                 .unwrap();
-                let p = c
-                    .exec(ExecOptions {
-                        process,
-                        pid_file: None,
-                        console: ConsoleMode::None,
-                        preserve_fds: 0,
-                        detach: false,
-                        ignore_paused: false,
-                        user: None,
-                        sub_cgroups: Vec::new(),
-                    })
-                    .unwrap();
+                let p = c.exec(ExecOptions::new(process)).unwrap();
                 // Both are our children although a helper created them.
                 assert_eq!(p.wait().unwrap(), 10 + t);
-                c.kill(libc::SIGKILL, false).unwrap();
+                c.kill(Signal::KILL, KillTarget::Init).unwrap();
                 assert_eq!(c.wait().unwrap(), 128 + libc::SIGKILL);
                 rt.load(&id).unwrap().delete(false).unwrap();
                 assert_nothing_left(rt, &id);
@@ -128,8 +122,8 @@ fn stdio_and_kept_console_come_through_the_helper() {
     let (dir, rt) = setup("stdio");
     let (mut out, w) = std::os::unix::net::UnixStream::pair().unwrap();
     let (r, mut input) = std::os::unix::net::UnixStream::pair().unwrap();
-    let stdio = Stdio { stdin: Some(r.into()), stdout: Some(w.into()), stderr: None };
-    let o = CreateOptions { stdio, ..opts(&dir, "s1", &["sh", "-c", "read line; echo got $line"]) };
+    let stdio = Stdio::inherit().stdin(r).stdout(w).stderr(Io::Inherit);
+    let o = opts(&dir, "s1", &["sh", "-c", "read line; echo got $line"]).stdio(stdio);
     let mut c = rt.create("s1", o).unwrap();
     c.start().unwrap();
     std::io::Write::write_all(&mut input, b"ping\n").unwrap();
@@ -139,11 +133,9 @@ fn stdio_and_kept_console_come_through_the_helper() {
     assert_eq!(c.wait().unwrap(), 0);
     rt.load("s1").unwrap().delete(false).unwrap();
 
-    let o = CreateOptions {
-        spec: Some(spec("s2", &["sh", "-c", "tty; echo on-console"], true)),
-        console: ConsoleMode::Return,
-        ..opts(&dir, "s2", &[])
-    };
+    let o = opts(&dir, "s2", &[])
+        .spec(spec("s2", &["sh", "-c", "tty; echo on-console"], true))
+        .console(ConsoleMode::Return);
     let mut c = rt.create("s2", o).unwrap();
     let master = std::fs::File::from(c.take_console().expect("the pty master came back"));
     c.start().unwrap();
@@ -199,7 +191,7 @@ fn user_namespace_maps_are_written_by_the_helper() {
     spec["linux"]["namespaces"].as_array_mut().unwrap().push(serde_json::json!({"type": "user"}));
     spec["linux"]["uidMappings"] = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
     spec["linux"]["gidMappings"] = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    let o = CreateOptions { spec: Some(serde_json::from_value(spec).unwrap()), ..opts(&dir, "u1", &[]) };
+    let o = opts(&dir, "u1", &[]).spec(serde_json::from_value(spec).unwrap());
     let mut c = rt.create("u1", o).unwrap();
     c.start().unwrap();
     // The map's host uid 100000 as an exit status: 100000 % 256.

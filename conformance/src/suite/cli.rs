@@ -140,6 +140,29 @@ pub fn events_keys_in_runc_order() {
     c.assert_clean();
 }
 
+/// `events`: an OOM kill is reported as it happens (`{"type":"oom","id":ID}`), not at the next
+/// stats interval: with a 10 s interval the `oom` line must come within the 4 s the stream runs.
+/// (runc prints its first `stats` line after one interval, hull at once; neither is checked.)
+pub fn events_pushes_oom_kills() {
+    requires!(root, runtime, cgroups);
+    let mut c = Case::new();
+    // dd allocates one 64 MiB buffer past the 16 MiB limit and is OOM-killed; sh stays.
+    let script = "sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; sleep 30";
+    c.build(c.bundle().args(&["/bin/sh", "-c", script]).with(|s| {
+        s["linux"]["resources"]["memory"] = json!({"limit": 16 << 20, "swap": 16 << 20});
+    }));
+    c.create(&[]).ok();
+    c.start().ok();
+    c.rt.timeout = Duration::from_millis(4000);
+    let o = c.exec(&["events", "--interval", "10s", &c.id]);
+    c.rt.timeout = crate::runtime::DEFAULT_TIMEOUT;
+    let lines: Vec<&str> = o.stdout.lines().filter(|l| !l.is_empty()).collect();
+    let oom = format!("{{\"type\":\"oom\",\"id\":{}}}", json!(c.id));
+    assert!(lines.contains(&oom.as_str()), "no {oom} within 4 s at a 10 s interval: {o}");
+    c.delete(true).ok();
+    c.assert_clean();
+}
+
 /// Capitalised errno texts (C's strerror, Rust's io::Error) that Go prints in lower case.
 const CAPITALISED: &[&str] = &[
     "No such file or directory",
@@ -483,6 +506,7 @@ const RUNC: &str = "runc 1.1.5's behaviour, which its callers match on; the spec
 pub const TESTS: &[crate::suite::Test] = &[
     entry!(debug_without_log_writes_to_stderr, "runc-cli#debug", allowed = RUNC),
     entry!(events_keys_in_runc_order, "runc-cli#events", allowed = RUNC),
+    entry!(events_pushes_oom_kills, "runc-cli#events", allowed = RUNC),
     entry!(errno_descriptions_are_lower_case, "runc-cli#errors", allowed = RUNC),
     entry!(config_errors_in_runc_words, "runc-cli#errors", allowed = RUNC),
     entry!(lifecycle_errors_in_runc_words, "runc-cli#errors", allowed = RUNC),

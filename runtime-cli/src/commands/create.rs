@@ -51,20 +51,14 @@ pub fn options(args: &CreateArgs, fds: Inherited, console: ConsoleMode) -> Resul
     if args.pidfd_socket.is_some() {
         bail!("not supported: --pidfd-socket");
     }
-    Ok(CreateOptions {
-        bundle: args.bundle.clone(),
-        // The CLI always reads config.json from the bundle, as runc does.
-        spec: None,
-        pid_file: args.pid_file.clone(),
-        console,
-        preserve_fds: args.preserve_fds,
-        no_pivot: args.no_pivot,
-        no_new_keyring: args.no_new_keyring,
-        listen_fds: fds.listen_fds,
-        rootless: None,
-        systemd_cgroup: fds.systemd_cgroup,
-        stdio: Default::default(),
-    })
+    // The CLI always reads config.json from the bundle, as runc does; stdio is its own.
+    let mut opts = CreateOptions::new(&args.bundle).console(console).preserve_fds(args.preserve_fds);
+    opts.pid_file = args.pid_file.clone();
+    opts.no_pivot = args.no_pivot;
+    opts.no_new_keyring = args.no_new_keyring;
+    opts.listen_fds = fds.listen_fds;
+    opts.systemd_cgroup = fds.systemd_cgroup;
+    Ok(opts)
 }
 
 pub fn run(rt: &Runtime, args: &CreateArgs, fds: Inherited, log: &mut Logger) -> Result<u8> {

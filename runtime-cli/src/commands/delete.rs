@@ -15,11 +15,11 @@ pub fn run(rt: &Runtime, id: &str, force: bool, log: &mut Logger) -> Result<u8> 
                 log.warn(&w);
             }
         }
-        Err(Error::NotFound(_)) => {
+        Err(Error::NotFound { .. }) => {
             remove_leftover(&rt.root().join(id));
             // Callers clean up with `delete --force` whether or not the container still exists.
             if !force {
-                return Err(Error::NotFound(id.to_owned()).into());
+                return Err(Error::NotFound { id: id.to_owned() }.into());
             }
         }
         Err(e) => return Err(e.into()),

@@ -1,13 +1,15 @@
 //! `hull events [--stats] [--interval 5s] ID`: resource usage as runc's JSON events, once or as a
-//! stream (with an `oom` event whenever the OOM killer struck), until the container stops.
+//! stream until the container stops: stats every interval, and an `oom` event as soon as the
+//! kernel reports an OOM kill (the library's event stream; nothing is polled for it).
 
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
+use runtime_core::events::Event as Pushed;
+use runtime_core::stats::Stats;
 use runtime_core::{Runtime, Status};
 use serde::Serialize;
-use serde_json::Value;
 
 /// One event, its keys in runc's order (`type`, `id`, `data`); `data` is left out when empty.
 #[derive(Debug, Serialize)]
@@ -16,33 +18,43 @@ struct Event<'a> {
     kind: &'a str,
     id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    data: Option<&'a Value>,
+    data: Option<&'a Stats>,
 }
 
 pub fn run(rt: &Runtime, id: &str, stats: bool, interval: &str) -> Result<u8> {
     let c = super::load(rt, id)?;
     if stats {
-        print(&Event { kind: "stats", id, data: Some(&c.stats()?) })?;
+        print(&Event { kind: "stats", id, data: Some(&runc_stats(c.stats()?)) })?;
         return Ok(0);
     }
     let every = parse_duration(interval)?;
-    let mut ooms = c.oom_kills().unwrap_or(0);
-    loop {
-        let c = match rt.load(id) {
-            Ok(c) if c.state().status != Status::Stopped => c,
-            _ => return Ok(0),
-        };
-        let now = c.oom_kills().unwrap_or(ooms);
-        if now > ooms {
-            print(&Event { kind: "oom", id, data: None })?;
-            ooms = now;
-        }
-        match c.stats() {
-            Ok(data) => print(&Event { kind: "stats", id, data: Some(&data) })?,
-            Err(_) => return Ok(0),
-        }
-        std::thread::sleep(every);
+    if c.state().status == Status::Stopped {
+        return Ok(0);
     }
+    let Ok(mut events) = c.events() else { return Ok(0) };
+    let mut next_stats = Instant::now();
+    loop {
+        let now = Instant::now();
+        if now >= next_stats {
+            match c.stats() {
+                Ok(data) => print(&Event { kind: "stats", id, data: Some(&runc_stats(data)) })?,
+                Err(_) => return Ok(0),
+            }
+            next_stats = now + every;
+        }
+        match events.next(Some(next_stats.saturating_duration_since(Instant::now())))? {
+            Some(Pushed::Oom) => print(&Event { kind: "oom", id, data: None })?,
+            Some(Pushed::Exited) => return Ok(0),
+            _ => {}
+        }
+    }
+}
+
+/// runc prints no network interfaces for OCI containers (it reports only those it configured
+/// itself), so neither does hull's command line; the library's stats keep them.
+fn runc_stats(mut s: Stats) -> Stats {
+    s.network_interfaces = None;
+    s
 }
 
 fn print(e: &Event) -> Result<()> {
@@ -77,10 +89,11 @@ mod tests {
 
     #[test]
     fn keys_in_runc_order() {
-        let data = serde_json::json!({"memory": {}, "cpu": {}});
+        let data = Stats::default();
         let e = Event { kind: "stats", id: "c<1>", data: Some(&data) };
         let text = super::super::state::go_escape(&serde_json::to_string(&e).unwrap());
-        assert_eq!(text, r#"{"type":"stats","id":"c\u003c1\u003e","data":{"cpu":{},"memory":{}}}"#);
+        assert!(text.starts_with(r#"{"type":"stats","id":"c\u003c1\u003e","data":{"cpu":{"usage":"#), "{text}");
+        assert!(text.ends_with(r#""intel_rdt":{},"network_interfaces":null}}"#), "{text}");
         let oom = serde_json::to_string(&Event { kind: "oom", id: "c1", data: None }).unwrap();
         assert_eq!(oom, r#"{"type":"oom","id":"c1"}"#);
     }

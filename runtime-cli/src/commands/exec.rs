@@ -41,17 +41,16 @@ fn exec(rt: &Runtime, args: &ExecArgs) -> Result<u8> {
     // Blocked before the clone: the child resets its mask before execve, and no signal meant for
     // the process can kill hull between the two.
     let signals = if args.detach { None } else { Some(block_forwarded_signals()?) };
-    let mut p = c.exec(ExecOptions {
-        process,
-        pid_file: args.pid_file.clone(),
-        console,
-        preserve_fds: args.preserve_fds,
-        detach: args.detach,
-        ignore_paused: args.ignore_paused,
-        // As runc: the flags shape the process only without --process.
-        user: args.user.clone().filter(|_| args.process.is_none()),
-        sub_cgroups: args.cgroup.clone(),
-    })?;
+    let mut opts = ExecOptions::new(process)
+        .console(console)
+        .preserve_fds(args.preserve_fds)
+        .detach(args.detach)
+        .ignore_paused(args.ignore_paused);
+    opts.pid_file = args.pid_file.clone();
+    // As runc: the flags shape the process only without --process.
+    opts.user = args.user.clone().filter(|_| args.process.is_none());
+    opts.sub_cgroups = args.cgroup.clone();
+    let mut p = c.exec(opts)?;
     let Some(signals) = signals else { return Ok(0) };
     let master = p.take_console().map(File::from);
     let stdin = std::io::stdin();

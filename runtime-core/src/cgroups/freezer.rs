@@ -184,7 +184,7 @@ pub(crate) fn check_existing(plan: &super::CgroupPlan) -> crate::Result<Option<S
     }
     // Without a freezer there is nothing that could be frozen.
     if cg.is_frozen().unwrap_or(false) {
-        return Err(crate::Error::WrongState("container's cgroup unexpectedly frozen".into()));
+        return Err(crate::Error::CgroupFrozen { path: cg.main_path().map(Path::to_path_buf).unwrap_or_default() });
     }
     let n = cg.pids().map(|p| p.len()).unwrap_or(0);
     Ok((n > 0).then(|| format!("container's cgroup is not empty: {n} process(es) found")))

@@ -162,7 +162,7 @@ fn limits_join_freeze_stats_kill_and_destroy() {
     assert!(!cg.is_frozen().unwrap());
     assert!(ticks_over(pid, 300) > 0, "thawed child runs again");
 
-    let stats = cg.stats().unwrap();
+    let stats = serde_json::to_value(cg.stats().unwrap()).unwrap();
     assert_eq!(stats["pids"]["current"], 1, "{stats}");
     assert_eq!(stats["pids"]["limit"], 16);
     assert!(stats["cpu"]["usage"]["total"].as_u64().unwrap() > 0, "{stats}");
@@ -356,11 +356,17 @@ pub(super) fn check_oom(layout: &Layout, guard: &mut Guard) {
     let r = res(r#"{"memory": {"limit": 16777216, "swap": 16777216}}"#);
     let cg = Cgroup::create(&plan(Some(&guard.path("oom")), "oom", Some(&r), layout).unwrap()).unwrap();
     assert_eq!(cg.oom_kills().unwrap(), 0);
+    // The kernel pushes the kill to this fd (eventfd on v1, inotify on memory.events on v2).
+    let mut watch = cg.oom_watch().unwrap().expect("a memory cgroup");
+    assert!(!crate::sys::fs::poll_readable(watch.fd(), 0).unwrap(), "nothing yet");
     spawn_into(&cg, guard, "sleep 1; exec dd if=/dev/zero of=/dev/null bs=32M count=1");
     let status = guard.children.last_mut().unwrap().wait().unwrap();
     assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL), "OOM-killed");
     assert_eq!(cg.oom_kills().unwrap(), 1);
-    let stats = cg.stats().unwrap();
+    assert!(crate::sys::fs::poll_readable(watch.fd(), 1000).unwrap(), "the OOM was notified");
+    assert!(watch.fired().unwrap() >= 1, "counted as an OOM event");
+    assert!(!crate::sys::fs::poll_readable(watch.fd(), 0).unwrap(), "drained");
+    let stats = serde_json::to_value(cg.stats().unwrap()).unwrap();
     assert!(stats["memory"]["usage"]["max"].as_u64().unwrap() > 8 << 20, "peak usage near the limit: {stats}");
     cg.destroy().unwrap();
     assert!(cg.stats().is_err(), "no stats once the cgroup is gone");

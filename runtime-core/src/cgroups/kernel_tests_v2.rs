@@ -58,7 +58,7 @@ fn v2_limits_join_freeze_stats_kill_and_destroy() {
     assert!(!cg.is_frozen().unwrap());
     assert!(ticks_over(pid, 500) > 0, "thawed child runs again");
 
-    let stats = cg.stats().unwrap();
+    let stats = serde_json::to_value(cg.stats().unwrap()).unwrap();
     assert_eq!(stats["pids"]["current"], 1, "{stats}");
     assert_eq!(stats["memory"]["usage"]["limit"], 67108864);
     assert!(stats["cpu"]["usage"]["total"].as_u64().unwrap() > 0, "{stats}");

@@ -14,6 +14,7 @@ mod devices;
 mod freezer;
 mod fs;
 mod layout;
+mod oom;
 mod path;
 mod stats;
 mod systemd;
@@ -34,6 +35,7 @@ pub(crate) use freezer::check_existing;
 pub(crate) use fs::Cgroup;
 #[allow(unused_imports)] // detect is called by the host detection once wired
 pub(crate) use layout::{detect, Layout};
+pub(crate) use oom::OomWatch;
 pub(crate) use systemd::{no_systemd, systemd_booted};
 
 /// What differs between cgroup managers. Everything else (limits in files, freezer, kill,

@@ -4,21 +4,22 @@
 //! `execve`. After a fork of a multi-threaded process that is undefined behaviour: another
 //! thread may have held the allocator's or stdio's lock at the instant of the clone, and the
 //! child would deadlock or corrupt memory. So a caller that has more than one thread (or that
-//! hands the container its own stdio fds) does not clone: it starts a helper with
+//! gives the process other stdio) does not clone: it starts a helper with
 //! `std::process::Command` (fork + exec, sound from any thread), running this same program from
-//! a sealed copy (CVE-2019-5736). The helper starts single-threaded, is caught before `main` by an
-//! `.init_array` entry (or by [`crate::run_helper_if_requested`]), runs the ordinary create or
-//! exec path unchanged, sends back the result over an inherited SEQPACKET socket, and exits.
+//! a sealed copy (CVE-2019-5736). The helper starts single-threaded, is caught at the top of
+//! `main` by [`crate::run_helper_if_requested`] (or before `main` by the embedder's
+//! [`crate::helper_entry!`]), runs the ordinary create or exec path unchanged, sends back the
+//! result over an inherited SEQPACKET socket, and exits. A program that never made that call is
+//! refused a helper ([`Error::HelperEntryMissing`]) rather than re-executed into its own `main`.
 //!
 //! The container's init (and an exec'd process) must end up a child of the caller, so that
 //! `wait`, `try_wait` and the exit status through a pidfd work as in the single-threaded path.
 //! `CLONE_PARENT` in the helper would do that for the first clone only: the helper must still
 //! reap what it forks (the intermediate process of a joined pid namespace, a failed child), and
-//! a grandchild would be reparented past the helper to the host's init. Instead the caller
-//! becomes a child subreaper (`PR_SET_CHILD_SUBREAPER`) before its first helper: when the helper
-//! exits, its children are reparented to the caller. The cost, documented in the crate docs:
-//! orphaned descendants of the caller's other children are reparented to it too and should be
-//! reaped by it.
+//! a grandchild would be reparented past the helper to the host's init. Instead the caller is a
+//! child subreaper while a helper runs ([`crate::subreaper`]): when the helper exits, its
+//! children are reparented to the caller. Orphans of the caller's other children that die in
+//! that window are reparented to it too (the documented cost).
 //!
 //! The marker is an environment variable naming the socket's fd. It is obeyed only when the
 //! socket's other end was created by our parent process as our user, and never in a setuid or
@@ -31,13 +32,15 @@
 mod wire;
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use wire::{CreateWire, ExecWire, Request, Response};
 
-use crate::container::{Container, CreateOptions, Stdio};
+use crate::container::{Container, CreateOptions};
 use crate::error::{Error, Result, Step, StepExt, SysError};
-use crate::launch::{protocol, ExecOptions, ExecProcess};
+use crate::exec::{ExecOptions, ExecProcess};
+use crate::launch::protocol;
 use crate::state::StateStore;
 use crate::sys;
 
@@ -46,8 +49,8 @@ const MARKER: &str = "_HULL_LAUNCH_HELPER_FD";
 
 /// Whether create/exec must go through a helper: the caller has other threads, or wants the
 /// container to get stdio other than its own.
-pub(crate) fn needed(stdio: Option<&Stdio>) -> Result<bool> {
-    if stdio.is_some_and(|s| s.stdin.is_some() || s.stdout.is_some() || s.stderr.is_some()) {
+pub(crate) fn needed(redirected: bool) -> Result<bool> {
+    if redirected {
         return Ok(true);
     }
     Ok(threads()? > 1)
@@ -69,11 +72,12 @@ pub(crate) fn create(store: &StateStore, id: &str, opts: CreateOptions) -> Resul
     crate::state::validate_id(id)?;
     let keep = opts.preserve_fds + opts.listen_fds;
     let (wire, stdio) = CreateWire::split(opts);
+    let (stdio, pipes) = stdio.open()?;
     let req = Request::Create { root: store.root().to_owned(), id: id.to_owned(), opts: Box::new(wire) };
     let (resp, mut fds) = call(&req, keep, stdio)?;
     match resp {
         Response::Created { state, child, warnings } => {
-            Ok(Container { store: store.clone(), state: *state, console: fds.pop(), child, warnings })
+            Ok(Container { store: store.clone(), state: *state, console: fds.pop(), child, warnings, pipes })
         }
         Response::Failed(e) => Err(e.into()),
         other => Err(unexpected(&other)),
@@ -82,12 +86,13 @@ pub(crate) fn create(store: &StateStore, id: &str, opts: CreateOptions) -> Resul
 
 /// `Container::exec` through a helper.
 pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
-    let wire = ExecWire::from(opts);
+    let (wire, stdio) = ExecWire::split(opts);
+    let (stdio, pipes) = stdio.open()?;
     let (keep, waitable) = (wire.preserve_fds(), !wire.detach());
     let req = Request::Exec { root: c.store.root().to_owned(), id: c.id().to_owned(), opts: Box::new(wire) };
-    let (resp, mut fds) = call(&req, keep, Default::default())?;
+    let (resp, mut fds) = call(&req, keep, stdio)?;
     match resp {
-        Response::Execed { pid } => Ok(ExecProcess::adopted(pid, fds.pop(), waitable)),
+        Response::Execed { pid } => Ok(ExecProcess::adopted(pid, fds.pop(), waitable, pipes)),
         Response::Failed(e) => Err(e.into()),
         other => Err(unexpected(&other)),
     }
@@ -99,7 +104,7 @@ fn unexpected(r: &Response) -> Error {
 
 /// Starts a helper, hands it `req`, and returns its answer once it has exited (so that what it
 /// started is already our child).
-fn call(req: &Request, keep: u32, stdio: Stdio) -> Result<(Response, Vec<OwnedFd>)> {
+fn call(req: &Request, keep: u32, stdio: [Option<OwnedFd>; 3]) -> Result<(Response, Vec<OwnedFd>)> {
     if std::env::var_os(MARKER).is_some() {
         // The entry point did not run in this helper; starting another would recurse.
         return Err(Error::sys(Step::Spawn, SysError::check("launch helper", None, "helper entry point did not run")));
@@ -109,11 +114,15 @@ fn call(req: &Request, keep: u32, stdio: Stdio) -> Result<(Response, Vec<OwnedFd
             return Err(Error::InvalidArgument(format!("--preserve-fds: file descriptor {fd} is not open")));
         }
     }
-    become_subreaper()?;
+    if !ENTRY_SEEN.load(Ordering::Relaxed) {
+        // The helper would be this program's own `main`, which knows nothing of the request.
+        return Err(Error::HelperEntryMissing);
+    }
     let exe = sealed_exe()?;
+    // Until the helper is reaped: then what it started has been reparented to us.
+    let _reaper = crate::subreaper::Scope::enter().step(Step::Spawn)?;
     let (ours, theirs) = sys::socket::seqpacket_pair().step(Step::Spawn)?;
-    let mut child =
-        sys::spawn::helper(exe, MARKER, keep, theirs, [stdio.stdin, stdio.stdout, stdio.stderr]).step(Step::Spawn)?;
+    let mut child = sys::spawn::helper(exe, MARKER, keep, theirs, stdio).step(Step::Spawn)?;
     let sent = protocol::send(ours.as_fd(), req, &[], false).step(Step::Spawn);
     // Read even when the send failed: the helper may have died, and its exit says why.
     let answer = sent.and_then(|()| protocol::recv::<Response>(ours.as_fd()).step(Step::Spawn));
@@ -132,15 +141,10 @@ fn call(req: &Request, keep: u32, stdio: Stdio) -> Result<(Response, Vec<OwnedFd
     }
 }
 
-/// Makes this process the reaper of what its helpers leave behind (once; see the module doc).
-fn become_subreaper() -> Result<()> {
-    static DONE: OnceLock<()> = OnceLock::new();
-    if DONE.get().is_none() {
-        sys::process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, "PR_SET_CHILD_SUBREAPER").step(Step::Spawn)?;
-        let _ = DONE.set(());
-    }
-    Ok(())
-}
+/// Set once this program has shown that it serves the helper (it called
+/// [`crate::run_helper_if_requested`], directly or through [`crate::helper_entry!`]): only then
+/// may it be re-executed as one.
+static ENTRY_SEEN: AtomicBool = AtomicBool::new(false);
 
 /// The program the helper runs: this one, sealed. A process that already runs sealed (it
 /// called [`crate::seal::ensure_sealed`]) re-executes itself; otherwise a sealed copy is made
@@ -162,9 +166,10 @@ fn sealed_exe() -> Result<&'static str> {
 }
 
 /// The helper's side: when this process was started as a launch helper, serves the one request
-/// and exits; otherwise returns at once. Called before `main` by the `.init_array` entry and by
-/// [`crate::run_helper_if_requested`].
+/// and exits; otherwise returns at once. Called by [`crate::run_helper_if_requested`] (first
+/// thing in `main`, or before it through [`crate::helper_entry!`]).
 pub(crate) fn run_if_requested() {
+    ENTRY_SEEN.store(true, Ordering::Relaxed);
     let Some(value) = std::env::var_os(MARKER) else { return };
     // Nothing the helper starts (hooks) must take itself for a helper.
     std::env::remove_var(MARKER);
@@ -227,5 +232,21 @@ fn answer(req: Request) -> (Response, Option<OwnedFd>) {
                 Err(e) => (Response::Failed(e.into()), None),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{CreateOptions, Error, Io, Runtime, Stdio};
+
+    /// This unit-test binary never calls `run_helper_if_requested`: re-executing it as a helper
+    /// would run libtest's main, so the helper is refused, before anything is made.
+    #[test]
+    fn no_helper_without_the_entry_point() {
+        let root = std::env::temp_dir().join(format!("hull-no-entry-{}", std::process::id()));
+        let rt = Runtime::new(&root);
+        let opts = CreateOptions::new("/nonexistent").stdio(Stdio::inherit().stdout(Io::Null));
+        assert!(matches!(rt.create("c1", opts), Err(Error::HelperEntryMissing)));
+        assert!(!root.exists(), "nothing was made");
     }
 }

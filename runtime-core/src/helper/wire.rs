@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::container::{ConsoleMode, CreateOptions};
-use crate::error::{ChildError, Error, Step, SysError};
-use crate::launch::ExecOptions;
-use crate::state::State;
+use crate::error::{ChildError, Error, Operation, Step, SysError};
+use crate::exec::ExecOptions;
+use crate::state::{State, Status};
 
 /// One call for the helper to make.
 #[derive(Debug, Serialize, Deserialize)]
@@ -73,7 +73,7 @@ pub(crate) struct CreateWire {
 
 impl CreateWire {
     /// Splits the options: the part that travels, and the stdio fds.
-    pub(crate) fn split(opts: CreateOptions) -> (Self, crate::container::Stdio) {
+    pub(crate) fn split(opts: CreateOptions) -> (Self, crate::Stdio) {
         // Destructured in full so that a new option cannot be silently dropped on the way.
         let CreateOptions {
             bundle,
@@ -151,24 +151,26 @@ pub(crate) struct ExecWire {
     sub_cgroups: Vec<String>,
 }
 
-impl From<ExecOptions> for ExecWire {
-    fn from(o: ExecOptions) -> Self {
-        // Destructured in full so that a new option cannot be silently dropped on the way.
-        let ExecOptions { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups } = o;
-        let console = console.into();
-        ExecWire { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups }
-    }
-}
-
 impl From<ExecWire> for ExecOptions {
     fn from(w: ExecWire) -> Self {
         let ExecWire { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups } = w;
         let console = console.into();
-        ExecOptions { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups }
+        // The helper's own stdio is the caller's choice already.
+        let stdio = Default::default();
+        ExecOptions { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups, stdio }
     }
 }
 
 impl ExecWire {
+    /// Splits the options: the part that travels, and the stdio.
+    pub(crate) fn split(o: ExecOptions) -> (Self, crate::Stdio) {
+        // Destructured in full so that a new option cannot be silently dropped on the way.
+        let ExecOptions { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups, stdio } =
+            o;
+        let console = console.into();
+        (ExecWire { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups }, stdio)
+    }
+
     pub(crate) fn preserve_fds(&self) -> u32 {
         self.preserve_fds
     }
@@ -185,10 +187,15 @@ pub(crate) enum WireError {
     Spec(String),
     NotSupported(String),
     Bundle { what: String, path: PathBuf, errno: Option<i32>, message: String },
-    InvalidId(String),
-    Exists(String),
-    NotFound(String),
-    WrongState(String),
+    InvalidId { id: String },
+    Exists { id: String },
+    NotFound { id: String },
+    WrongState { id: String, op: Operation, status: Status },
+    NoCgroup { id: String, op: Operation },
+    CgroupFrozen { path: PathBuf },
+    ProcessNotRunning { pid: i32 },
+    NotAChild { pid: i32 },
+    HelperEntryMissing,
     InvalidArgument(String),
     Sys { step: Step, source: SysError },
     Child(ChildError),
@@ -206,10 +213,15 @@ impl From<Error> for WireError {
                 errno: source.raw_os_error(),
                 message: source.to_string(),
             },
-            Error::InvalidId(m) => WireError::InvalidId(m),
-            Error::Exists(m) => WireError::Exists(m),
-            Error::NotFound(m) => WireError::NotFound(m),
-            Error::WrongState(m) => WireError::WrongState(m),
+            Error::InvalidId { id } => WireError::InvalidId { id },
+            Error::Exists { id } => WireError::Exists { id },
+            Error::NotFound { id } => WireError::NotFound { id },
+            Error::WrongState { id, op, status } => WireError::WrongState { id, op, status },
+            Error::NoCgroup { id, op } => WireError::NoCgroup { id, op },
+            Error::CgroupFrozen { path } => WireError::CgroupFrozen { path },
+            Error::ProcessNotRunning { pid } => WireError::ProcessNotRunning { pid },
+            Error::NotAChild { pid } => WireError::NotAChild { pid },
+            Error::HelperEntryMissing => WireError::HelperEntryMissing,
             Error::InvalidArgument(m) => WireError::InvalidArgument(m),
             Error::Sys { step, source } => WireError::Sys { step, source },
             Error::Child(c) => WireError::Child(c),
@@ -231,10 +243,15 @@ impl From<WireError> for Error {
                     None => std::io::Error::other(message),
                 },
             },
-            WireError::InvalidId(m) => Error::InvalidId(m),
-            WireError::Exists(m) => Error::Exists(m),
-            WireError::NotFound(m) => Error::NotFound(m),
-            WireError::WrongState(m) => Error::WrongState(m),
+            WireError::InvalidId { id } => Error::InvalidId { id },
+            WireError::Exists { id } => Error::Exists { id },
+            WireError::NotFound { id } => Error::NotFound { id },
+            WireError::WrongState { id, op, status } => Error::WrongState { id, op, status },
+            WireError::NoCgroup { id, op } => Error::NoCgroup { id, op },
+            WireError::CgroupFrozen { path } => Error::CgroupFrozen { path },
+            WireError::ProcessNotRunning { pid } => Error::ProcessNotRunning { pid },
+            WireError::NotAChild { pid } => Error::NotAChild { pid },
+            WireError::HelperEntryMissing => Error::HelperEntryMissing,
             WireError::InvalidArgument(m) => Error::InvalidArgument(m),
             WireError::Sys { step, source } => Error::Sys { step, source },
             WireError::Child(c) => Error::Child(c),
@@ -267,7 +284,8 @@ mod tests {
                 path: "/b/config.json".into(),
                 source: std::io::Error::from_raw_os_error(libc::ENOENT),
             },
-            Error::Exists("c1".into()),
+            Error::Exists { id: "c1".into() },
+            Error::WrongState { id: "c1".into(), op: Operation::Delete, status: Status::Paused },
             Error::sys(Step::Cgroup, SysError::from_errno("mkdir", Some("/sys/fs/cgroup/x"), libc::EACCES)),
             Error::Child(ChildError {
                 step: Step::Exec,
@@ -288,7 +306,7 @@ mod tests {
     #[test]
     fn a_spec_survives_the_trip() {
         let spec = crate::spec::example(false);
-        let (wire, _) = CreateWire::split(CreateOptions { spec: Some(spec.clone()), ..Default::default() });
+        let (wire, _) = CreateWire::split(CreateOptions::default().spec(spec.clone()));
         let json =
             serde_json::to_vec(&Request::Create { root: "/r".into(), id: "x".into(), opts: Box::new(wire) }).unwrap();
         let Request::Create { opts, .. } = serde_json::from_slice(&json).unwrap() else { panic!("not a create") };

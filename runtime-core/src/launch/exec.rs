@@ -13,76 +13,13 @@ use super::parent::{serve, Expect};
 use super::process::{self, at, StepResult};
 use super::protocol::{self, ChildMsg};
 use crate::container::{ConsoleMode, Container};
-use crate::error::{Error, Result, Step, StepExt, SysError};
+use crate::error::{Error, Operation, Result, Step, StepExt, SysError};
+use crate::exec::{ExecOptions, ExecProcess};
 use crate::plan::{self, PlanOptions, ProcessPlan};
 use crate::seccomp::{self, Program};
 use crate::state::{self, Status};
 use crate::sys;
 use crate::sys::process::Forked;
-
-/// Options of `exec`, as runc's flags.
-#[derive(Debug)]
-pub struct ExecOptions {
-    /// The process to run (runc's `--process` JSON, or built from the command line).
-    pub process: Process,
-    /// Write the process's host pid here once it is running.
-    pub pid_file: Option<PathBuf>,
-    /// Where the pty master goes when `process.terminal` is true.
-    pub console: ConsoleMode,
-    /// Pass fds 3 .. 3+N of the calling process on.
-    pub preserve_fds: u32,
-    /// The caller will not wait: the process is left to the caller's subreaper.
-    pub detach: bool,
-    /// Allow exec into a paused container.
-    pub ignore_paused: bool,
-    /// runc's `--user user[:group]`, numbers or names (resolved in the container's /etc/passwd
-    /// and /etc/group); replaces `process.user`'s uid, and its gid when a group or name is given.
-    pub user: Option<String>,
-    /// runc's `--cgroup [controller[,controller]:]path`, repeatable: an existing sub-cgroup of
-    /// the container's cgroup to run the process in (without controllers: for all of them).
-    pub sub_cgroups: Vec<String>,
-}
-
-/// A process started by [`Container::exec`].
-#[derive(Debug)]
-pub struct ExecProcess {
-    pid: i32,
-    console: Option<OwnedFd>,
-    waitable: bool,
-}
-
-impl ExecProcess {
-    /// A process a launch helper started on the caller's behalf (now the caller's child).
-    pub(crate) fn adopted(pid: i32, console: Option<OwnedFd>, waitable: bool) -> Self {
-        ExecProcess { pid, console, waitable }
-    }
-
-    /// Its host pid.
-    pub fn pid(&self) -> i32 {
-        self.pid
-    }
-
-    /// The pty master, with [`ConsoleMode::Return`].
-    pub fn take_console(&mut self) -> Option<OwnedFd> {
-        self.console.take()
-    }
-
-    /// Sends it a signal (while it is unreaped its pid cannot be reused).
-    pub fn kill(&self, signal: i32) -> Result<()> {
-        sys::process::kill_child(self.pid, signal).map_err(|e| match e.errno {
-            libc::ESRCH => Error::WrongState("process not running".into()),
-            _ => Error::sys(Step::Lifecycle, e),
-        })
-    }
-
-    /// Waits for it (not with `detach`) and returns its status the shell way (128+N for signal N).
-    pub fn wait(&self) -> Result<i32> {
-        if !self.waitable {
-            return Err(Error::InvalidArgument("wait: exec was detached".into()));
-        }
-        sys::process::wait_child(self.pid).step(Step::Lifecycle)
-    }
-}
 
 struct ExecContext<'a> {
     process: &'a ProcessPlan,
@@ -99,12 +36,8 @@ struct ExecContext<'a> {
 /// Starts `opts.process` inside the running container `c`.
 pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
     match c.state.status {
-        Status::Stopped | Status::Creating => {
-            return Err(Error::WrongState("cannot exec in a stopped container".into()))
-        }
-        Status::Paused if !opts.ignore_paused => {
-            return Err(Error::WrongState("cannot exec in a paused container (use --ignore-paused to override)".into()))
-        }
+        Status::Stopped | Status::Creating => return Err(c.wrong_state(Operation::Exec, Status::Stopped)),
+        Status::Paused if !opts.ignore_paused => return Err(c.wrong_state(Operation::Exec, Status::Paused)),
         _ => {}
     }
     let pidfd = c.pidfd()?;
@@ -144,10 +77,9 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
         _ => None,
     };
     let forks = c.state.internal.ns_flags & libc::CLONE_NEWPID != 0;
-    if forks && !opts.detach {
-        // The process is a grandchild; becoming a subreaper makes it ours to wait for.
-        sys::process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, "PR_SET_CHILD_SUBREAPER").step(Step::Spawn)?;
-    }
+    // The process is a grandchild; a subreaper until the intermediate is reaped makes it ours
+    // to wait for (the guard is never dropped in the child, which execs).
+    let _reaper = if forks && !opts.detach { Some(crate::subreaper::Scope::enter().step(Step::Spawn)?) } else { None };
     let (parent_sock, child_sock) = sys::socket::seqpacket_pair().step(Step::Spawn)?;
     sys::socket::enable_passcred(parent_sock.as_fd()).step(Step::Spawn)?;
     match sys::process::clone3(0, None).step(Step::Spawn)? {
@@ -201,7 +133,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
             if let Some(p) = &opts.pid_file {
                 state::write_pid_file(p, pid)?;
             }
-            Ok(ExecProcess { pid, console, waitable: !opts.detach })
+            Ok(ExecProcess::adopted(pid, console, !opts.detach, Default::default()))
         }
     }
 }
@@ -331,7 +263,7 @@ fn init_root(c: &Container, pidfd: BorrowedFd<'_>) -> Result<OwnedFd> {
     let procfs = ProcfsHandle::new().map_err(err)?;
     let root =
         procfs.open_follow(ProcfsBase::ProcRoot, &sub, OpenFlags::O_PATH | OpenFlags::O_DIRECTORY).map_err(err)?;
-    sys::process::pidfd_send_signal(pidfd, 0).map_err(|_| Error::WrongState("container not running".into()))?;
+    sys::process::pidfd_send_signal(pidfd, 0).map_err(|_| c.wrong_state(Operation::Exec, Status::Stopped))?;
     Ok(OwnedFd::from(root))
 }
 

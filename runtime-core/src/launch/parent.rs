@@ -70,6 +70,7 @@ pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> R
         // After a second fork the init is a grandchild, ours again only if we are a subreaper.
         child: !plan.namespaces.second_fork || nix::sys::prctl::get_child_subreaper().unwrap_or(false),
         warnings,
+        pipes: Default::default(),
     })
 }
 

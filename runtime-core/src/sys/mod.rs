@@ -7,6 +7,7 @@ pub(crate) mod cgroup;
 pub(crate) mod fs;
 pub(crate) mod mount;
 pub(crate) mod netlink;
+pub(crate) mod notify;
 pub(crate) mod process;
 pub(crate) mod sched;
 pub(crate) mod seccomp;

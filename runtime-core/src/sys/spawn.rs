@@ -1,6 +1,6 @@
 //! Starting the launch helper from a multi-threaded caller, and the helper's side of the hand-over:
-//! the `.init_array` entry that runs before `main`, adopting the inherited socket, and waiting
-//! without blocking for a child that was reparented to us.
+//! the opt-in `.init_array` entry ([`crate::helper_entry!`]), adopting the inherited socket, and
+//! waiting without blocking for a child that was reparented to us.
 //!
 //! Between `fork` and `execve` in a multi-threaded process only async-signal-safe calls are
 //! allowed; the `pre_exec` closure below makes only `fcntl` and `dup2` calls.
@@ -53,8 +53,6 @@ pub(crate) fn helper(exe: &str, env: &str, keep: u32, sock: OwnedFd, stdio: Help
     };
     // SAFETY: the closure only makes async-signal-safe calls (fcntl, dup2) and allocates nothing.
     unsafe { cmd.pre_exec(pass) };
-    // Referenced here so that every program able to start a helper links the entry point too.
-    std::hint::black_box(&HELPER_ENTRY);
     let child = cmd.spawn().map_err(|e| SysError::io("spawn", Some(exe), &e))?;
     drop(sock);
     Ok(child)
@@ -127,16 +125,36 @@ pub(crate) fn try_wait_child(pid: i32) -> Result<Option<i32>, SysError> {
     }
 }
 
-/// glibc and musl call `.init_array` entries with (argc, argv, envp) before `main`.
-type InitFn = extern "C" fn(i32, *const *const libc::c_char, *const *const libc::c_char);
-
-extern "C" fn helper_entry(_: i32, _: *const *const libc::c_char, _: *const *const libc::c_char) {
-    crate::helper::run_if_requested();
+/// Runs [`crate::run_helper_if_requested`] before `main` in a program whose `main` the embedder
+/// does not write (an integration-test harness); one line at the top level of that crate:
+///
+/// ```
+/// runtime_core::helper_entry!();
+/// # fn main() {}
+/// ```
+///
+/// It adds an `.init_array` entry (as runc's nsexec constructor does) to that program only. A
+/// program with its own `main` calls [`crate::run_helper_if_requested`] there instead.
+#[macro_export]
+macro_rules! helper_entry {
+    () => {
+        const _: () = {
+            extern "C" fn runtime_core_helper_entry(
+                _: i32,
+                _: *const *const ::std::os::raw::c_char,
+                _: *const *const ::std::os::raw::c_char,
+            ) {
+                $crate::run_helper_if_requested();
+            }
+            // glibc and musl call `.init_array` entries with (argc, argv, envp) before `main`.
+            #[used]
+            #[allow(unsafe_code)]
+            #[link_section = ".init_array"]
+            static RUNTIME_CORE_HELPER_ENTRY: extern "C" fn(
+                i32,
+                *const *const ::std::os::raw::c_char,
+                *const *const ::std::os::raw::c_char,
+            ) = runtime_core_helper_entry;
+        };
+    };
 }
-
-/// Runs the helper before `main` (as runc's nsexec constructor does), so a program that embeds
-/// the library needs no call of its own, and an integration test harness works too. In every
-/// other process this costs one environment lookup.
-#[used]
-#[link_section = ".init_array"]
-static HELPER_ENTRY: InitFn = helper_entry;

@@ -1,0 +1,238 @@
+//! The public side of `exec`: what the caller asks for ([`ExecOptions`]) and the handle it gets
+//! back ([`ExecProcess`]), with the process's pidfd, its pipes and its exit status.
+
+use std::fs::File;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use oci_spec::runtime::Process;
+
+use crate::container::ConsoleMode;
+use crate::error::{Error, Result, Step, StepExt};
+use crate::signal::Signal;
+use crate::stdio::{Pipes, Stdio};
+use crate::sys;
+
+/// Options of `exec`, as runc's flags.
+///
+/// ```
+/// use runtime_core::{ExecOptions, Io, Stdio};
+///
+/// let process: oci_spec::runtime::Process = serde_json::from_value(serde_json::json!({
+///     "user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["cat"],
+/// }))?;
+/// let opts = ExecOptions::new(process).stdio(Stdio::inherit().stdin(Io::Piped).stdout(Io::Piped));
+/// assert!(!opts.detach);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ExecOptions {
+    /// The process to run (runc's `--process` JSON, or built from the command line).
+    pub process: Process,
+    /// Write the process's host pid here once it is running.
+    pub pid_file: Option<PathBuf>,
+    /// Where the pty master goes when `process.terminal` is true.
+    pub console: ConsoleMode,
+    /// Pass fds 3 .. 3+N of the calling process on.
+    pub preserve_fds: u32,
+    /// The caller will not wait: the process is left to the caller's subreaper.
+    pub detach: bool,
+    /// Allow exec into a paused container.
+    pub ignore_paused: bool,
+    /// runc's `--user user[:group]`, numbers or names (resolved in the container's /etc/passwd
+    /// and /etc/group); replaces `process.user`'s uid, and its gid when a group or name is given.
+    pub user: Option<String>,
+    /// runc's `--cgroup [controller[,controller]:]path`, repeatable: an existing sub-cgroup of
+    /// the container's cgroup to run the process in (without controllers: for all of them).
+    pub sub_cgroups: Vec<String>,
+    /// The process's stdin, stdout and stderr (each one not set is the caller's own); pipes
+    /// come back through [`ExecProcess::take_stdout`] and its siblings. Redirecting any makes
+    /// `exec` go through the launch helper.
+    pub stdio: Stdio,
+}
+
+impl ExecOptions {
+    /// Runs `process`, with every option at runc's default.
+    pub fn new(process: Process) -> Self {
+        ExecOptions {
+            process,
+            pid_file: None,
+            console: ConsoleMode::None,
+            preserve_fds: 0,
+            detach: false,
+            ignore_paused: false,
+            user: None,
+            sub_cgroups: Vec::new(),
+            stdio: Stdio::default(),
+        }
+    }
+
+    /// See [`ExecOptions::stdio`](#structfield.stdio).
+    pub fn stdio(mut self, stdio: Stdio) -> Self {
+        self.stdio = stdio;
+        self
+    }
+
+    /// See [`ExecOptions::pid_file`](#structfield.pid_file).
+    pub fn pid_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.pid_file = Some(path.into());
+        self
+    }
+
+    /// See [`ExecOptions::console`](#structfield.console).
+    pub fn console(mut self, console: ConsoleMode) -> Self {
+        self.console = console;
+        self
+    }
+
+    /// See [`ExecOptions::preserve_fds`](#structfield.preserve_fds).
+    pub fn preserve_fds(mut self, n: u32) -> Self {
+        self.preserve_fds = n;
+        self
+    }
+
+    /// See [`ExecOptions::detach`](#structfield.detach).
+    pub fn detach(mut self, detach: bool) -> Self {
+        self.detach = detach;
+        self
+    }
+
+    /// See [`ExecOptions::ignore_paused`](#structfield.ignore_paused).
+    pub fn ignore_paused(mut self, ignore: bool) -> Self {
+        self.ignore_paused = ignore;
+        self
+    }
+
+    /// See [`ExecOptions::user`](#structfield.user).
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Adds one of [`ExecOptions::sub_cgroups`](#structfield.sub_cgroups).
+    pub fn sub_cgroup(mut self, spec: impl Into<String>) -> Self {
+        self.sub_cgroups.push(spec.into());
+        self
+    }
+}
+
+/// A process started by [`crate::Container::exec`]: a child of the caller (unless detached).
+///
+/// Its pidfd ([`ExecProcess::pidfd`]) becomes readable when it exits: register it with any
+/// event loop (tokio's `AsyncFd`, mio, `poll`) and call [`ExecProcess::try_wait`] then, so that
+/// no thread blocks per process; or block in [`ExecProcess::wait`].
+///
+/// ```no_run
+/// use std::io::{Read, Write};
+/// use runtime_core::{ExecOptions, Io, Runtime, Stdio};
+///
+/// # let process: oci_spec::runtime::Process = serde_json::from_value(serde_json::json!({
+/// #     "user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["cat"]}))?;
+/// let c = Runtime::new("/run/my-app").load("demo")?;
+/// let stdio = Stdio::inherit().stdin(Io::Piped).stdout(Io::Piped);
+/// let mut p = c.exec(ExecOptions::new(process).stdio(stdio))?; // `cat`
+/// p.take_stdin().unwrap().write_all(b"hello")?; // dropped: end of file for `cat`
+/// let mut out = String::new();
+/// p.take_stdout().unwrap().read_to_string(&mut out)?;
+/// assert_eq!((out.as_str(), p.wait()?), ("hello", 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct ExecProcess {
+    pid: i32,
+    pidfd: Option<OwnedFd>,
+    console: Option<OwnedFd>,
+    waitable: bool,
+    /// Set once reaped (`wait` may run in another thread than `kill`: see the CLI's foreground).
+    status: OnceLock<i32>,
+    pipes: Pipes,
+}
+
+impl ExecProcess {
+    /// A process this process (or its launch helper, which left it to us) started.
+    pub(crate) fn adopted(pid: i32, console: Option<OwnedFd>, waitable: bool, pipes: Pipes) -> Self {
+        // Opened while the process is our unreaped child, so it is this process and no other. A
+        // detached one in a pid namespace is not our child and may be gone already: no pidfd.
+        let pidfd = sys::process::pidfd_open(pid).ok();
+        ExecProcess { pid, pidfd, console, waitable, status: OnceLock::new(), pipes }
+    }
+
+    /// Its host pid.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// A pidfd of the process: readable once it has exited. `None` only for a detached process
+    /// that was not the caller's child and had already ended.
+    pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
+        self.pidfd.as_ref().map(|fd| fd.as_fd())
+    }
+
+    /// The pty master, with [`ConsoleMode::Return`].
+    pub fn take_console(&mut self) -> Option<OwnedFd> {
+        self.console.take()
+    }
+
+    /// The writing end of its stdin, with [`crate::Io::Piped`].
+    pub fn take_stdin(&mut self) -> Option<File> {
+        self.pipes.stdin.take()
+    }
+
+    /// The reading end of its stdout, with [`crate::Io::Piped`].
+    pub fn take_stdout(&mut self) -> Option<File> {
+        self.pipes.stdout.take()
+    }
+
+    /// The reading end of its stderr, with [`crate::Io::Piped`].
+    pub fn take_stderr(&mut self) -> Option<File> {
+        self.pipes.stderr.take()
+    }
+
+    /// Sends it a signal (through its pidfd: never to a process that reused its pid).
+    pub fn kill(&self, signal: Signal) -> Result<()> {
+        let gone = || Error::ProcessNotRunning { pid: self.pid };
+        if self.status.get().is_some() {
+            return Err(gone());
+        }
+        let sent = match &self.pidfd {
+            Some(fd) => sys::process::pidfd_send_signal(fd.as_fd(), signal.number()),
+            None => return Err(gone()),
+        };
+        sent.map_err(|e| match e.errno {
+            libc::ESRCH => gone(),
+            _ => Error::sys(Step::Lifecycle, e),
+        })
+    }
+
+    /// Waits for it to exit and returns its status the shell way (128+N for signal N). Not for
+    /// a detached process.
+    pub fn wait(&self) -> Result<i32> {
+        if let Some(s) = self.status.get() {
+            return Ok(*s);
+        }
+        self.check_waitable()?;
+        let s = sys::process::wait_child(self.pid).step(Step::Lifecycle)?;
+        Ok(*self.status.get_or_init(|| s))
+    }
+
+    /// Like [`ExecProcess::wait`] but never blocks: `Some(status)` once it has exited (it is
+    /// reaped then), `None` while it runs.
+    pub fn try_wait(&self) -> Result<Option<i32>> {
+        if let Some(s) = self.status.get() {
+            return Ok(Some(*s));
+        }
+        self.check_waitable()?;
+        let s = sys::spawn::try_wait_child(self.pid).step(Step::Lifecycle)?;
+        Ok(s.map(|s| *self.status.get_or_init(|| s)))
+    }
+
+    fn check_waitable(&self) -> Result<()> {
+        if self.waitable {
+            Ok(())
+        } else {
+            Err(Error::NotAChild { pid: self.pid })
+        }
+    }
+}
