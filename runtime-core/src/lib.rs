@@ -74,6 +74,7 @@ mod hooks;
 mod host;
 mod passwd;
 mod plan;
+mod procfs;
 
 #[allow(unsafe_code)]
 mod sys;
