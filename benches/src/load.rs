@@ -1,5 +1,6 @@
-//! Start latency under load: N `run`s of one runtime started at once, each container with its own
-//! bundle directory (sharing one read-only rootfs) and its own cgroup.
+//! Start latency under load: N `run`s of one runtime started at once, or N containerd-style
+//! sequences (`create --pid-file --log`, `start`, wait, `state`, `delete`, each a process), each
+//! container with its own bundle directory (sharing one read-only rootfs) and its own cgroup.
 
 use std::fs;
 use std::path::Path;
@@ -10,10 +11,38 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 
+use nix::unistd::Pid;
+
 use crate::bundle;
 use crate::measure::path_str;
 use crate::spawn::{self, children_usage};
 use crate::stats::{percentile, Summary};
+
+/// What each of the N concurrent units does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// One `run` in the foreground.
+    Run,
+    /// `create`, `start`, wait for the init, `state`, `delete`: separate processes, as a shim.
+    Sequence,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Run => "run",
+            Kind::Sequence => "sequence",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Kind> {
+        match s {
+            "run" => Ok(Kind::Run),
+            "sequence" => Ok(Kind::Sequence),
+            _ => bail!("unknown load kind {s:?}"),
+        }
+    }
+}
 
 /// What N concurrent containers cost, measured by one worker process.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,9 +68,11 @@ pub fn write_bundles(dir: &Path, rootfs: &Path, cgroup_prefix: &str, count: usiz
     Ok(())
 }
 
-/// Starts `RUNTIME --root R run --bundle <dir>/<k> <id_prefix>-<k>` for every bundle at once and
-/// waits for all. Must run in a process of its own (CPU comes from RUSAGE_CHILDREN).
+/// Starts `RUNTIME --root R run --bundle <dir>/<k> <id_prefix>-<k>` (or the sequence) for every
+/// bundle at once and waits for all. Must run in a process of its own (CPU comes from
+/// RUSAGE_CHILDREN; for sequences it is the inits' subreaper, as a shim is).
 pub fn measure(
+    kind: Kind,
     runtime: &Path,
     root: &Path,
     dir: &Path,
@@ -50,13 +81,17 @@ pub fn measure(
     timeout: Duration,
 ) -> Result<LoadSample> {
     let count = fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?.count();
+    if kind == Kind::Sequence {
+        nix::sys::prctl::set_child_subreaper(true).context("PR_SET_CHILD_SUBREAPER")?;
+    }
     let (cpu_before, _) = children_usage()?;
     let start = Instant::now();
     let results: Vec<Result<Duration>> = thread::scope(|s| {
         let handles: Vec<_> = (0..count)
             .map(|k| {
                 s.spawn(move || {
-                    run_one(
+                    let one = if kind == Kind::Run { run_one } else { sequence_one };
+                    one(
                         runtime,
                         root,
                         &dir.join(k.to_string()),
@@ -78,7 +113,7 @@ pub fn measure(
             cmd.arg("--root").arg(root).args(["delete", "--force", &format!("{id_prefix}-{k}")]);
             let _ = spawn::run(&mut cmd, timeout, &scratch.join(k.to_string()));
         }
-        bail!("{} of {count} concurrent runs failed, first: {first}", failed.len());
+        bail!("{} of {count} concurrent {}s failed, first: {first}", failed.len(), kind.name());
     }
     let latencies = results.into_iter().filter_map(Result::ok).collect();
     Ok(LoadSample { wall, cpu: cpu_after.saturating_sub(cpu_before), latencies })
@@ -96,6 +131,48 @@ fn run_one(
     let mut cmd = Command::new(runtime);
     cmd.arg("--root").arg(root).arg("run").arg("--bundle").arg(bundle).arg(id);
     Ok(spawn::run(&mut cmd, timeout, scratch)?.check("run")?.wall)
+}
+
+/// create (with the pid file and log a shim passes), start, wait for the init (re-parented to
+/// this process, the subreaper), state until stopped, delete; spawn of create to reap of delete.
+fn sequence_one(
+    runtime: &Path,
+    root: &Path,
+    bundle: &Path,
+    id: &str,
+    scratch: &Path,
+    timeout: Duration,
+) -> Result<Duration> {
+    fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let invoke = |args: &[&str]| -> Result<spawn::Outcome> {
+        let mut cmd = Command::new(runtime);
+        cmd.arg("--root").arg(root).args(args);
+        spawn::run(&mut cmd, timeout, scratch)
+    };
+    let (pid_file, log) = (scratch.join("init.pid"), scratch.join("log.json"));
+    let start = Instant::now();
+    let (pid_arg, log_arg, bundle_arg) = (path_str(&pid_file)?, path_str(&log)?, path_str(bundle)?);
+    invoke(&["--log", log_arg, "--log-format", "json", "create", "--bundle", bundle_arg, "--pid-file", pid_arg, id])?
+        .check("create")?;
+    let text = fs::read_to_string(&pid_file).with_context(|| format!("reading {}", pid_file.display()))?;
+    let pid = Pid::from_raw(text.trim().parse().with_context(|| format!("pid file holds {text:?}"))?);
+    invoke(&["--log", log_arg, "--log-format", "json", "start", id])?.check("start")?;
+    if !spawn::wait_child(pid, timeout)? {
+        spawn::poll_gone(pid, timeout)?;
+    }
+    let deadline = Instant::now() + timeout;
+    loop {
+        let out = invoke(&["state", id])?.check("state")?;
+        let state: Value =
+            serde_json::from_str(&out.stdout).with_context(|| format!("state output {:?}", out.stdout))?;
+        match state["status"].as_str() {
+            Some("stopped") => break,
+            Some(_) if Instant::now() < deadline => thread::sleep(Duration::from_micros(500)),
+            other => bail!("state still says {other:?} after the init exited"),
+        }
+    }
+    invoke(&["--log", log_arg, "--log-format", "json", "delete", id])?.check("delete")?;
+    Ok(start.elapsed())
 }
 
 impl LoadSample {

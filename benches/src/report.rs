@@ -64,6 +64,8 @@ pub struct Measured {
     pub k8s: Result<Metrics, String>,
     /// [`Report::load`] concurrent `run`s, or why they were not measured.
     pub load: Result<LoadSummary, String>,
+    /// [`Report::load`] concurrent create+start+wait+state+delete sequences, or why not.
+    pub load_sequence: Result<LoadSummary, String>,
     /// Smallest memory limit (bytes) a `run` succeeded in, or why there is none.
     pub min_memory: Result<u64, String>,
     /// Container cgroups (by id) the runtime left behind after delete; the benchmark removed them.
@@ -262,28 +264,42 @@ impl Report {
         if self.load == 0 {
             return;
         }
-        let p99_of = |name: &str| {
-            let m = self.measured.iter().find(|m| m.runtime.name == name)?;
-            m.load.as_ref().ok().map(|l| l.p99_ms)
-        };
-        let (crun, runc) = (p99_of("crun"), p99_of("runc"));
-        let _ = writeln!(out, "\n### {} `run`s started at once (latency = spawn to reap of each)\n", self.load);
-        let _ = writeln!(out, "| runtime | all done ms | CPU ms | median latency ms | p99 latency ms | max ms | p99 / crun | p99 / runc |");
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        let n = self.load;
+        self.load_kind_table(out, &format!("{n} `run`s started at once"), |m| &m.load);
+        let title = format!(
+            "{n} containerd-style sequences at once (`create --pid-file --log`, `start`, wait, `state`, `delete`)"
+        );
+        self.load_kind_table(out, &title, |m| &m.load_sequence);
+    }
+
+    /// One load table: latency = spawn to reap of each unit; throughput = units per second of
+    /// the whole burst.
+    fn load_kind_table(&self, out: &mut String, title: &str, of: impl Fn(&Measured) -> &Result<LoadSummary, String>) {
+        let find = |name: &str| self.measured.iter().find(|m| m.runtime.name == name).and_then(|m| of(m).as_ref().ok());
+        let crun = find("crun");
+        let _ = writeln!(out, "\n### {title} (latency = spawn to reap of each)\n");
+        let _ = writeln!(
+            out,
+            "| runtime | all done ms | per s | CPU ms | median latency ms | p99 latency ms | max ms | p50 / crun | p99 / crun | throughput / crun |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         let show = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}"));
+        let per_s = |l: &LoadSummary| l.count as f64 / (l.wall_ms / 1e3);
         for m in &self.measured {
-            let Ok(l) = &m.load else { continue };
+            let Ok(l) = of(m) else { continue };
             let _ = writeln!(
                 out,
-                "| {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} |",
+                "| {} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {} |",
                 m.runtime.name,
                 l.wall_ms,
+                per_s(l),
                 l.cpu_ms,
                 l.latency_ms.median,
                 l.p99_ms,
                 l.latency_ms.max,
-                show(ratio(l.p99_ms, crun)),
-                show(ratio(l.p99_ms, runc))
+                show(ratio(l.latency_ms.median, crun.map(|c| c.latency_ms.median))),
+                show(ratio(l.p99_ms, crun.map(|c| c.p99_ms))),
+                show(ratio(per_s(l), crun.map(per_s)))
             );
         }
     }
@@ -343,6 +359,9 @@ impl Report {
             if let (Err(reason), true) = (&m.load, self.load > 0) {
                 let _ = writeln!(out, "\n- {} under load not measured: {reason}", m.runtime.name);
             }
+            if let (Err(reason), true) = (&m.load_sequence, self.load > 0) {
+                let _ = writeln!(out, "\n- {} concurrent sequences not measured: {reason}", m.runtime.name);
+            }
             if !m.leaked_cgroups.is_empty() {
                 let _ = writeln!(
                     out,
@@ -381,6 +400,8 @@ impl Report {
                        "exec": m.exec.as_ref().ok().map(Metrics::to_json), "exec_failure": m.exec.as_ref().err(),
                        "k8s": m.k8s.as_ref().ok().map(Metrics::to_json), "k8s_failure": m.k8s.as_ref().err(),
                        "load": m.load.as_ref().ok().map(LoadSummary::to_json), "load_failure": m.load.as_ref().err(),
+                       "load_sequence": m.load_sequence.as_ref().ok().map(LoadSummary::to_json),
+                       "load_sequence_failure": m.load_sequence.as_ref().err(),
                        "min_memory_limit_bytes": m.min_memory.as_ref().ok(), "min_memory_failure": m.min_memory.as_ref().err(),
                        "ratio_to_crun": ratios(m, "crun"), "ratio_to_runc": ratios(m, "runc"),
                        "run_wall_to_floor": ratio(m.run.wall_ms.median, self.floor.as_ref().map(|f| f.wall_ms.median)),
@@ -417,6 +438,7 @@ mod tests {
             exec: Ok(metrics.clone()),
             k8s: Ok(metrics.clone()),
             load: Err("not requested".into()),
+            load_sequence: Err("not requested".into()),
             min_memory: Ok(512 * 1024),
             sequence: metrics,
             leaked_cgroups: vec![],

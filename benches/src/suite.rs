@@ -48,6 +48,7 @@ struct Contestant {
     /// Mode name -> why it stopped being measured in that mode.
     failures: BTreeMap<&'static str, String>,
     load: Option<Result<LoadSummary, String>>,
+    load_sequence: Option<Result<LoadSummary, String>>,
     min_memory: Option<Result<u64, String>>,
 }
 
@@ -103,7 +104,9 @@ pub fn run(plan: &Plan) -> Result<Report> {
     stop_exec_targets(plan, &contestants);
     if plan.load > 0 {
         for c in contestants.iter_mut() {
-            c.load = Some(measure_load(plan, &bundles.plain, c).map_err(|e| format!("{e:#}")));
+            c.load = Some(measure_load(plan, &bundles.plain, c, load::Kind::Run).map_err(|e| format!("{e:#}")));
+            c.load_sequence =
+                Some(measure_load(plan, &bundles.plain, c, load::Kind::Sequence).map_err(|e| format!("{e:#}")));
         }
     }
     let mut memory_bundle = Bundle::create(&plan.workdir.join("bundle-memory"), busybox, None)?;
@@ -142,6 +145,7 @@ fn probe_all(plan: &Plan, scratch: &Path) -> Result<(Vec<Contestant>, Vec<Skippe
                     samples: BTreeMap::new(),
                     failures: BTreeMap::new(),
                     load: None,
+                    load_sequence: None,
                     min_memory: None,
                 });
             }
@@ -167,6 +171,7 @@ fn floor_contestant(plan: &Plan, skipped: &mut Vec<Skipped>) -> Result<Vec<Conte
         samples: BTreeMap::new(),
         failures: BTreeMap::new(),
         load: None,
+        load_sequence: None,
         min_memory: None,
     }])
 }
@@ -288,20 +293,25 @@ fn worker(plan: &Plan, bundle: &Bundle, mode: Mode, c: &Contestant, id: &str) ->
     Sample::from_json(&value)
 }
 
-/// `plan.load` concurrent `run`s of one runtime, measured by one worker.
-fn measure_load(plan: &Plan, plain: &Bundle, c: &Contestant) -> Result<LoadSummary> {
+/// `plan.load` concurrent `run`s (or sequences) of one runtime, measured by one worker.
+fn measure_load(plan: &Plan, plain: &Bundle, c: &Contestant, kind: load::Kind) -> Result<LoadSummary> {
     let name = &c.runtime.name;
-    let dir = plan.workdir.join(format!("load-{name}"));
+    let tag = match kind {
+        load::Kind::Run => "load",
+        load::Kind::Sequence => "loadseq",
+    };
+    let dir = plan.workdir.join(format!("{tag}-{name}"));
     load::write_bundles(
         &dir,
         &plain.dir.join("rootfs"),
-        &format!("{}/{name}/{name}-load", plan.cgroup_parent),
+        &format!("{}/{name}/{name}-{tag}", plan.cgroup_parent),
         plan.load,
     )?;
-    let scratch = plan.workdir.join("scratch/load");
+    let scratch = plan.workdir.join(format!("scratch/{tag}"));
     let mut cmd = Command::new(&plan.worker);
-    cmd.args(["--worker", "load", "--runtime"]).arg(&c.runtime.path).arg("--root").arg(&c.root);
-    cmd.arg("--bundle").arg(&dir).arg("--id").arg(format!("{name}-load")).arg("--scratch").arg(&scratch);
+    cmd.args(["--worker", "load", "--kind", kind.name(), "--runtime"]).arg(&c.runtime.path);
+    cmd.arg("--root").arg(&c.root).arg("--bundle").arg(&dir).arg("--id").arg(format!("{name}-{tag}"));
+    cmd.arg("--scratch").arg(&scratch);
     cmd.arg("--timeout-ms").arg(plan.timeout.as_millis().to_string());
     // Every run has its own deadline; after a failure each container gets a force-delete with one too.
     let out = spawn::run(&mut cmd, plan.timeout * 3 + Duration::from_secs(10), &plan.workdir.join("scratch"))?;
@@ -332,9 +342,22 @@ fn finish(plan: &Plan, c: Contestant) -> Result<Result<Measured, Skipped>> {
     };
     let (run_seccomp, exec, k8s) = (metrics(Mode::RunSeccomp), metrics(Mode::Exec), metrics(Mode::K8s));
     let load = c.load.unwrap_or_else(|| Err("not requested".into()));
+    let load_sequence = c.load_sequence.unwrap_or_else(|| Err("not requested".into()));
     let min_memory = c.min_memory.unwrap_or_else(|| Err("not measured".into()));
     let runtime = c.runtime;
-    Ok(Ok(Measured { runtime, run, run_seccomp, sequence, exec, k8s, load, min_memory, leaked_cgroups, leaked_states }))
+    Ok(Ok(Measured {
+        runtime,
+        run,
+        run_seccomp,
+        sequence,
+        exec,
+        k8s,
+        load,
+        load_sequence,
+        min_memory,
+        leaked_cgroups,
+        leaked_states,
+    }))
 }
 
 /// Container ids still in the runtime's --root; each is force-deleted so no process survives us.

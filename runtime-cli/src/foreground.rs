@@ -22,6 +22,11 @@ pub trait Supervised: Sync {
     fn wait(&self) -> runtime_core::Result<i32>;
     /// Forwards a signal (it may be gone already: its exit is reported by `wait`).
     fn signal(&self, sig: i32);
+    /// An fd that turns readable when the process exits (a pidfd), where one is available: then
+    /// `supervise` needs no wait thread.
+    fn exit_fd(&self) -> Option<OwnedFd> {
+        None
+    }
 }
 
 impl Supervised for Container {
@@ -32,6 +37,9 @@ impl Supervised for Container {
         if let Ok(sig) = runtime_core::signal::Signal::new(sig) {
             let _ = self.kill(sig, runtime_core::KillTarget::Init);
         }
+    }
+    fn exit_fd(&self) -> Option<OwnedFd> {
+        self.pidfd().ok()
     }
 }
 
@@ -46,12 +54,20 @@ impl Supervised for runtime_core::ExecProcess {
     }
 }
 
-/// Waits for the process in a second thread (the runtime is multi-threaded only after the
-/// container's program was exec'd) while this thread forwards signals and relays the terminal.
+/// Forwards signals and relays the terminal until the process exits, then reaps it. With a
+/// pidfd its exit is polled with the rest; otherwise it is waited for in a second thread (the
+/// runtime is multi-threaded only after the container's program was exec'd).
 pub fn supervise(c: &dyn Supervised, signals: &Forwarder, master: Option<&File>) -> Result<i32> {
     if let Some(m) = master {
         // The caller's terminal size, now and on every SIGWINCH.
         let _ = runtime_core::signal::copy_window_size(std::io::stdin().as_fd(), m.as_fd());
+    }
+    if let Some(exited) = c.exit_fd() {
+        // A thread costs a stack, a malloc arena and a dozen syscalls per container.
+        relay(c, signals, master, &exited);
+        // Readable pidfd: it is a zombie (or, in a joined pid namespace, about to be handed to
+        // us as subreaper); the wait returns at once.
+        return c.wait().map_err(|e| anyhow!("{e}"));
     }
     let (done_r, done_w) = nix::unistd::pipe().map_err(|e| anyhow!("pipe: {}", runtime_core::errno_text(e as i32)))?;
     std::thread::scope(|s| {

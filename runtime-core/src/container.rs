@@ -538,8 +538,9 @@ impl Container {
 /// Derives the status as runc does: a dead or reused pid is stopped; the fifo still present means
 /// created; a frozen cgroup means paused; else running.
 fn refresh_status(dir: &ContainerDir, st: &State) -> Result<Status> {
-    let alive = match crate::launch::start_time(st.pid) {
-        Ok(t) => t == st.internal.init_start_time && !is_zombie(st.pid),
+    // One read of /proc/PID/stat gives both the start time and whether it is a zombie.
+    let alive = match crate::launch::stat(st.pid) {
+        Ok((state, t)) => t == st.internal.init_start_time && state != 'Z' && state != 'X',
         Err(_) => false,
     };
     if !alive || st.pid <= 0 {
@@ -552,11 +553,4 @@ fn refresh_status(dir: &ContainerDir, st: &State) -> Result<Status> {
         return Ok(Status::Paused);
     }
     Ok(Status::Running)
-}
-
-fn is_zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| crate::launch::parse_stat(&s))
-        .is_some_and(|(state, _)| state == 'Z' || state == 'X')
 }

@@ -97,6 +97,7 @@ mod hooks;
 mod host;
 mod passwd;
 mod plan;
+mod procfs;
 
 #[allow(unsafe_code)]
 mod sys;

@@ -243,7 +243,8 @@ fn worker(argv: &[String]) -> Result<()> {
     };
     if mode == "load" {
         let t = &target;
-        let sample = load::measure(&t.runtime, &t.root, &t.bundle, &t.id, &t.scratch, t.timeout)?;
+        let kind = load::Kind::parse(&take("--kind")?)?;
+        let sample = load::measure(kind, &t.runtime, &t.root, &t.bundle, &t.id, &t.scratch, t.timeout)?;
         println!("{}", sample.to_json());
     } else {
         println!("{}", measure::measure(Mode::parse(mode)?, &target)?.to_json());

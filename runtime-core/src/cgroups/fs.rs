@@ -387,7 +387,10 @@ impl Cgroup {
                 first_error.get_or_insert(e);
                 continue;
             }
-            if let Some(top) = self.created.get(key).filter(|t| below_hierarchy_root(t)) {
+            // The pure check first: usually the container's own directory is all we created,
+            // and the two stats of `below_hierarchy_root` are not needed.
+            let top = self.created.get(key).filter(|t| path.parent().is_some_and(|d| d.starts_with(t)));
+            if let Some(top) = top.filter(|t| below_hierarchy_root(t)) {
                 let mut dir = path.parent();
                 while let Some(d) = dir.filter(|d| d.starts_with(top)) {
                     // ENOTEMPTY or EBUSY: another cgroup or process lives there now; keep it.
@@ -521,6 +524,11 @@ fn enable_controllers(dir: BorrowedFd<'_>) {
 /// Removes a cgroup directory and the cgroups below it, deepest first. rmdir of a cgroup fails
 /// with EBUSY while its last processes are still exiting, so that is retried for about a second.
 pub(super) fn remove_tree(path: &Path) -> crate::Result<()> {
+    // Most containers have no sub-cgroups and no process left: one rmdir does it.
+    match rmdir(path) {
+        Ok(()) | Err(Errno::ENOENT) => return Ok(()),
+        Err(_) => {}
+    }
     let entries = match std::fs::read_dir(path) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),

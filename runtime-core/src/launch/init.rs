@@ -4,7 +4,7 @@
 //! returns into the parent's stack: every path ends in `execve` or `_exit`.
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 
 use pathrs::flags::OpenFlags;
@@ -176,11 +176,9 @@ fn identity(plan: &Plan) -> StepResult {
 /// After `Ready`: wait for `start` on the exec fifo, then the shared final steps.
 fn exec_program(ctx: &ChildContext<'_>, exec: Exec) -> ! {
     let p = &ctx.plan.process;
-    let fifo_path = format!("fd/{}", ctx.fifo.as_raw_fd());
-    let flags = OpenFlags::O_WRONLY | OpenFlags::O_CLOEXEC;
-    let fifo = match exec.procfs.open_follow(ProcfsBase::ProcThreadSelf, &fifo_path, flags) {
+    let fifo = match crate::procfs::reopen(exec.procfs.as_fd(), ctx.fifo.as_fd(), libc::O_WRONLY, "exec fifo") {
         Ok(f) => f,
-        Err(e) => process::fail_late(rootfs::path_err("open", "exec fifo", e)),
+        Err(e) => process::fail_late(e),
     };
     if let Err(e) = sys::fs::write_all(fifo.as_fd(), b"0", "exec fifo") {
         process::fail_late(e)

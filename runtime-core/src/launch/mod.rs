@@ -12,4 +12,4 @@ pub(crate) mod protocol;
 
 pub(crate) use exec::exec;
 pub(crate) use netdev::move_out as return_net_devices;
-pub(crate) use parent::{create, parse_stat, start_time};
+pub(crate) use parent::{create, start_time, stat};

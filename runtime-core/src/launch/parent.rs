@@ -332,16 +332,15 @@ fn open_path_ro(p: &std::path::Path) -> Result<OwnedFd, SysError> {
     std::fs::File::open(p).map(OwnedFd::from).map_err(|e| SysError::io("open", Some(&p.to_string_lossy()), &e))
 }
 
-/// Start time of a process (field 22 of /proc/PID/stat), read through a private procfs handle.
+/// Start time of a process (field 22 of /proc/PID/stat), read through a private procfs.
 pub(crate) fn start_time(pid: i32) -> Result<u64, SysError> {
-    let procfs = pathrs::procfs::ProcfsHandle::new().map_err(|e| crate::rootfs::path_err("open", "procfs", e))?;
-    let sub = format!("{pid}/stat");
-    let mut f = procfs
-        .open(pathrs::procfs::ProcfsBase::ProcRoot, &sub, pathrs::flags::OpenFlags::O_RDONLY)
-        .map_err(|e| crate::rootfs::path_err("open", &format!("/proc/{sub}"), e))?;
-    let mut s = String::new();
-    std::io::Read::read_to_string(&mut f, &mut s).map_err(|e| SysError::io("read", Some(&sub), &e))?;
-    parse_start_time(&s).ok_or_else(|| SysError::check("parse", Some(&format!("/proc/{sub}")), "no start time"))
+    stat(pid).map(|(_, t)| t)
+}
+
+/// State (field 3) and start time (field 22) of a process, from one read of /proc/PID/stat.
+pub(crate) fn stat(pid: i32) -> Result<(char, u64), SysError> {
+    let s = crate::procfs::stat(pid)?;
+    parse_stat(&s).ok_or_else(|| SysError::check("parse", Some(&format!("/proc/{pid}/stat")), "no start time"))
 }
 
 /// Parses field 22 (and the state, field 3) of a /proc/PID/stat line; the comm may hold spaces.
@@ -351,10 +350,6 @@ pub(crate) fn parse_stat(s: &str) -> Option<(char, u64)> {
     let state = f.next()?.chars().next()?;
     let start = f.nth(18)?.parse().ok()?;
     Some((state, start))
-}
-
-fn parse_start_time(s: &str) -> Option<u64> {
-    parse_stat(s).map(|(_, t)| t)
 }
 
 use std::os::unix::fs::OpenOptionsExt;

@@ -79,12 +79,27 @@ impl RootDir {
             Err(e) if e.errno == libc::ENOENT => {}
             other => return other,
         }
-        // Walk down one component at a time; each step is re-resolved inside the root, so a
-        // symlink planted meanwhile still cannot lead outside.
-        let mut done = String::new();
-        let mut dir = sys::fs::openat2(root.as_fd(), ".", libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT)?;
-        for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
-            done = if done.is_empty() { comp.to_owned() } else { format!("{done}/{comp}") };
+        // The deepest existing ancestor first (usually the parent: one lookup, not one per
+        // level), then down one component at a time; each created level is re-resolved inside
+        // the root, so a symlink planted meanwhile still cannot lead outside.
+        let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+        let mut have = comps.len();
+        let mut dir = loop {
+            let Some(n) = have.checked_sub(1) else {
+                break sys::fs::openat2(root.as_fd(), ".", libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT)?;
+            };
+            have = n;
+            if n == 0 {
+                continue;
+            }
+            match sys::fs::openat2(root.as_fd(), &comps[..n].join("/"), libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT) {
+                Ok(d) => break d,
+                Err(e) if e.errno == libc::ENOENT => {}
+                Err(e) => return Err(e),
+            }
+        };
+        for (i, comp) in comps.iter().enumerate().skip(have) {
+            let done = comps[..=i].join("/");
             match sys::fs::mkdirat(dir.as_fd(), comp, 0o755) {
                 Ok(()) => {}
                 Err(e) if e.errno == libc::EEXIST => {}
@@ -151,8 +166,19 @@ mod tests {
         assert!(base.join("root/new/deeper").is_dir());
         assert!(!Path::new("/new").exists());
         drop(made);
+        // Only the last level missing, under a symlinked ancestor that points outside.
+        let last = r.mkdir_all("etc/up/new/deeper/last").unwrap();
+        assert_eq!(
+            sys::fs::fstat(last.as_fd(), "last").unwrap().ino,
+            std::fs::metadata(base.join("root/new/deeper/last"))
+                .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+                .unwrap()
+        );
         r.create_file("etc/up/file").unwrap();
         assert!(base.join("root/file").is_file());
+        // A file in the way is an error, not a directory made elsewhere.
+        assert!(r.mkdir_all("file/below").is_err());
+        assert!(!base.join("root/file/below").exists() && !Path::new("/file").exists());
         assert!(r
             .resolve_nofollow("abs")
             .is_ok_and(|fd| sys::fs::fstat(fd.as_fd(), "abs").unwrap().mode & libc::S_IFMT == libc::S_IFLNK));
