@@ -247,13 +247,26 @@ pub fn joining_a_frozen_cgroup_is_refused() {
     let c = Case::new();
     c.build(c.bundle().args(&["/probe", "sleep", "30"]));
     let dir = premade(&c, "freezer");
-    let (file, frozen) = if unified() { ("cgroup.freeze", "1") } else { ("freezer.state", "FROZEN") };
+    let (file, frozen, thawed) =
+        if unified() { ("cgroup.freeze", "1", "0") } else { ("freezer.state", "FROZEN", "THAWED") };
     std::fs::write(dir.join(file), frozen).unwrap();
+    // Thawed before the case's cleanup (declared after it, so dropped first): a runtime that
+    // hangs in the frozen cgroup (crun 1.8.1) can then be killed and the cgroup removed.
+    let _thaw = Thaw(dir.join(file), thawed);
     let o = c.create(&[]);
     assert!(!o.success() && !o.timed_out, "{o}");
     assert!(o.stderr.contains("container's cgroup unexpectedly frozen"), "{o}");
     assert_eq!(o.error_lines().len(), 1, "{o}");
     assert!(!c.rt.state_dir(&c.id).exists(), "state left behind");
+}
+
+/// Writes the thawed state to a freezer file when dropped.
+struct Thaw(PathBuf, &'static str);
+
+impl Drop for Thaw {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.0, self.1);
+    }
 }
 
 /// An existing cgroup that already holds processes is used, with runc's warning.
