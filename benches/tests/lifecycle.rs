@@ -218,7 +218,9 @@ fn interrupted_midway_it_still_removes_everything() {
     // Long enough to be mid-measurement, with containers and cgroups of ours in flight.
     std::thread::sleep(Duration::from_millis(1500));
     let group = nix::unistd::Pid::from_raw(pid as i32);
-    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGINT).expect("Ctrl-C");
+    // SIGTERM, as `kill` or a service manager sends it: a shell starts background jobs (CI's
+    // runner among them) with SIGINT ignored, which a Ctrl-C test would then never deliver.
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGTERM).expect("interrupt");
     let out = child.wait_with_output().expect("exits");
     assert!(!out.status.success(), "an interrupted run must not report success");
     assert_nothing_left(pid);
