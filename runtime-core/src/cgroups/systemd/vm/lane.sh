@@ -22,8 +22,13 @@ for rt in "$hull" /usr/sbin/runc; do
     printf '#!/bin/sh\nexec %s --systemd-cgroup "$@"\n' "$rt" >"/lane/$n-systemd"
     chmod +x "/lane/$n-systemd"
     part "e2e-$n" ./e2e.sh "/lane/$n-systemd"
+    # Left out: v1's devices.list test (v2 here), and the two tests that pre-make the container's
+    # cgroup directory by hand to check the cgroupfs driver joining it (a systemd scope's cgroup is
+    # made by systemd; the e2e part checks the existing-unit case instead).
     part "conformance-$n" env RUNTIME="/lane/$n-systemd" PROBE=/lane/probe CONFORMANCE_STRICT=1 \
-        CONFORMANCE_SYSTEMD_CGROUP=1 ./conformance-cgroups --test-threads=1
+        CONFORMANCE_SYSTEMD_CGROUP=1 ./conformance-cgroups --test-threads=1 \
+        --skip device_rule_access_strings_as_runc_takes_them --skip joining_a_frozen_cgroup_is_refused \
+        --skip joining_a_non_empty_cgroup_warns
 done
 systemctl list-units --all --no-legend --type=scope,slice 'hull-*' 'runc-*' | sed 's/^/HULL-SD: left: /'
 left=$(systemctl list-units --all --no-legend --type=scope,slice 'hull-*' 'runc-*' | wc -l)
