@@ -53,6 +53,8 @@ cp "$here/init" "$stage/init"
 cp "$here/lane.sh" "$here/hull-lane.service" "$here/e2e.sh" "$stage/lane/"
 # The CLI test finds hull at the path it was built with.
 cp "$hull" "$stage$hull"
+# And at a fixed path for the lane (the checkout may be anywhere).
+cp "$hull" "$stage/lane/hull"
 cp "$unit_tests" "$stage/lane/unit-tests"
 cp "$lifecycle" "$stage/lane/lifecycle"
 cp "$conf" "$stage/lane/conformance-cgroups"
