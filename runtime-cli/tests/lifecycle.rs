@@ -64,7 +64,7 @@ impl Bundle {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_hull"));
+        let mut c = Command::new(hull_bin());
         c.arg("--root").arg(&self.root).args(args).current_dir(&self.dir);
         c
     }
@@ -217,11 +217,16 @@ fn run_detached_leaves_it_running() {
     assert_eq!(b.ok(&["list", "-q"]), "");
 }
 
+/// The binary under test: `$HULL` (the VM lanes copy it to a fixed path), else the one cargo built.
+fn hull_bin() -> PathBuf {
+    std::env::var_os("HULL").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_hull")))
+}
+
 /// Runs `hull <args>` through sh with fd 3 open on a file holding "fd3", and `env` set.
 fn with_fd3(b: &Bundle, env: &str, args: &str) -> Output {
     std::fs::write(b.dir.join("fd3.txt"), "fd3").unwrap();
-    let hull = env!("CARGO_BIN_EXE_hull");
-    let script = format!("exec 3<fd3.txt; {env} exec {hull} --root {} {args}", b.root.display());
+    let hull = hull_bin();
+    let script = format!("exec 3<fd3.txt; {env} exec {} --root {} {args}", hull.display(), b.root.display());
     Command::new("sh").arg("-c").arg(script).current_dir(&b.dir).stdin(Stdio::null()).output().unwrap()
 }
 

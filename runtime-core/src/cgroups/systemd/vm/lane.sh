@@ -16,7 +16,7 @@ echo "HULL-SD: $(uname -r), PID 1 $(cat /proc/1/comm), $(systemctl --version | h
 echo "HULL-SD: cgroup $(stat -fc %T /sys/fs/cgroup), controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 timeout 300 systemctl is-system-running --wait >/dev/null 2>&1
 part unit-tests ./unit-tests --test-threads=1 cgroups::systemd
-part cli-test env HULL_STRICT=1 ./lifecycle --test-threads=1 systemd_cgroup
+part cli-test env HULL_STRICT=1 HULL=/lane/hull ./lifecycle --test-threads=1 systemd_cgroup
 for rt in "$hull" /usr/sbin/runc; do
     n=$(basename "$rt")
     printf '#!/bin/sh\nexec %s --systemd-cgroup "$@"\n' "$rt" >"/lane/$n-systemd"
