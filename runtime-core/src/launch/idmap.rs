@@ -20,9 +20,13 @@ use crate::sys::process::Forked;
 /// mounts: (index in `plan.mounts`, tree).
 pub(crate) fn trees(plan: &RootfsPlan) -> Result<Vec<(usize, OwnedFd)>> {
     let mut out = Vec::new();
+    // Plain sources are opened ahead only by a runtime that is root of the initial user namespace:
+    // open_tree(OPEN_TREE_CLONE) needs CAP_SYS_ADMIN there, and an unprivileged (rootless) runtime
+    // reaches no more than its child will.
+    let privileged = plan.userns && nix::unistd::geteuid().is_root() && !crate::rootless::in_user_namespace();
     for (i, m) in plan.mounts.iter().enumerate() {
         let MountKind::Bind { source, recursive } = &m.kind else { continue };
-        if m.idmap.is_none() && !plan.userns {
+        if m.idmap.is_none() && !privileged {
             continue;
         }
         let src = source.to_string_lossy();
