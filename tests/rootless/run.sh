@@ -86,7 +86,7 @@ excluded mounts::configured_device_is_created "an unprivileged user cannot make 
 # exec_process_json_without_user_runs_as_root: runc 1.1.5 fails it rootless here (its process
 # does not come out as 0:0 with no groups; cause not analysed yet); hull passes it.
 HULL_ONLY=exec_process::exec_process_json_without_user_runs_as_root,process::uid_gid_and_additional_gids,userns::several_ranges_and_the_process_user,exec::exec_with_process_json,exec::exec_detach_writes_pid_file,exec::exec_user_numeric,exec::exec_flags_shape_the_process,exec::exec_user_names_from_container_files
-AREAS=lifecycle::,exec::,exec_process::,mounts::,process::,userns::init_is_root_inside_and_mapped_outside
+AREAS=lifecycle::,exec::,mounts::,process::,userns::init_is_root_inside_and_mapped_outside
 conformance() { # LABEL RUNTIME FILTER EXCLUDE [env...]
     local label=$1 rt=$2 filter=$3 exclude=$4 out
     shift 4
