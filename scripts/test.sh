@@ -8,7 +8,7 @@ if [ "$(id -u)" != 0 ]; then
     echo "scripts/test.sh: must run as root (tests create real containers)" >&2
     exit 1
 fi
-for tool in cargo /bin/busybox; do
+for tool in cargo cargo-machete /bin/busybox; do
     command -v "$tool" >/dev/null || { echo "scripts/test.sh: missing $tool (see README: setup)" >&2; exit 1; }
 done
 
@@ -16,6 +16,8 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo machete: every declared dependency is used"
+cargo machete
 echo "== rustdoc of the library, warnings denied"
 RUSTDOCFLAGS="-D warnings" cargo doc -q -p runtime-core --no-deps
 echo "== build hull (release)"
