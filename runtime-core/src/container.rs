@@ -9,118 +9,11 @@ use std::os::unix::fs::OpenOptionsExt;
 
 use crate::cgroups::Cgroup;
 use crate::error::{Error, Operation, Result, Step, StepExt, SysError};
+use crate::options::CreateOptions;
 use crate::signal::Signal;
 use crate::state::{ContainerDir, State, StateStore, Status};
-use crate::stdio::{Pipes, Stdio};
+use crate::stdio::Pipes;
 use crate::sys;
-
-/// Where the container's console (when `process.terminal` is true) goes.
-#[derive(Debug, Default)]
-pub enum ConsoleMode {
-    /// No console socket: creating a terminal container is an error (runc's rule for detached containers).
-    #[default]
-    None,
-    /// Send the pty master over this unix socket with SCM_RIGHTS (runc's `--console-socket`).
-    Socket(PathBuf),
-    /// Keep the pty master for the caller: see [`Container::take_console`] (used by a foreground `run`).
-    Return,
-}
-
-/// Options of `create`, the same as runc's flags.
-///
-/// Built with [`CreateOptions::new`] and the chained setters (every field is public too):
-///
-/// ```
-/// use runtime_core::{CreateOptions, Io, Stdio};
-///
-/// let opts = CreateOptions::new("/srv/bundle")
-///     .spec(runtime_core::spec::example(false))
-///     .pid_file("/run/demo.pid")
-///     .stdio(Stdio::inherit().stdout(Io::Piped));
-/// assert_eq!(opts.bundle, std::path::Path::new("/srv/bundle"));
-/// ```
-#[derive(Debug, Default)]
-#[non_exhaustive]
-pub struct CreateOptions {
-    /// The bundle directory (config.json and the rootfs; relative paths in the config are taken
-    /// from it).
-    pub bundle: PathBuf,
-    /// An in-memory config used instead of `bundle/config.json` (for embedders: no file needed).
-    pub spec: Option<oci_spec::runtime::Spec>,
-    /// Write the init's host pid here (atomically) once the container is created.
-    pub pid_file: Option<PathBuf>,
-    /// What to do with the pty when the process asks for a terminal.
-    pub console: ConsoleMode,
-    /// Pass fds 3 .. 3+N of the calling process to the container.
-    pub preserve_fds: u32,
-    /// Use chroot-like `MS_MOVE` instead of `pivot_root` (for ramdisk roots).
-    pub no_pivot: bool,
-    /// Do not create a new session keyring for the container.
-    pub no_new_keyring: bool,
-    /// Systemd socket activation: number of `LISTEN_FDS` passed on (they are preserved and the
-    /// container's environment gets `LISTEN_FDS` and `LISTEN_PID=1`).
-    pub listen_fds: u32,
-    /// runc's `--rootless`: `Some(true)` skips cgroups that cannot be made (when no
-    /// `linux.cgroupsPath` is given), `Some(false)` never does; `None` detects it (not root, or
-    /// root inside a user namespace).
-    pub rootless: Option<bool>,
-    /// `--systemd-cgroup`: the container's cgroup is a transient systemd scope (runc's
-    /// `slice:prefix:name` cgroupsPath) created over D-Bus; needs systemd as the host's init.
-    pub systemd_cgroup: bool,
-    /// The init's stdin, stdout and stderr; each one not set is the caller's own. Redirecting
-    /// any makes `create` go through the launch helper (a fork + exec of this program), since
-    /// the container inherits its stdio from the process that clones it.
-    pub stdio: Stdio,
-}
-
-impl CreateOptions {
-    /// Options for the bundle directory `bundle`, everything else as runc's defaults.
-    pub fn new(bundle: impl Into<PathBuf>) -> Self {
-        CreateOptions { bundle: bundle.into(), ..Default::default() }
-    }
-
-    /// See [`CreateOptions::spec`](#structfield.spec).
-    pub fn spec(mut self, spec: oci_spec::runtime::Spec) -> Self {
-        self.spec = Some(spec);
-        self
-    }
-
-    /// See [`CreateOptions::pid_file`](#structfield.pid_file).
-    pub fn pid_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.pid_file = Some(path.into());
-        self
-    }
-
-    /// See [`CreateOptions::console`](#structfield.console).
-    pub fn console(mut self, console: ConsoleMode) -> Self {
-        self.console = console;
-        self
-    }
-
-    /// See [`CreateOptions::preserve_fds`](#structfield.preserve_fds).
-    pub fn preserve_fds(mut self, n: u32) -> Self {
-        self.preserve_fds = n;
-        self
-    }
-
-    /// See [`CreateOptions::stdio`](#structfield.stdio).
-    pub fn stdio(mut self, stdio: Stdio) -> Self {
-        self.stdio = stdio;
-        self
-    }
-
-    /// See [`CreateOptions::rootless`](#structfield.rootless).
-    pub fn rootless(mut self, rootless: Option<bool>) -> Self {
-        self.rootless = rootless;
-        self
-    }
-
-    /// See [`CreateOptions::systemd_cgroup`](#structfield.systemd_cgroup).
-    pub fn systemd_cgroup(mut self, on: bool) -> Self {
-        self.systemd_cgroup = on;
-        self
-    }
-}
 
 /// Which processes [`Container::kill`] signals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,10 +58,13 @@ impl Runtime {
     /// the crate docs); the container's init is a child of the calling process either way.
     pub fn create(&self, id: &str, mut opts: CreateOptions) -> Result<Container> {
         opts.rootless = opts.rootless.or(self.rootless);
-        if crate::helper::needed(opts.stdio.is_redirected())? {
-            return crate::helper::create(&self.store, id, opts);
-        }
-        crate::launch::create(&self.store, id, opts)
+        let (made, pipes) = if crate::helper::needed(opts.stdio.is_redirected())? {
+            crate::helper::create(self.store.root(), id, opts)?
+        } else {
+            (crate::launch::create(&self.store, id, opts)?, Pipes::default())
+        };
+        let crate::launch::Created { state, console, child, warnings } = made;
+        Ok(Container { store: self.store.clone(), state, console, child, warnings, pipes })
     }
 
     /// Loads an existing container, with its status refreshed.
@@ -224,7 +120,7 @@ impl Container {
         &self.warnings
     }
 
-    /// The pty master, if the container was created with [`ConsoleMode::Return`].
+    /// The pty master, if the container was created with [`ConsoleMode::Return`](crate::ConsoleMode::Return).
     pub fn take_console(&mut self) -> Option<OwnedFd> {
         self.console.take()
     }
@@ -324,17 +220,12 @@ impl Container {
     /// It becomes readable when the init exits: register it with any event loop (tokio's
     /// `AsyncFd`, mio, poll) and call [`Container::try_wait`] when it fires.
     pub fn pidfd(&self) -> Result<OwnedFd> {
-        let gone = || self.wrong_state(Operation::Pidfd, Status::Stopped);
-        let fd = sys::process::pidfd_open(self.state.pid).map_err(|_| gone())?;
-        match crate::launch::start_time(self.state.pid) {
-            Ok(t) if t == self.state.internal.init_start_time => Ok(fd),
-            _ => Err(gone()),
-        }
+        crate::launch::init_pidfd(&self.state, Operation::Pidfd)
     }
 
     /// The error for `op` refused in `status`.
-    pub(crate) fn wrong_state(&self, op: Operation, status: Status) -> Error {
-        Error::WrongState { id: self.state.id.clone(), op, status }
+    fn wrong_state(&self, op: Operation, status: Status) -> Error {
+        crate::launch::wrong_state(&self.state, op, status)
     }
 
     fn no_cgroup(&self, op: Operation) -> Error {
@@ -448,10 +339,13 @@ impl Container {
     ///
     /// Safe to call from any thread, as [`Runtime::create`].
     pub fn exec(&self, opts: crate::ExecOptions) -> Result<crate::ExecProcess> {
-        if crate::helper::needed(opts.stdio.is_redirected())? {
-            return crate::helper::exec(self, opts);
-        }
-        crate::launch::exec(self, opts)
+        let waitable = !opts.detach;
+        let (done, pipes) = if crate::helper::needed(opts.stdio.is_redirected())? {
+            crate::helper::exec(&self.state, opts)?
+        } else {
+            (crate::launch::exec(&self.state, &opts)?, Pipes::default())
+        };
+        Ok(crate::ExecProcess::adopted(done.pid, done.console, waitable, pipes))
     }
 
     /// Changes the resource limits of a created, running or paused container (`hull update`).

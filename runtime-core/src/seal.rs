@@ -14,7 +14,7 @@ use std::os::unix::ffi::OsStringExt;
 
 use crate::error::{Error, Result, Step, StepExt, SysError};
 use crate::sys;
-use crate::sys::mount::{ATTR_NODEV, ATTR_NOSUID, ATTR_RDONLY};
+use libc::{MOUNT_ATTR_NODEV as ATTR_NODEV, MOUNT_ATTR_NOSUID as ATTR_NOSUID, MOUNT_ATTR_RDONLY as ATTR_RDONLY};
 
 const OVERLAYFS_SUPER_MAGIC: i64 = 0x794c_7630;
 

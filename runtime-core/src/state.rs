@@ -9,33 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, Step, SysError};
 
-/// The status of a container, as defined by the OCI runtime spec (plus runc's `paused`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Being created: the init process exists but has not reported ready.
-    Creating,
-    /// Created: set up and blocked before the user's program.
-    Created,
-    /// Running the user's program.
-    Running,
-    /// Frozen through the cgroup freezer.
-    Paused,
-    /// The init process has exited.
-    Stopped,
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Status::Creating => "creating",
-            Status::Created => "created",
-            Status::Running => "running",
-            Status::Paused => "paused",
-            Status::Stopped => "stopped",
-        })
-    }
-}
+pub use crate::status::Status;
 
 /// The state of one container: the OCI state fields (as `runc state` prints them) and hull's own.
 #[derive(Debug, Clone, Serialize, Deserialize)]

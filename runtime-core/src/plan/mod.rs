@@ -14,9 +14,8 @@ mod validate;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub(crate) use attrs::{MemPolicy, SchedAttr};
 pub(crate) use devices::{DeviceNode, DEV_SYMLINKS};
-pub(crate) use mounts::{MountKind, MountStep};
+pub(crate) use mounts::{MountAttr, MountKind, MountStep, ATTR_LOCKED_DOWN};
 pub(crate) use namespaces::{NamespacePlan, NetDevice};
 pub(crate) use process::{plan as process_plan, ProcessPlan};
 pub(crate) use userns::IdMaps;

@@ -10,10 +10,33 @@ use super::userns::{self, IdMaps};
 use crate::bundle::MountMaps;
 use crate::error::{Error, Result};
 use crate::host::HostInfo;
-use crate::sys::mount::{
-    MountAttr, ATTR_ATIME_MASK, ATTR_NOATIME, ATTR_NODEV, ATTR_NODIRATIME, ATTR_NOEXEC, ATTR_NOSUID, ATTR_NOSYMFOLLOW,
-    ATTR_RDONLY, ATTR_RELATIME, ATTR_STRICTATIME,
+use libc::{
+    MOUNT_ATTR_NOATIME as ATTR_NOATIME, MOUNT_ATTR_NODEV as ATTR_NODEV, MOUNT_ATTR_NODIRATIME as ATTR_NODIRATIME,
+    MOUNT_ATTR_NOEXEC as ATTR_NOEXEC, MOUNT_ATTR_NOSUID as ATTR_NOSUID, MOUNT_ATTR_NOSYMFOLLOW as ATTR_NOSYMFOLLOW,
+    MOUNT_ATTR_RDONLY as ATTR_RDONLY, MOUNT_ATTR_RELATIME as ATTR_RELATIME, MOUNT_ATTR_STRICTATIME as ATTR_STRICTATIME,
+    MOUNT_ATTR__ATIME as ATTR_ATIME_MASK,
 };
+
+/// Read-only and inert: what masking tmpfs and read-only paths get.
+pub(crate) const ATTR_LOCKED_DOWN: u64 = ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC;
+
+/// Mount attributes (MOUNT_ATTR_*) plus propagation, as `mount_setattr` takes them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MountAttr {
+    /// Attributes to set.
+    pub(crate) set: u64,
+    /// Attributes to clear.
+    pub(crate) clr: u64,
+    /// MS_PRIVATE, MS_SHARED, MS_SLAVE or MS_UNBINDABLE, or 0.
+    pub(crate) propagation: u64,
+}
+
+impl MountAttr {
+    /// The three values `sys::mount::mount_setattr` takes.
+    pub(crate) fn raw(self) -> [u64; 3] {
+        [self.set, self.clr, self.propagation]
+    }
+}
 
 /// What kind of mount a step makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
