@@ -63,7 +63,8 @@ pub(crate) struct Internal {
     /// The config's seccomp profile, applied again to processes started by exec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) seccomp: Option<serde_json::Value>,
-    /// The profile asked for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (not expressible in `seccomp`).
+    /// The profile asked for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: written by hull built with
+    /// oci-spec 0.8, which could not carry the flag in `seccomp`; only read now.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) seccomp_wait_killable: bool,
     /// linux.netDevices moved in: (host name, name inside), moved back by delete.

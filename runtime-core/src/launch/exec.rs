@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
-use oci_spec::runtime::{LinuxSeccomp, Process};
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompFilterFlag, Process};
 
 use super::console;
 use super::parent::{serve, Expect};
@@ -60,9 +60,15 @@ pub(crate) fn exec(c: &State, opts: &ExecOptions) -> Result<Execed> {
     }
     let seccomp = match &c.internal.seccomp {
         Some(v) => {
-            let spec: LinuxSeccomp = serde_json::from_value(v.clone())
+            let mut spec: LinuxSeccomp = serde_json::from_value(v.clone())
                 .map_err(|e| Error::InvalidConfig(format!("stored seccomp profile: {e}")))?;
-            Some(seccomp::compile(&spec, c.internal.seccomp_wait_killable)?)
+            if c.internal.seccomp_wait_killable {
+                // A state written before oci-spec could carry the flag in the profile itself.
+                let mut flags = spec.flags().clone().unwrap_or_default();
+                flags.push(LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv);
+                spec.set_flags(Some(flags));
+            }
+            Some(seccomp::compile(&spec)?)
         }
         None => None,
     };

@@ -199,7 +199,8 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                         .as_ref()
                         .and_then(|l| l.seccomp().as_ref())
                         .map(|s| serde_json::to_value(s).unwrap_or_default()),
-                    seccomp_wait_killable: bundle.seccomp_wait_killable,
+                    // The flag travels in `seccomp` now; the field is read from older states only.
+                    seccomp_wait_killable: false,
                     net_devices: plan.net_devices.iter().map(|d| (d.host_name.clone(), d.name.clone())).collect(),
                     personality: plan.process.attrs.personality,
                 },

@@ -321,7 +321,7 @@ mod tests {
             v["listenerPath"] = json!("/run/agent.sock");
             v["syscalls"][0]["action"] = json!("SCMP_ACT_NOTIFY");
         }
-        crate::seccomp::compile(&serde_json::from_value(v).unwrap(), false).unwrap()
+        crate::seccomp::compile(&serde_json::from_value(v).unwrap()).unwrap()
     }
 
     #[test]

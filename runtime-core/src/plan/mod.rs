@@ -131,8 +131,7 @@ impl Plan {
             cgroup.rootless = true;
             cgroup.skip_unreachable = linux.cgroups_path().as_ref().is_none_or(|p| p.as_os_str().is_empty());
         }
-        let seccomp =
-            linux.seccomp().as_ref().map(|s| seccomp::compile(s, bundle.seccomp_wait_killable)).transpose()?;
+        let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
         let mut rootfs = rootfs_plan(bundle, opts, &namespaces, host)?;
         if let Some(label) = &lsm.mount_label {
             mounts::apply_mount_label(&mut rootfs.mounts, label);
@@ -163,7 +162,7 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
     let linux = spec.linux().as_ref().expect("checked by Plan::build");
     let readonly = spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
     let propagation = mounts::root_propagation(linux.rootfs_propagation().as_deref())?;
-    let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), &bundle.dir, ns, host, &bundle.mount_idmaps)?;
+    let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), &bundle.dir, ns, host)?;
     validate::special_mounts(&mounts)?;
     let populate_dev = !mounts.iter().any(|m| m.dest == "dev" && matches!(m.kind, MountKind::Bind { .. }));
     let devices = devices::plan(linux.devices().as_deref().unwrap_or(&[]))?;

@@ -3,11 +3,10 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use oci_spec::runtime::Mount;
+use oci_spec::runtime::{LinuxIdMapping, Mount};
 
 use super::namespaces::NamespacePlan;
 use super::userns::{self, IdMaps};
-use crate::bundle::MountMaps;
 use crate::error::{Error, Result};
 use crate::host::HostInfo;
 use libc::{
@@ -179,18 +178,17 @@ pub(crate) fn root_propagation(v: Option<&str>) -> Result<u64> {
 }
 
 /// Resolves every mount of the spec.
-pub(crate) fn plan(
-    mounts: &[Mount],
-    bundle: &Path,
-    ns: &NamespacePlan,
-    host: &HostInfo,
-    idmaps: &[Option<MountMaps>],
-) -> Result<Vec<MountStep>> {
-    mounts.iter().enumerate().map(|(i, m)| one(m, bundle, ns, host, idmaps.get(i).and_then(Option::as_ref))).collect()
+pub(crate) fn plan(mounts: &[Mount], bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<Vec<MountStep>> {
+    mounts.iter().map(|m| one(m, bundle, ns, host)).collect()
 }
 
-fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo, maps: Option<&MountMaps>) -> Result<MountStep> {
+fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<MountStep> {
     let field = format!("mounts[{}]", m.destination().display());
+    let maps = match (m.uid_mappings(), m.gid_mappings()) {
+        (None, None) => None,
+        (Some(uid), Some(gid)) => Some((uid.as_slice(), gid.as_slice())),
+        _ => return Err(Error::InvalidConfig(format!("{field}: uidMappings and gidMappings must be given together"))),
+    };
     let dest = clean_dest(m.destination(), &field)?;
     let mut attr = MountAttr::default();
     let mut rattr = MountAttr::default();
@@ -277,7 +275,7 @@ fn idmap_plan(
     field: &str,
     kind: &MountKind,
     opt: Option<bool>,
-    maps: Option<&MountMaps>,
+    maps: Option<(&[LinuxIdMapping], &[LinuxIdMapping])>,
     ns: &NamespacePlan,
 ) -> Result<Option<MountIdmap>> {
     if opt.is_none() && maps.is_none() {
@@ -287,13 +285,13 @@ fn idmap_plan(
         return Err(Error::InvalidConfig(format!("{field}: idmapped mounts are only for bind mounts")));
     };
     let maps = match maps {
-        Some(m) => {
-            if m.uid.is_empty() || m.gid.is_empty() {
+        Some((uid, gid)) => {
+            if uid.is_empty() || gid.is_empty() {
                 return Err(Error::InvalidConfig(format!("{field}: empty uidMappings or gidMappings")));
             }
             IdMaps {
-                uid_map: userns::map_text(&m.uid, &format!("{field}.uidMappings"))?,
-                gid_map: userns::map_text(&m.gid, &format!("{field}.gidMappings"))?,
+                uid_map: userns::map_text(uid, &format!("{field}.uidMappings"))?,
+                gid_map: userns::map_text(gid, &format!("{field}.gidMappings"))?,
             }
         }
         None => ns.id_maps.clone().ok_or_else(|| {

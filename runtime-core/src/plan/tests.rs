@@ -182,6 +182,13 @@ fn refusals_name_the_field() {
             with(base(), |v| v["mounts"] = json!([{"destination": "/x", "type": "tmpfs", "options": ["idmap"]}])),
             "idmap",
         ),
+        (
+            with(base(), |v| {
+                v["mounts"] = json!([{"destination": "/x", "type": "bind", "source": "/tmp", "options": ["rbind"],
+                    "uidMappings": [{"containerID": 0, "hostID": 1, "size": 1}]}])
+            }),
+            "mounts[/x]: uidMappings and gidMappings must be given together",
+        ),
         (with(base(), |v| v["linux"]["rootfsPropagation"] = json!("sideways")), "rootfsPropagation"),
         (
             with(

@@ -87,7 +87,7 @@ mod tests {
     }
 
     fn program(json: &str) -> Program {
-        compile(&serde_json::from_str(json).unwrap(), false).unwrap()
+        compile(&serde_json::from_str(json).unwrap()).unwrap()
     }
 
     fn is_root() -> bool {
