@@ -24,6 +24,12 @@ pub struct Bundle {
 
 impl Bundle {
     /// Reads `dir/config.json` and checks that the rootfs exists.
+    ///
+    /// ```no_run
+    /// let b = runtime_core::Bundle::load(std::path::Path::new("/srv/bundle"))?;
+    /// println!("rootfs {}", b.rootfs.display());
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn load(dir: &Path) -> Result<Bundle> {
         let dir = std::path::absolute(dir).map_err(|e| Error::Bundle {
             what: "bundle",
@@ -48,6 +54,13 @@ impl Bundle {
     }
 
     /// A bundle from an in-memory spec; a relative `root.path` is taken relative to `dir`.
+    ///
+    /// ```no_run
+    /// let spec = runtime_core::spec::example(false); // root.path "rootfs"
+    /// let b = runtime_core::Bundle::from_spec("/srv/bundle".into(), spec)?;
+    /// assert_eq!(b.rootfs, std::path::Path::new("/srv/bundle/rootfs"));
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn from_spec(dir: PathBuf, spec: Spec) -> Result<Bundle> {
         let root = spec.root().as_ref().ok_or_else(|| Error::Spec("root must be specified".into()))?;
         let rootfs = dir.join(root.path());

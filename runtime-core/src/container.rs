@@ -35,6 +35,11 @@ pub struct Runtime {
 
 impl Runtime {
     /// A runtime whose container states live under `root` (created on first use, mode 0700).
+    ///
+    /// ```no_run
+    /// let rt = runtime_core::Runtime::new("/run/my-app");
+    /// assert_eq!(rt.root(), std::path::Path::new("/run/my-app"));
+    /// ```
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Runtime { store: StateStore::new(root.into()), rootless: None }
     }
@@ -56,6 +61,15 @@ impl Runtime {
     ///
     /// Safe to call from any thread: a multi-threaded caller goes through the launch helper (see
     /// the crate docs); the container's init is a child of the calling process either way.
+    ///
+    /// ```no_run
+    /// use runtime_core::{CreateOptions, Runtime};
+    ///
+    /// let rt = Runtime::new("/run/my-app");
+    /// let mut c = rt.create("demo", CreateOptions::new("/srv/bundle"))?; // status `created`
+    /// c.start()?;
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn create(&self, id: &str, mut opts: CreateOptions) -> Result<Container> {
         opts.rootless = opts.rootless.or(self.rootless);
         let (made, pipes) = if crate::helper::needed(opts.stdio.is_redirected())? {
@@ -68,11 +82,24 @@ impl Runtime {
     }
 
     /// Loads an existing container, with its status refreshed.
+    ///
+    /// ```no_run
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// println!("{} is {}", c.id(), c.state().status);
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn load(&self, id: &str) -> Result<Container> {
         Container::load(&self.store, id)
     }
 
     /// The states of all containers under the root, sorted by id.
+    ///
+    /// ```no_run
+    /// for s in runtime_core::Runtime::new("/run/my-app").list()? {
+    ///     println!("{} {} {}", s.id, s.pid, s.status);
+    /// }
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn list(&self) -> Result<Vec<State>> {
         let mut out = Vec::new();
         for id in self.store.ids()? {
@@ -166,6 +193,12 @@ impl Container {
     }
 
     /// Lets a created container run its program (releases the exec fifo).
+    ///
+    /// ```no_run
+    /// let mut c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// c.start()?; // the program of process.args runs now
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn start(&mut self) -> Result<()> {
         let dir = self.store.open_dir(&self.state.id)?;
         let status = refresh_status(&dir, &self.state)?;
@@ -219,6 +252,17 @@ impl Container {
     ///
     /// It becomes readable when the init exits: register it with any event loop (tokio's
     /// `AsyncFd`, mio, poll) and call [`Container::try_wait`] when it fires.
+    ///
+    /// ```no_run
+    /// use std::os::fd::AsFd;
+    ///
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// let pidfd = c.pidfd()?;
+    /// // Readable once the init has exited.
+    /// let mut fds = [nix::poll::PollFd::new(pidfd.as_fd(), nix::poll::PollFlags::POLLIN)];
+    /// nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn pidfd(&self) -> Result<OwnedFd> {
         crate::launch::init_pidfd(&self.state, Operation::Pidfd)
     }
@@ -271,6 +315,14 @@ impl Container {
 
     /// Deletes a created or stopped container; with `force`, kills a running one first. Returns
     /// the warnings of failed poststop hooks (they do not fail the delete).
+    ///
+    /// ```no_run
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// for warning in c.delete(true)? {
+    ///     eprintln!("poststop hook: {warning}");
+    /// }
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn delete(self, force: bool) -> Result<Vec<String>> {
         let dir = self.store.open_dir(&self.state.id)?;
         let status = refresh_status(&dir, &self.state)?;
@@ -312,6 +364,14 @@ impl Container {
     }
 
     /// Freezes every process of the container.
+    ///
+    /// ```no_run
+    /// let mut c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// c.pause()?;
+    /// assert_eq!(c.state().status, runtime_core::Status::Paused);
+    /// c.resume()?;
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn pause(&mut self) -> Result<()> {
         match self.state.status {
             Status::Running | Status::Created => {}
@@ -326,6 +386,14 @@ impl Container {
     }
 
     /// Thaws a paused container.
+    ///
+    /// ```no_run
+    /// let mut c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// if c.state().status == runtime_core::Status::Paused {
+    ///     c.resume()?;
+    /// }
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn resume(&mut self) -> Result<()> {
         if self.state.status != Status::Paused {
             return Err(self.wrong_state(Operation::Resume, self.state.status));
@@ -338,6 +406,18 @@ impl Container {
     /// Starts another process inside the running container (`hull exec`).
     ///
     /// Safe to call from any thread, as [`Runtime::create`].
+    ///
+    /// ```no_run
+    /// use runtime_core::{ExecOptions, Runtime};
+    ///
+    /// let c = Runtime::new("/run/my-app").load("demo")?;
+    /// let process: oci_spec::runtime::Process = serde_json::from_value(serde_json::json!({
+    ///     "user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["/bin/true"],
+    /// }))?;
+    /// let p = c.exec(ExecOptions::new(process))?;
+    /// assert_eq!(p.wait()?, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn exec(&self, opts: crate::ExecOptions) -> Result<crate::ExecProcess> {
         let waitable = !opts.detach;
         let (done, pipes) = if crate::helper::needed(opts.stdio.is_redirected())? {
@@ -349,6 +429,14 @@ impl Container {
     }
 
     /// Changes the resource limits of a created, running or paused container (`hull update`).
+    ///
+    /// ```no_run
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// let resources: oci_spec::runtime::LinuxResources =
+    ///     serde_json::from_value(serde_json::json!({"pids": {"limit": 100}}))?;
+    /// c.update(&resources)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn update(&self, resources: &oci_spec::runtime::LinuxResources) -> Result<()> {
         if self.state.status == Status::Stopped {
             return Err(self.wrong_state(Operation::Update, Status::Stopped));
@@ -389,6 +477,14 @@ impl Container {
 
     /// The container's [`Event`](crate::events::Event)s as the kernel reports them: OOM kills
     /// in its memory cgroup and the exit of its init (see [`crate::events`]).
+    ///
+    /// ```no_run
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// for event in c.events()? {
+    ///     println!("{:?}", event?);
+    /// }
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn events(&self) -> Result<crate::events::Events> {
         if self.state.status == Status::Stopped {
             return Err(self.wrong_state(Operation::Events, Status::Stopped));
@@ -399,6 +495,12 @@ impl Container {
     }
 
     /// Host pids of every process in the container's cgroup (`hull ps`).
+    ///
+    /// ```no_run
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// println!("{:?}", c.pids()?);
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn pids(&self) -> Result<Vec<i32>> {
         if self.state.internal.cgroup_paths.is_empty() {
             if self.state.status == Status::Stopped {
@@ -412,6 +514,17 @@ impl Container {
 
     /// Waits for the init to exit (only in the process that created it, e.g. foreground `run`)
     /// and returns its status the shell way: the exit code, or 128+N when killed by signal N.
+    ///
+    /// ```no_run
+    /// use runtime_core::{CreateOptions, Runtime};
+    ///
+    /// let mut c = Runtime::new("/run/my-app").create("demo", CreateOptions::new("/srv/bundle"))?;
+    /// c.start()?;
+    /// let status = c.wait()?; // exit code, or 128+N after signal N
+    /// c.delete(false)?;
+    /// println!("exited with {status}");
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn wait(&self) -> Result<i32> {
         if !self.child {
             return Err(Error::NotAChild { pid: self.state.pid });
@@ -421,6 +534,15 @@ impl Container {
 
     /// Like [`Container::wait`] but never blocks: `Some(status)` once the init has exited (it is
     /// reaped then), `None` while it runs.
+    ///
+    /// ```no_run
+    /// let c = runtime_core::Runtime::new("/run/my-app").create("demo", runtime_core::CreateOptions::new("/srv/bundle"))?;
+    /// match c.try_wait()? {
+    ///     Some(status) => println!("exited with {status}"),
+    ///     None => println!("still running"),
+    /// }
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn try_wait(&self) -> Result<Option<i32>> {
         if !self.child {
             return Err(Error::NotAChild { pid: self.state.pid });

@@ -83,6 +83,18 @@ impl ExecProcess {
     }
 
     /// Sends it a signal (through its pidfd: never to a process that reused its pid).
+    ///
+    /// ```no_run
+    /// use runtime_core::{signal::Signal, ExecOptions, Runtime};
+    ///
+    /// # let process: oci_spec::runtime::Process = serde_json::from_value(serde_json::json!({
+    /// #     "user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["sleep", "60"]}))?;
+    /// let c = Runtime::new("/run/my-app").load("demo")?;
+    /// let p = c.exec(ExecOptions::new(process))?; // `sleep 60`
+    /// p.kill(Signal::TERM)?;
+    /// assert_eq!(p.wait()?, 128 + 15);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn kill(&self, signal: Signal) -> Result<()> {
         let gone = || Error::ProcessNotRunning { pid: self.pid };
         if self.status.get().is_some() {
@@ -100,6 +112,15 @@ impl ExecProcess {
 
     /// Waits for it to exit and returns its status the shell way (128+N for signal N). Not for
     /// a detached process.
+    ///
+    /// ```no_run
+    /// # let process: oci_spec::runtime::Process = serde_json::from_value(serde_json::json!({
+    /// #     "user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["/bin/true"]}))?;
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// let p = c.exec(runtime_core::ExecOptions::new(process))?;
+    /// println!("exited with {}", p.wait()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wait(&self) -> Result<i32> {
         if let Some(s) = self.status.get() {
             return Ok(*s);
@@ -111,6 +132,17 @@ impl ExecProcess {
 
     /// Like [`ExecProcess::wait`] but never blocks: `Some(status)` once it has exited (it is
     /// reaped then), `None` while it runs.
+    ///
+    /// ```no_run
+    /// # let process: oci_spec::runtime::Process = serde_json::from_value(serde_json::json!({
+    /// #     "user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["sleep", "1"]}))?;
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// let p = c.exec(runtime_core::ExecOptions::new(process))?;
+    /// while p.try_wait()?.is_none() {
+    ///     std::thread::sleep(std::time::Duration::from_millis(100)); // or await p.pidfd() readable
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn try_wait(&self) -> Result<Option<i32>> {
         if let Some(s) = self.status.get() {
             return Ok(Some(*s));

@@ -76,6 +76,12 @@ pub(crate) struct Internal {
 }
 
 /// Checks a container id the way runc does: 1 or more of `[A-Za-z0-9_+.-]`, not `.` or `..`.
+///
+/// ```
+/// assert!(runtime_core::validate_id("web-1.2_a+b").is_ok());
+/// assert!(runtime_core::validate_id("..").is_err());
+/// assert!(runtime_core::validate_id("a/b").is_err());
+/// ```
 pub fn validate_id(id: &str) -> Result<()> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "_+.-".contains(c);
     if id.is_empty() || id == "." || id == ".." || !id.chars().all(ok_char) {

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 /// its first letter lowered when the second is lower case (`no such file or directory`, but `RFS
 /// specific error`), and `errno N` for a number the C library does not know. Docker and podman
 /// match on these texts, so every errno hull shows goes through here.
+///
+/// ```
+/// assert_eq!(runtime_core::errno_text(libc::ENOENT), "no such file or directory");
+/// ```
 pub fn errno_text(errno: i32) -> String {
     let full = std::io::Error::from_raw_os_error(errno).to_string();
     let desc = full.strip_suffix(&format!(" (os error {errno})")).unwrap_or(&full);
