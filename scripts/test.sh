@@ -14,6 +14,8 @@ done
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
+echo "== module graph: no cycles, layers kept (scripts/modgraph.sh)"
+scripts/modgraph.sh
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo machete: every declared dependency is used"

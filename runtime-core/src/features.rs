@@ -125,6 +125,11 @@ const CAPABILITIES: &[&str] = &[
 ];
 
 /// The features document. `linux` is always present (containerd dereferences it unconditionally).
+///
+/// ```
+/// let doc = runtime_core::features::document();
+/// assert!(doc["linux"]["namespaces"].as_array().unwrap().iter().any(|n| n == "user"));
+/// ```
 pub fn document() -> Value {
     let (v1, v2, systemd, systemd_user) = CGROUP;
     json!({

@@ -9,33 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, Step, SysError};
 
-/// The status of a container, as defined by the OCI runtime spec (plus runc's `paused`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Being created: the init process exists but has not reported ready.
-    Creating,
-    /// Created: set up and blocked before the user's program.
-    Created,
-    /// Running the user's program.
-    Running,
-    /// Frozen through the cgroup freezer.
-    Paused,
-    /// The init process has exited.
-    Stopped,
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Status::Creating => "creating",
-            Status::Created => "created",
-            Status::Running => "running",
-            Status::Paused => "paused",
-            Status::Stopped => "stopped",
-        })
-    }
-}
+pub use crate::status::Status;
 
 /// The state of one container: the OCI state fields (as `runc state` prints them) and hull's own.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,7 +63,8 @@ pub(crate) struct Internal {
     /// The config's seccomp profile, applied again to processes started by exec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) seccomp: Option<serde_json::Value>,
-    /// The profile asked for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (not expressible in `seccomp`).
+    /// The profile asked for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: written by hull built with
+    /// oci-spec 0.8, which could not carry the flag in `seccomp`; only read now.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) seccomp_wait_killable: bool,
     /// linux.netDevices moved in: (host name, name inside), moved back by delete.
@@ -101,6 +76,12 @@ pub(crate) struct Internal {
 }
 
 /// Checks a container id the way runc does: 1 or more of `[A-Za-z0-9_+.-]`, not `.` or `..`.
+///
+/// ```
+/// assert!(runtime_core::validate_id("web-1.2_a+b").is_ok());
+/// assert!(runtime_core::validate_id("..").is_err());
+/// assert!(runtime_core::validate_id("a/b").is_err());
+/// ```
 pub fn validate_id(id: &str) -> Result<()> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "_+.-".contains(c);
     if id.is_empty() || id == "." || id == ".." || !id.chars().all(ok_char) {

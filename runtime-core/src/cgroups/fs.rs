@@ -344,7 +344,7 @@ impl Cgroup {
 
     /// New device rules on v2: the container's program is swapped for one built from `rules`.
     fn replace_device_program(&self, rules: &[oci_spec::runtime::LinuxDeviceCgroup]) -> crate::Result<()> {
-        let program = super::devices::v2_program(rules)?;
+        let program = super::bpf::v2_program(rules)?;
         let path = self.paths.get("").ok_or_else(|| super::not_supported("cgroup v2 without a path"))?;
         let dir = open_dir(path)?;
         crate::sys::cgroup::replace_device_program(dir.as_fd(), &program, &path.display().to_string())

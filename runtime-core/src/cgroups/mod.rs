@@ -186,7 +186,7 @@ pub(crate) fn plan(
     let (writes, device_program) = match layout.version() {
         Version::V1 => (v1::writes(resources, &layout.v1_keys(), true)?, None),
         Version::V2 => {
-            let program = devices::v2_program(resources.devices().as_deref().unwrap_or_default())?;
+            let program = bpf::v2_program(resources.devices().as_deref().unwrap_or_default())?;
             (v2::writes(resources, &layout.unified_controllers())?, Some(program))
         }
     };
