@@ -34,8 +34,9 @@ fi
 echo "== OCI runtime validation suite (runtime-tools), hull beside runc (scripts/runtime-tools.sh)"
 scripts/runtime-tools.sh "$PWD/target/x86_64-unknown-linux-gnu/release/hull"
 echo "== systemd cgroup driver: a Debian VM with systemd as PID 1 on cgroup v2, then v1 hybrid (qemu, tcg), hull and runc"
-# About 2 minutes per boot once the image is cached (first run: +2 minutes for mmdebstrap); the
-# hybrid boot (same image, same parts, v1 files and property names) adds about 3 minutes.
+# Each boot 2-7 minutes once the image is cached, by the load on this 2-vCPU host (first run: +5
+# minutes for mmdebstrap); the hybrid boot (same image and parts, v1 files and property names)
+# adds one more: 311-434 s here (v2: 452 s at the same load).
 if command -v qemu-system-x86_64 >/dev/null && command -v cpio >/dev/null && command -v mmdebstrap >/dev/null; then
     cargo build -q -p runtime-cli
     for h in v2 hybrid; do
