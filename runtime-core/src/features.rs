@@ -76,7 +76,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
 ];
 
 /// Cgroup support: (v1, v2, systemd, systemdUser): cgroupfs drivers for both versions, the systemd
-/// driver on cgroup v2 (system instance only).
+/// driver on cgroup v2 and v1 hybrid (system instance only).
 pub const CGROUP: (bool, bool, bool, bool) = (true, true, true, false);
 
 /// Every capability name the kernel headers of this release know (CAP_LAST_CAP = 40).
