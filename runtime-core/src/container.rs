@@ -266,7 +266,8 @@ impl Container {
 
     fn cgroup(&self) -> Cgroup {
         let unit = self.state.internal.cgroup_unit.as_deref();
-        Cgroup::load_created(&self.state.internal.cgroup_paths, &self.state.internal.cgroup_created, unit)
+        let internal = &self.state.internal;
+        Cgroup::load_created(&internal.cgroup_paths, &internal.cgroup_created, unit, internal.cgroup_unit_user)
     }
 
     /// Lets a created container run its program (releases the exec fifo).

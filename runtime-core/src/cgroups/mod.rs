@@ -62,6 +62,15 @@ pub(crate) trait Driver: std::fmt::Debug {
     fn unit(&self) -> Option<String> {
         None
     }
+    /// Whether that name is the caller's own systemd instance's (rootless), also kept.
+    fn user_manager(&self) -> bool {
+        false
+    }
+    /// Once started: a directory below the hierarchy root that the planned directories are
+    /// relative to (a rootless user's systemd manager's cgroup).
+    fn cgroup_base(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// The cgroupfs driver: the runtime makes and removes the directories itself.
@@ -70,10 +79,11 @@ pub(crate) struct FsDriver;
 
 impl Driver for FsDriver {}
 
-/// The driver of a created container, from what its state recorded.
-pub(crate) fn driver_for(unit: Option<&str>) -> Box<dyn Driver> {
+/// The driver of a created container, from what its state recorded (`user`: the unit is the
+/// caller's own systemd instance's).
+pub(crate) fn driver_for(unit: Option<&str>, user: bool) -> Box<dyn Driver> {
     match unit {
-        Some(u) => Box::new(systemd::SystemdDriver::loaded(u)),
+        Some(u) => Box::new(systemd::SystemdDriver::loaded(u, user)),
         None => Box::new(FsDriver),
     }
 }
@@ -203,18 +213,23 @@ pub(crate) fn plan(
 
 /// [`plan`] for the systemd driver: the cgroup is the unit's, named by `cgroups_path` in runc's
 /// `slice:prefix:name` form; the files get the same writes as with the files driver. Only on a
-/// pure cgroup v2 host for now.
+/// pure cgroup v2 host for now. `user` (rootless): the caller's own systemd instance makes the
+/// unit, and the directories are relative to its cgroup until [`Cgroup::start`] knows it.
 pub(crate) fn plan_systemd(
     cgroups_path: Option<&Path>,
     id: &str,
     resources: Option<&LinuxResources>,
     annotations: &BTreeMap<String, String>,
     layout: &Layout,
+    user: bool,
 ) -> crate::Result<CgroupPlan> {
     if layout.version() != Version::V2 {
-        return Err(not_supported("--systemd-cgroup on a cgroup v1 or hybrid host"));
+        // runc 1.1.5 refuses rootless systemd cgroups on v1 too: a user's manager gets no
+        // delegation there.
+        let what = if user { "rootless --systemd-cgroup" } else { "--systemd-cgroup" };
+        return Err(not_supported(format!("{what} on a cgroup v1 or hybrid host")));
     }
-    let unit = systemd::plan(cgroups_path, id, resources, annotations)?;
+    let unit = systemd::plan(cgroups_path, id, resources, annotations, user)?;
     let mut p = plan(Some(&Path::new("/").join(&unit.name.cgroup)), id, resources, layout)?;
     p.systemd = Some(unit);
     Ok(p)

@@ -4,16 +4,20 @@
 //! as unit properties and, like runc, every limit is also written to the scope's cgroup files by
 //! the files driver, which also does pause, kill, stats and ps there. Delete stops the unit.
 //!
-//! `unit.rs` and `props.rs` (with `gvariant.rs`) are pure; `dbus.rs` talks to systemd.
+//! Rootless (`user.rs`), the unit is made by the caller's own systemd instance on the user bus,
+//! in `user.slice` below that manager's cgroup, as runc does.
+//!
+//! `unit.rs`, `user.rs` and `props.rs` (with `gvariant.rs`) are pure; `dbus.rs` talks to systemd.
 
 mod dbus;
 mod gvariant;
 mod props;
 mod unit;
+mod user;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
@@ -31,6 +35,9 @@ pub(crate) struct UnitPlan {
     pub(crate) resources: Option<LinuxResources>,
     /// From `org.systemd.property.*` annotations; they come last, so they win.
     pub(crate) annotations: Vec<Property>,
+    /// Rootless: the unit is the caller's own systemd instance's (user bus), and `name.cgroup`
+    /// is below that manager's cgroup, known once connected.
+    pub(crate) user: bool,
 }
 
 /// Plans the unit: where its cgroup is (relative to the hierarchy root) and what it is given.
@@ -39,15 +46,16 @@ pub(crate) fn plan(
     id: &str,
     resources: Option<&LinuxResources>,
     annotations: &BTreeMap<String, String>,
+    user: bool,
 ) -> crate::Result<UnitPlan> {
     let raw = cgroups_path.map(|p| p.to_string_lossy().into_owned());
-    let name = unit::parse(raw.as_deref(), id, DEFAULT_PREFIX)?;
+    let name = unit::parse(raw.as_deref(), id, DEFAULT_PREFIX, if user { "user.slice" } else { "system.slice" })?;
     if let Some(r) = resources {
         // Validated now, computed again at start with the host's /proc/devices.
         props::resource_properties(r, "")?;
     }
     let annotations = props::annotation_properties(annotations)?;
-    Ok(UnitPlan { id: id.to_owned(), name, resources: resources.cloned(), annotations })
+    Ok(UnitPlan { id: id.to_owned(), name, resources: resources.cloned(), annotations, user })
 }
 
 /// The systemd side of a container's cgroup: its unit.
@@ -58,16 +66,35 @@ pub(crate) struct SystemdDriver {
     /// Whether the unit is ours to stop: a create that found the name taken must not stop
     /// the unit that holds it when it cleans up.
     owned: Cell<bool>,
+    /// The unit is the caller's own systemd instance's (rootless).
+    user: bool,
+    /// Rootless, once started: the user manager's cgroup, below the hierarchy root.
+    base: RefCell<Option<PathBuf>>,
 }
 
 impl SystemdDriver {
     pub(crate) fn new(plan: &UnitPlan) -> Self {
-        SystemdDriver { unit: plan.name.unit.clone(), plan: Some(plan.clone()), owned: Cell::new(false) }
+        SystemdDriver {
+            unit: plan.name.unit.clone(),
+            plan: Some(plan.clone()),
+            owned: Cell::new(false),
+            user: plan.user,
+            base: RefCell::new(None),
+        }
     }
 
-    /// The driver of a container created earlier, from the unit name in its state.
-    pub(crate) fn loaded(unit: &str) -> Self {
-        SystemdDriver { unit: unit.to_owned(), plan: None, owned: Cell::new(true) }
+    /// The driver of a container created earlier, from the unit name in its state (and whether
+    /// the user's own manager has it).
+    pub(crate) fn loaded(unit: &str, user: bool) -> Self {
+        SystemdDriver { unit: unit.to_owned(), plan: None, owned: Cell::new(true), user, base: RefCell::new(None) }
+    }
+
+    fn connect(&self) -> crate::Result<dbus::Systemd> {
+        if self.user {
+            dbus::Systemd::connect_user()
+        } else {
+            dbus::Systemd::connect()
+        }
     }
 }
 
@@ -87,8 +114,12 @@ impl super::Driver for SystemdDriver {
 
     fn start(&self, pid: i32) -> crate::Result<()> {
         let Some(plan) = &self.plan else { return Ok(()) };
-        let sd = dbus::Systemd::connect()?;
+        let sd = self.connect()?;
         let version = sd.version()?;
+        if self.user {
+            // Before the unit: a manager without a usable cgroup makes nothing.
+            *self.base.borrow_mut() = Some(user::manager_cgroup(&sd.manager_cgroup()?)?);
+        }
         let mut all = props::start_properties(&plan.id, &plan.name.slice, plan.name.is_scope(), pid);
         all.extend(plan.annotations.iter().cloned());
         sd.start_transient_unit(&self.unit, &supported(all, version), &self.owned)?;
@@ -100,7 +131,7 @@ impl super::Driver for SystemdDriver {
     }
 
     fn set(&self, resources: &LinuxResources) -> crate::Result<()> {
-        let sd = dbus::Systemd::connect()?;
+        let sd = self.connect()?;
         let version = sd.version()?;
         sd.set_unit_properties(&self.unit, &supported(props::resource_properties(resources, &proc_devices())?, version))
     }
@@ -109,11 +140,33 @@ impl super::Driver for SystemdDriver {
         if !self.owned.get() {
             return Ok(());
         }
-        dbus::Systemd::connect()?.stop_unit(&self.unit)
+        self.connect()?.stop_unit(&self.unit)
     }
 
     fn unit(&self) -> Option<String> {
         Some(self.unit.clone())
+    }
+
+    fn user_manager(&self) -> bool {
+        self.user
+    }
+
+    fn cgroup_base(&self) -> Option<PathBuf> {
+        self.base.borrow().clone()
+    }
+}
+
+/// Rootless: moves the planned directories below the user manager's cgroup `base`, and checks
+/// that the scope (made by then) has the controller of every planned write.
+pub(crate) fn rebase_user_plan(plan: &mut super::CgroupPlan, base: &Path) -> crate::Result<()> {
+    for d in &mut plan.dirs {
+        d.path = user::rebase(&d.path, &d.mount_point, base);
+    }
+    let Some(dir) = plan.dirs.iter().find(|d| d.key.is_empty()) else { return Ok(()) };
+    let controllers = super::fs::read_file(&dir.path, "cgroup.controllers")?;
+    match user::undelegated(plan.writes.iter().map(|w| w.file.as_str()), &controllers) {
+        Some(file) => Err(user::undelegated_error(file, &dir.path, &controllers)),
+        None => Ok(()),
     }
 }
 
