@@ -30,6 +30,8 @@ for rt in "$hull" /usr/sbin/runc; do
         --skip device_rule_access_strings_as_runc_takes_them --skip joining_a_frozen_cgroup_is_refused \
         --skip joining_a_non_empty_cgroup_warns
 done
+# Rootless: an ordinary user's containers through its own systemd instance (rootless.sh).
+for n in hull runc; do part "rootless-$n" ./rootless.sh "/lane/$n-systemd" "/lane/$n-systemd"; done
 systemctl list-units --all --no-legend --type=scope,slice 'hull-*' 'runc-*' | sed 's/^/HULL-SD: left: /'
 left=$(systemctl list-units --all --no-legend --type=scope,slice 'hull-*' 'runc-*' | wc -l)
 echo "HULL-SD: units left: $left"
