@@ -42,6 +42,9 @@ as_user() { # command...: as the user, with the environment of its systemd insta
         XDG_RUNTIME_DIR="$run" "$@"
 }
 show() { as_user systemctl --user show -p "$1" --value "$unit"; }
+# A failed check leaves no container behind for the next runtime's run.
+plain=$(sed -n 's/^exec \([^ ]*\) --systemd-cgroup .*/\1/p' "$rt")
+trap 'for c in c1 c2 c3; do as_user "$rt" delete -f $c >/dev/null 2>&1; done; as_user "$plain" delete -f c4 >/dev/null 2>&1' EXIT
 refused() { echo "WRONG: $1: $2"; cat /tmp/e.log; exit 1; }
 expect() { # what text: the failed command's message (in /tmp/e.log) says text
     grep -qF "$2" /tmp/e.log || refused "$1" "the error does not say '$2'"
@@ -135,15 +138,13 @@ esac
 # Without --systemd-cgroup (the files driver) on a subtree delegated to the user: the runtime
 # runs in a delegated scope of the user's manager, and a relative cgroupsPath goes beside that
 # scope (below its parent, as runc places it on cgroup v2), in a directory the user owns.
-# The runtime the --systemd-cgroup wrapper (lane.sh) runs.
-plain=$(sed -n 's/^exec \([^ ]*\) --systemd-cgroup .*/\1/p' "$rt")
 config '{"memory":{"limit":33554432},"pids":{"limit":10}}' | sed 's/":sd-user:c1"/"fs-c4"/' >"$b/config.json"
 chown "$usr:" "$b/config.json"
-as_user systemd-run --user --scope -q -p Delegate=yes --unit sd-user-deleg.scope \
+as_user systemd-run --user --scope -q -p Delegate=yes --slice app.slice --unit sd-user-deleg.scope \
     "$plain" create --bundle "$b" c4 </dev/null >/tmp/e.log 2>&1 || refused "cgroupfs on a delegated subtree" "create failed"
 pid=$(as_user "$plain" state c4 | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
-fsdir=$mgr/user.slice/fs-c4
-check "cgroup of the init (files driver)" "$(cat /proc/"$pid"/cgroup)" "0::/user.slice/user-$uid.slice/user@$uid.service/user.slice/fs-c4"
+fsdir=$mgr/app.slice/fs-c4
+check "cgroup of the init (files driver)" "$(cat /proc/"$pid"/cgroup)" "0::/user.slice/user-$uid.slice/user@$uid.service/app.slice/fs-c4"
 check "owner of $fsdir" "$(stat -c %u "$fsdir")" "$uid"
 check "memory.max (files driver)" "$(cat "$fsdir/memory.max")" 33554432
 check "pids.max (files driver)" "$(cat "$fsdir/pids.max")" 10
