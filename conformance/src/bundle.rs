@@ -84,10 +84,19 @@ pub fn make_rootless(spec: &mut Value) {
     linux["namespaces"].as_array_mut().expect("namespaces").push(json!({"type": "user"}));
     linux["uidMappings"] = maps(ids.uid, ids.subuid);
     linux["gidMappings"] = maps(ids.gid, ids.subgid);
-    // No cgroup this user may write on a host without delegation: runc's rootless rules skip it.
     let obj = linux.as_object_mut().expect("linux");
-    obj.remove("cgroupsPath");
-    obj.remove("resources");
+    if systemd_cgroup() {
+        // The user's systemd instance makes the scope and delegates it: cgroupsPath and limits
+        // stay. Device rules go, as `runc spec --rootless` leaves them out: an unprivileged
+        // runtime cannot attach a device program.
+        if let Some(r) = obj.get_mut("resources").and_then(Value::as_object_mut) {
+            r.remove("devices");
+        }
+    } else {
+        // No cgroup this user may write on a host without delegation: runc's rootless rules skip it.
+        obj.remove("cgroupsPath");
+        obj.remove("resources");
+    }
     if ids.subgid.is_none() {
         // gid 5 (tty) is not mapped with the caller's gid alone (runc spec --rootless drops it too).
         for m in spec["mounts"].as_array_mut().expect("mounts") {
@@ -100,8 +109,13 @@ pub fn make_rootless(spec: &mut Value) {
 
 /// The cgroup directory of container `id` below each hierarchy's root; cleanup removes exactly
 /// this directory. With `CONFORMANCE_SYSTEMD_CGROUP=1` (the runtime runs with `--systemd-cgroup`)
-/// it is the systemd scope that [`config_cgroups_path`] names.
+/// it is the systemd scope that [`config_cgroups_path`] names; rootless (see [`crate::rootless`]),
+/// that scope is in `user.slice` of the caller's own systemd instance, below its user@UID.service.
 pub fn cgroup_path(id: &str) -> String {
+    if systemd_cgroup() && crate::rootless() {
+        let uid = nix::unistd::getuid().as_raw();
+        return format!("/user.slice/user-{uid}.slice/user@{uid}.service/user.slice/hull-conformance-{id}.scope");
+    }
     if systemd_cgroup() {
         return format!("/system.slice/hull-conformance-{id}.scope");
     }
@@ -112,9 +126,19 @@ pub fn cgroup_path(id: &str) -> String {
 /// cgroups runc's `slice:prefix:name` for the same directory.
 pub fn config_cgroups_path(id: &str) -> String {
     if systemd_cgroup() {
-        return format!("system.slice:hull-conformance:{id}");
+        return format!("{}:hull-conformance:{id}", systemd_slice());
     }
     cgroup_path(id)
+}
+
+/// The slice of the containers' scopes with systemd cgroups: `user.slice` of the caller's own
+/// manager when rootless (runc's default there), else `system.slice`.
+pub fn systemd_slice() -> &'static str {
+    if crate::rootless() {
+        "user.slice"
+    } else {
+        "system.slice"
+    }
 }
 
 /// Whether the runtime under test manages cgroups through systemd (set by the systemd VM lane,

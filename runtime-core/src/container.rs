@@ -189,7 +189,8 @@ impl Container {
 
     fn cgroup(&self) -> Cgroup {
         let unit = self.state.internal.cgroup_unit.as_deref();
-        Cgroup::load_created(&self.state.internal.cgroup_paths, &self.state.internal.cgroup_created, unit)
+        let internal = &self.state.internal;
+        Cgroup::load_created(&internal.cgroup_paths, &internal.cgroup_created, unit, internal.cgroup_unit_user)
     }
 
     /// Lets a created container run its program (releases the exec fifo).
@@ -551,8 +552,9 @@ impl Container {
     }
 }
 
-/// Derives the status as runc does: a dead or reused pid is stopped; the fifo still present means
-/// created; a frozen cgroup means paused; else running.
+/// Derives the status as runc does: a dead or reused pid is stopped; a frozen cgroup means paused
+/// (runc asks that first, so a created container that was paused is paused); the fifo still
+/// present means created; else running.
 fn refresh_status(dir: &ContainerDir, st: &State) -> Result<Status> {
     // One read of /proc/PID/stat gives both the start time and whether it is a zombie.
     let alive = match crate::launch::stat(st.pid) {
@@ -562,11 +564,11 @@ fn refresh_status(dir: &ContainerDir, st: &State) -> Result<Status> {
     if !alive || st.pid <= 0 {
         return Ok(Status::Stopped);
     }
-    if dir.fifo_path().exists() {
-        return Ok(Status::Created);
-    }
     if !st.internal.cgroup_paths.is_empty() && Cgroup::load(&st.internal.cgroup_paths).is_frozen().unwrap_or(false) {
         return Ok(Status::Paused);
+    }
+    if dir.fifo_path().exists() {
+        return Ok(Status::Created);
     }
     Ok(Status::Running)
 }

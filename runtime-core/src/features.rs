@@ -76,8 +76,9 @@ pub const MOUNT_OPTIONS: &[&str] = &[
 ];
 
 /// Cgroup support: (v1, v2, systemd, systemdUser): cgroupfs drivers for both versions, the systemd
-/// driver on cgroup v2 and v1 hybrid (system instance only).
-pub const CGROUP: (bool, bool, bool, bool) = (true, true, true, false);
+/// driver on cgroup v2 and v1 hybrid (the system instance) and, on v2, a rootless caller's own
+/// user instance.
+pub const CGROUP: (bool, bool, bool, bool) = (true, true, true, true);
 
 /// Every capability name the kernel headers of this release know (CAP_LAST_CAP = 40).
 const CAPABILITIES: &[&str] = &[

@@ -52,6 +52,9 @@ pub(crate) struct Internal {
     /// The systemd unit that owns the cgroup (`--systemd-cgroup`); none with the files driver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cgroup_unit: Option<String>,
+    /// That unit is the caller's own systemd instance's (rootless, user bus).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) cgroup_unit_user: bool,
     /// Whether the container has its own pid namespace (kill --all and delete depend on it).
     pub(crate) own_pid_ns: bool,
     /// CLONE_NEW* flags of every namespace the container has (created or joined), for exec.

@@ -25,13 +25,18 @@ fn cg_file(c: &Case, v1: (&str, &str), v2: &str) -> String {
 }
 
 /// With systemd cgroups (`CONFORMANCE_SYSTEMD_CGROUP=1`): asserts a property of the container's
-/// scope as `systemctl show` prints it; the runtime sets the limits systemd knows as properties.
+/// scope as `systemctl show` prints it (`systemctl --user` rootless, where the caller's own
+/// instance has the scope); the runtime sets the limits systemd knows as properties.
 fn assert_unit_property(c: &Case, name: &str, want: &str) {
     if !crate::bundle::systemd_cgroup() {
         return;
     }
     let unit = format!("hull-conformance-{}.scope", c.id);
-    let o = std::process::Command::new("systemctl").args(["show", "-p", name, "--value", &unit]).output();
+    let mut cmd = std::process::Command::new("systemctl");
+    if crate::rootless() {
+        cmd.arg("--user");
+    }
+    let o = cmd.args(["show", "-p", name, "--value", &unit]).output();
     let got = o.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
     assert_eq!(got, want, "systemctl show -p {name} {unit}");
 }
@@ -89,7 +94,7 @@ pub fn memory_limit() {
     assert_eq!(cg_file(&c, ("memory", "memory.limit_in_bytes"), "memory.max"), (64 * 1024 * 1024).to_string());
     assert_unit_property(&c, memory_property(), &(64 * 1024 * 1024).to_string());
     assert_unit_property(&c, "Delegate", "yes");
-    assert_unit_property(&c, "Slice", "system.slice");
+    assert_unit_property(&c, "Slice", crate::bundle::systemd_slice());
 }
 
 pub fn pids_limit() {

@@ -124,10 +124,18 @@ impl Cgroup {
     /// plan's writes to its files. Nothing to do for the files driver. On failure the caller
     /// destroys the cgroup (the driver's part too).
     pub(crate) fn start(&mut self, pid: i32) -> crate::Result<()> {
-        let Some(plan) = self.pending.clone() else { return Ok(()) };
+        let Some(mut plan) = self.pending.clone() else { return Ok(()) };
         // Until the driver made it, the directory (if any) is not ours to remove: see destroy.
         self.driver.start(pid)?;
         self.pending = None;
+        if let Some(base) = self.driver.cgroup_base() {
+            for d in &plan.dirs {
+                self.paths.remove(&d.key);
+            }
+            let rebased = super::systemd::rebase_user_plan(&mut plan, &base);
+            self.paths.extend(plan.dirs.iter().map(|d| (d.key.clone(), d.path.clone())));
+            rebased?;
+        }
         self.build(&plan)?;
         if self.version == Version::V1 {
             self.enter(pid)?;
@@ -171,6 +179,11 @@ impl Cgroup {
     /// The manager's name for the cgroup (a systemd unit), to keep in the state.
     pub(crate) fn unit(&self) -> Option<String> {
         self.driver.unit()
+    }
+
+    /// Whether [`Cgroup::unit`] is the caller's own systemd instance's, to keep in the state.
+    pub(crate) fn user_manager(&self) -> bool {
+        self.driver.user_manager()
     }
 
     fn build(&mut self, plan: &CgroupPlan) -> crate::Result<()> {
@@ -260,16 +273,18 @@ impl Cgroup {
     /// The cgroup of a container created earlier, from the paths stored in its state. Only
     /// the leaf directories will be removed by [`Cgroup::destroy`].
     pub(crate) fn load(paths: &BTreeMap<String, PathBuf>) -> Cgroup {
-        Self::load_created(paths, &BTreeMap::new(), None)
+        Self::load_created(paths, &BTreeMap::new(), None, false)
     }
 
     /// Like [`Cgroup::load`], with the directories [`Cgroup::created`] reported at create time,
     /// so that `destroy` also removes the parents made for this container. An entry that is not
-    /// the leaf or one of its ancestors is ignored. `unit` is what [`Cgroup::unit`] reported.
+    /// the leaf or one of its ancestors is ignored. `unit` and `user` are what [`Cgroup::unit`]
+    /// and [`Cgroup::user_manager`] reported.
     pub(crate) fn load_created(
         paths: &BTreeMap<String, PathBuf>,
         created: &BTreeMap<String, PathBuf>,
         unit: Option<&str>,
+        user: bool,
     ) -> Cgroup {
         let version = if paths.keys().all(|k| k.is_empty()) { Version::V2 } else { Version::V1 };
         let created = created
@@ -289,7 +304,7 @@ impl Cgroup {
             }
         }
         Cgroup {
-            driver: super::driver_for(unit, version),
+            driver: super::driver_for(unit, version, user),
             pending: None,
             version,
             paths: paths.clone(),

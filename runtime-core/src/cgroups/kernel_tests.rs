@@ -289,12 +289,12 @@ fn destroy_after_load_removes_created_parents_only_when_told() {
     assert_eq!(cg.created()["memory"], cg.paths()["memory"], "the parents existed this time, only the leaf is new");
     let mut bogus = BTreeMap::new();
     bogus.insert("memory".to_owned(), PathBuf::from("/sys/fs/cgroup/memory"));
-    Cgroup::load_created(&cg.paths(), &bogus, None).destroy().unwrap();
+    Cgroup::load_created(&cg.paths(), &bogus, None, false).destroy().unwrap();
     assert!(
         layout.v1["memory"].mount_point.exists(),
         "a created entry that is not below the leaf's hierarchy is ignored"
     );
-    Cgroup::load_created(&paths, &created, None).destroy().unwrap();
+    Cgroup::load_created(&paths, &created, None, false).destroy().unwrap();
     assert!(guard.leftovers().is_empty(), "load_created removes the parents too");
 }
 

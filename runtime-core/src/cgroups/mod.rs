@@ -62,6 +62,15 @@ pub(crate) trait Driver: std::fmt::Debug {
     fn unit(&self) -> Option<String> {
         None
     }
+    /// Whether that name is the caller's own systemd instance's (rootless), also kept.
+    fn user_manager(&self) -> bool {
+        false
+    }
+    /// Once started: a directory below the hierarchy root that the planned directories are
+    /// relative to (a rootless user's systemd manager's cgroup).
+    fn cgroup_base(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// The cgroupfs driver: the runtime makes and removes the directories itself.
@@ -70,10 +79,11 @@ pub(crate) struct FsDriver;
 
 impl Driver for FsDriver {}
 
-/// The driver of a created container, from what its state recorded.
-pub(crate) fn driver_for(unit: Option<&str>, version: Version) -> Box<dyn Driver> {
+/// The driver of a created container, from what its state recorded (`user`: the unit is the
+/// caller's own systemd instance's).
+pub(crate) fn driver_for(unit: Option<&str>, version: Version, user: bool) -> Box<dyn Driver> {
     match unit {
-        Some(u) => Box::new(systemd::SystemdDriver::loaded(u, version == Version::V1)),
+        Some(u) => Box::new(systemd::SystemdDriver::loaded(u, version == Version::V1, user)),
         None => Box::new(FsDriver),
     }
 }
@@ -205,14 +215,22 @@ pub(crate) fn plan(
 /// `slice:prefix:name` form; the files get the same writes as with the files driver. On a v1
 /// (hybrid) host that path is the unit's in every hierarchy, as runc's legacy manager has it:
 /// systemd makes it in the ones it manages, the files driver in the others.
+/// `user` (rootless): the caller's own systemd instance makes the unit, and the directories are
+/// relative to its cgroup until [`Cgroup::start`] knows it (cgroup v2 only).
 pub(crate) fn plan_systemd(
     cgroups_path: Option<&Path>,
     id: &str,
     resources: Option<&LinuxResources>,
     annotations: &BTreeMap<String, String>,
     layout: &Layout,
+    user: bool,
 ) -> crate::Result<CgroupPlan> {
-    let unit = systemd::plan(cgroups_path, id, resources, annotations, layout.version() == Version::V1)?;
+    if user && layout.version() != Version::V2 {
+        // runc 1.1.5 refuses rootless systemd cgroups on v1 too: a user's manager gets no
+        // delegation there.
+        return Err(not_supported("rootless --systemd-cgroup on a cgroup v1 or hybrid host".to_owned()));
+    }
+    let unit = systemd::plan(cgroups_path, id, resources, annotations, layout.version() == Version::V1, user)?;
     let mut p = plan(Some(&Path::new("/").join(&unit.name.cgroup)), id, resources, layout)?;
     p.systemd = Some(unit);
     Ok(p)
@@ -255,7 +273,7 @@ mod tests {
         let layout = Layout::parse(&mounts, "4:memory:/user.slice\n5:devices:/\n0::/init.scope\n", "").unwrap();
         let r: LinuxResources = serde_json::from_str(r#"{"memory":{"limit":1024}}"#).unwrap();
         let path = Path::new("machine-a.slice:p:c1");
-        let p = plan_systemd(Some(path), "c1", Some(&r), &BTreeMap::new(), &layout).unwrap();
+        let p = plan_systemd(Some(path), "c1", Some(&r), &BTreeMap::new(), &layout, false).unwrap();
         assert_eq!(p.version, Version::V1);
         let unit = p.systemd.as_ref().unwrap();
         assert!(unit.legacy);
@@ -275,10 +293,10 @@ mod tests {
         // refuses its limit.
         assert!(p.writes.iter().any(|w| w.file == "memory.limit_in_bytes" && w.value == "1024"));
         let pids: LinuxResources = serde_json::from_str(r#"{"pids":{"limit":3}}"#).unwrap();
-        let e = plan_systemd(Some(path), "c1", Some(&pids), &BTreeMap::new(), &layout).unwrap_err();
+        let e = plan_systemd(Some(path), "c1", Some(&pids), &BTreeMap::new(), &layout, false).unwrap_err();
         assert_eq!(e.to_string(), "not supported: linux.resources.pids: no pids cgroup controller on this host");
         let unified: LinuxResources = serde_json::from_str(r#"{"unified":{"memory.max":"1"}}"#).unwrap();
-        let e = plan_systemd(Some(path), "c1", Some(&unified), &BTreeMap::new(), &layout).unwrap_err();
+        let e = plan_systemd(Some(path), "c1", Some(&unified), &BTreeMap::new(), &layout, false).unwrap_err();
         assert_eq!(e.to_string(), "not supported: linux.resources.unified on cgroup v1");
     }
 

@@ -190,6 +190,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                     cgroup_paths: cgroup.paths(),
                     cgroup_created: cgroup.created(),
                     cgroup_unit: cgroup.unit(),
+                    cgroup_unit_user: cgroup.user_manager(),
                     own_pid_ns: plan.namespaces.own_pid_ns,
                     ns_flags: plan.namespaces.all_flags(),
                     hooks: bundle.spec.hooks().as_ref().map(|h| serde_json::to_value(h).unwrap_or_default()),

@@ -123,13 +123,16 @@ impl Plan {
                 return Err(cgroups::no_systemd());
             }
             let annotations = spec.annotations().clone().unwrap_or_default().into_iter().collect();
-            cgroups::plan_systemd(path, id, resources, &annotations, &host.cgroups)?
+            cgroups::plan_systemd(path, id, resources, &annotations, &host.cgroups, host.rootless_cgroups)?
         } else {
             cgroups::plan(path, id, resources, &host.cgroups)?
         };
         if host.rootless_cgroups {
             cgroup.rootless = true;
-            cgroup.skip_unreachable = linux.cgroups_path().as_ref().is_none_or(|p| p.as_os_str().is_empty());
+            // A systemd unit's cgroup is made and delegated by the user's manager: one that
+            // cannot be reached is an error, as with runc.
+            cgroup.skip_unreachable =
+                !opts.systemd_cgroup && linux.cgroups_path().as_ref().is_none_or(|p| p.as_os_str().is_empty());
         }
         let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
         let mut rootfs = rootfs_plan(bundle, opts, &namespaces, host)?;

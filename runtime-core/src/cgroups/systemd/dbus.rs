@@ -1,5 +1,5 @@
 //! The D-Bus side of the systemd driver, in pure Rust (zbus, blocking API): systemd's manager
-//! on the system bus, the calls runc makes (StartTransientUnit, SetUnitProperties, StopUnit,
+//! on the system bus (or the caller's own instance on the user bus, rootless), the calls runc makes (StartTransientUnit, SetUnitProperties, StopUnit,
 //! ResetFailedUnit), and the wait for each job's JobRemoved signal with systemd's result.
 //!
 //! zbus runs its socket reader on a thread of its own: this is only used after the container's
@@ -59,6 +59,44 @@ impl Systemd {
         }
         let conn = Connection::system().map_err(|e| err("connect to the D-Bus system bus", e.to_string()))?;
         Ok(Systemd { conn })
+    }
+
+    /// Connects to the caller's own systemd instance on the user bus (rootless, as runc), with
+    /// errors the user can act on: no bus address, no socket, no systemd on that bus.
+    pub(crate) fn connect_user() -> crate::Result<Systemd> {
+        if !systemd_booted() {
+            return Err(no_systemd());
+        }
+        let env = |k: &str| std::env::var(k).ok();
+        let addr = super::user::bus_address(
+            env("DBUS_SESSION_BUS_ADDRESS").as_deref(),
+            env("XDG_RUNTIME_DIR").as_deref(),
+            |p: &Path| p.exists(),
+        )?;
+        let mut builder = zbus::blocking::connection::Builder::address(addr.as_str())
+            .map_err(|e| err("connect to the user D-Bus", format!("{addr}: {e}")))?;
+        if crate::rootless::in_user_namespace() {
+            let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+            if let Some(uid) = super::user::outer_uid(&map, nix::unistd::geteuid().as_raw()) {
+                builder = builder.user_id(uid);
+            }
+        }
+        let conn = builder.build().map_err(|e| err("connect to the user D-Bus", format!("{addr}: {e}")))?;
+        let sd = Systemd { conn };
+        // Asked now so that a bus without a systemd user instance is named as such.
+        sd.version().map_err(|e| {
+            err(
+                "reach the systemd user instance",
+                format!("{addr}: {e} (is user@$(id -u).service running? `loginctl enable-linger` starts it)"),
+            )
+        })?;
+        Ok(sd)
+    }
+
+    /// The manager's own cgroup (`ControlGroup`): for a user instance, the user@UID.service
+    /// cgroup its units live below.
+    pub(crate) fn manager_cgroup(&self) -> crate::Result<String> {
+        self.manager()?.get_property("ControlGroup").map_err(|e| err("read systemd's ControlGroup", e.to_string()))
     }
 
     fn manager(&self) -> crate::Result<Proxy<'_>> {

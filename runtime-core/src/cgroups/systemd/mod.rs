@@ -7,17 +7,22 @@
 //! manages; the files driver makes the same path in the others (cpuset, freezer, net_cls...),
 //! moves the init there and removes them after the unit is stopped, as runc's legacy manager.
 //!
-//! `unit.rs`, `props.rs` (with `gvariant.rs`) and `v1.rs` are pure; `dbus.rs` talks to systemd.
+//! On a v1 host the unit gets systemd's v1 property names (`v1.rs`, pure). Rootless (`user.rs`),
+//! the unit is made by the caller's own systemd instance on the user bus, in `user.slice` below
+//! that manager's cgroup, as runc does.
+//!
+//! `unit.rs`, `user.rs`, `v1.rs` and `props.rs` (with `gvariant.rs`) are pure; `dbus.rs` talks to systemd.
 
 mod dbus;
 mod gvariant;
 mod props;
 mod unit;
+mod user;
 mod v1;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
@@ -37,6 +42,9 @@ pub(crate) struct UnitPlan {
     pub(crate) annotations: Vec<Property>,
     /// A cgroup v1 (hybrid) host: systemd's v1 property names.
     pub(crate) legacy: bool,
+    /// Rootless: the unit is the caller's own systemd instance's (user bus), and `name.cgroup`
+    /// is below that manager's cgroup, known once connected.
+    pub(crate) user: bool,
 }
 
 /// Plans the unit: where its cgroup is (relative to the hierarchy root) and what it is given.
@@ -47,15 +55,16 @@ pub(crate) fn plan(
     resources: Option<&LinuxResources>,
     annotations: &BTreeMap<String, String>,
     legacy: bool,
+    user: bool,
 ) -> crate::Result<UnitPlan> {
     let raw = cgroups_path.map(|p| p.to_string_lossy().into_owned());
-    let name = unit::parse(raw.as_deref(), id, DEFAULT_PREFIX)?;
+    let name = unit::parse(raw.as_deref(), id, DEFAULT_PREFIX, if user { "user.slice" } else { "system.slice" })?;
     if let Some(r) = resources {
         // Validated now, computed again at start with the host's /proc/devices.
         resource_properties(r, "", legacy)?;
     }
     let annotations = props::annotation_properties(annotations)?;
-    Ok(UnitPlan { id: id.to_owned(), name, resources: resources.cloned(), annotations, legacy })
+    Ok(UnitPlan { id: id.to_owned(), name, resources: resources.cloned(), annotations, legacy, user })
 }
 
 fn resource_properties(r: &LinuxResources, proc_devices: &str, legacy: bool) -> crate::Result<Vec<Property>> {
@@ -75,18 +84,43 @@ pub(crate) struct SystemdDriver {
     /// Whether the unit is ours to stop: a create that found the name taken must not stop
     /// the unit that holds it when it cleans up.
     owned: Cell<bool>,
+    /// The unit is the caller's own systemd instance's (rootless).
+    user: bool,
+    /// Rootless, once started: the user manager's cgroup, below the hierarchy root.
+    base: RefCell<Option<PathBuf>>,
 }
 
 impl SystemdDriver {
     pub(crate) fn new(plan: &UnitPlan) -> Self {
-        let (unit, legacy) = (plan.name.unit.clone(), plan.legacy);
-        SystemdDriver { unit, plan: Some(plan.clone()), legacy, owned: Cell::new(false) }
+        SystemdDriver {
+            unit: plan.name.unit.clone(),
+            plan: Some(plan.clone()),
+            legacy: plan.legacy,
+            owned: Cell::new(false),
+            user: plan.user,
+            base: RefCell::new(None),
+        }
     }
 
     /// The driver of a container created earlier, from the unit name in its state; `legacy`
-    /// when its cgroup is a v1 one.
-    pub(crate) fn loaded(unit: &str, legacy: bool) -> Self {
-        SystemdDriver { unit: unit.to_owned(), plan: None, legacy, owned: Cell::new(true) }
+    /// when its cgroup is a v1 one, `user` when the user's own manager has it.
+    pub(crate) fn loaded(unit: &str, legacy: bool, user: bool) -> Self {
+        SystemdDriver {
+            unit: unit.to_owned(),
+            plan: None,
+            legacy,
+            owned: Cell::new(true),
+            user,
+            base: RefCell::new(None),
+        }
+    }
+
+    fn connect(&self) -> crate::Result<dbus::Systemd> {
+        if self.user {
+            dbus::Systemd::connect_user()
+        } else {
+            dbus::Systemd::connect()
+        }
     }
 }
 
@@ -106,8 +140,12 @@ impl super::Driver for SystemdDriver {
 
     fn start(&self, pid: i32) -> crate::Result<()> {
         let Some(plan) = &self.plan else { return Ok(()) };
-        let sd = dbus::Systemd::connect()?;
+        let sd = self.connect()?;
         let version = sd.version()?;
+        if self.user {
+            // Before the unit: a manager without a usable cgroup makes nothing.
+            *self.base.borrow_mut() = Some(user::manager_cgroup(&sd.manager_cgroup()?)?);
+        }
         let (slice, scope) = (&plan.name.slice, plan.name.is_scope());
         if self.legacy {
             // On v1 the limits (device rules always) go in with the unit itself, not after it:
@@ -138,7 +176,7 @@ impl super::Driver for SystemdDriver {
     }
 
     fn set(&self, resources: &LinuxResources) -> crate::Result<()> {
-        let sd = dbus::Systemd::connect()?;
+        let sd = self.connect()?;
         let version = sd.version()?;
         let props = resource_properties(resources, &proc_devices(), self.legacy)?;
         sd.set_unit_properties(&self.unit, &supported(props, version))
@@ -148,11 +186,33 @@ impl super::Driver for SystemdDriver {
         if !self.owned.get() {
             return Ok(());
         }
-        dbus::Systemd::connect()?.stop_unit(&self.unit)
+        self.connect()?.stop_unit(&self.unit)
     }
 
     fn unit(&self) -> Option<String> {
         Some(self.unit.clone())
+    }
+
+    fn user_manager(&self) -> bool {
+        self.user
+    }
+
+    fn cgroup_base(&self) -> Option<PathBuf> {
+        self.base.borrow().clone()
+    }
+}
+
+/// Rootless: moves the planned directories below the user manager's cgroup `base`, and checks
+/// that the scope (made by then) has the controller of every planned write.
+pub(crate) fn rebase_user_plan(plan: &mut super::CgroupPlan, base: &Path) -> crate::Result<()> {
+    for d in &mut plan.dirs {
+        d.path = user::rebase(&d.path, &d.mount_point, base);
+    }
+    let Some(dir) = plan.dirs.iter().find(|d| d.key.is_empty()) else { return Ok(()) };
+    let controllers = super::fs::read_file(&dir.path, "cgroup.controllers")?;
+    match user::undelegated(plan.writes.iter().map(|w| w.file.as_str()), &controllers) {
+        Some(file) => Err(user::undelegated_error(file, &dir.path, &controllers)),
+        None => Ok(()),
     }
 }
 

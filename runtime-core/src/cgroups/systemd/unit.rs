@@ -24,8 +24,14 @@ impl UnitName {
 }
 
 /// Parses `linux.cgroupsPath` as runc's systemd driver does: `slice:prefix:name`; empty means
-/// `:<prefix>:<id>` with `default_prefix` (`hull`) and the default slice `system.slice`.
-pub(crate) fn parse(cgroups_path: Option<&str>, id: &str, default_prefix: &str) -> crate::Result<UnitName> {
+/// `:<prefix>:<id>` with `default_prefix` (`hull`), and an empty slice is `default_slice`
+/// (`system.slice`; rootless, in the user's own manager, `user.slice` as runc).
+pub(crate) fn parse(
+    cgroups_path: Option<&str>,
+    id: &str,
+    default_prefix: &str,
+    default_slice: &str,
+) -> crate::Result<UnitName> {
     let raw = cgroups_path.unwrap_or("");
     let (slice, prefix, name) = if raw.is_empty() {
         ("", default_prefix, id)
@@ -38,7 +44,7 @@ pub(crate) fn parse(cgroups_path: Option<&str>, id: &str, default_prefix: &str) 
         };
         (slice, prefix, name)
     };
-    let slice = if slice.is_empty() { "system.slice" } else { slice };
+    let slice = if slice.is_empty() { default_slice } else { slice };
     if name.is_empty() {
         return Err(invalid(format!("linux.cgroupsPath {raw:?}: the unit name is empty")));
     }
@@ -93,29 +99,32 @@ mod tests {
 
     #[test]
     fn empty_path_is_the_default_scope_in_system_slice() {
-        let u = parse(None, "c1", "hull").unwrap();
+        let u = parse(None, "c1", "hull", "system.slice").unwrap();
         assert_eq!((u.slice.as_str(), u.unit.as_str()), ("system.slice", "hull-c1.scope"));
         assert_eq!(u.cgroup, PathBuf::from("system.slice/hull-c1.scope"));
         assert!(u.is_scope());
-        assert_eq!(parse(Some(""), "c1", "hull").unwrap(), u);
+        assert_eq!(parse(Some(""), "c1", "hull", "system.slice").unwrap(), u);
+        // Rootless, in the user's manager: user.slice, as runc.
+        let u = parse(Some(":p:c1"), "c1", "hull", "user.slice").unwrap();
+        assert_eq!(u.cgroup, PathBuf::from("user.slice/p-c1.scope"));
     }
 
     #[test]
     fn slice_prefix_name_forms() {
-        let u = parse(Some("machine-pod1.slice:cri-containerd:abc"), "id", "hull").unwrap();
+        let u = parse(Some("machine-pod1.slice:cri-containerd:abc"), "id", "hull", "system.slice").unwrap();
         assert_eq!(u.unit, "cri-containerd-abc.scope");
         assert_eq!(u.cgroup, PathBuf::from("machine.slice/machine-pod1.slice/cri-containerd-abc.scope"));
         // An empty slice is the default one; a name ending in .slice is the unit itself.
-        let u = parse(Some(":docker:x"), "id", "hull").unwrap();
+        let u = parse(Some(":docker:x"), "id", "hull", "system.slice").unwrap();
         assert_eq!(u.cgroup, PathBuf::from("system.slice/docker-x.scope"));
-        let u = parse(Some("-.slice:p:pod.slice"), "id", "hull").unwrap();
+        let u = parse(Some("-.slice:p:pod.slice"), "id", "hull", "system.slice").unwrap();
         assert_eq!((u.unit.as_str(), u.cgroup.to_str().unwrap(), u.is_scope()), ("pod.slice", "pod.slice", false));
     }
 
     #[test]
     fn bad_paths_are_refused_with_the_path_in_the_error() {
         for bad in ["/a/b", "a:b", "a:b:c:d", "system.slice:p:", "x.slice:p:../../etc", "x.slice:p:a/b", "nope:p:n"] {
-            let e = parse(Some(bad), "id", "hull").unwrap_err().to_string();
+            let e = parse(Some(bad), "id", "hull", "system.slice").unwrap_err().to_string();
             assert!(e.starts_with("invalid config:"), "{bad}: {e}");
         }
     }

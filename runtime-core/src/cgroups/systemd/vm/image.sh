@@ -13,6 +13,8 @@ mkdir -p "$cache"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 pkgs=systemd,systemd-sysv,dbus,runc,libseccomp2,busybox-static,procps
+# The rootless part: newuidmap/newgidmap, and the user bus of a user's systemd instance.
+pkgs=$pkgs,uidmap,dbus-user-session
 [ -n "${HULL_VM_CONTAINERD:-}" ] && pkgs=$pkgs,containerd
 # Docs, man pages and locales are a third of the image and slow the copy in the VM.
 mmdebstrap --variant=minbase --include="$pkgs" \

@@ -37,6 +37,11 @@ for rt in "$hull" /usr/sbin/runc; do
         $skip_v1 --skip joining_a_frozen_cgroup_is_refused \
         --skip joining_a_non_empty_cgroup_warns
 done
+# Rootless: an ordinary user's containers through its own systemd instance (rootless.sh); cgroup
+# v2 only (a user's manager gets no delegation on v1: hull and runc refuse it there).
+if [ "$e2e" = ./e2e.sh ]; then
+    for n in hull runc; do part "rootless-$n" ./rootless.sh "/lane/$n-systemd" "/lane/$n-systemd"; done
+fi
 systemctl list-units --all --no-legend --type=scope,slice 'hull-*' 'runc-*' | sed 's/^/HULL-SD: left: /'
 left=$(systemctl list-units --all --no-legend --type=scope,slice 'hull-*' 'runc-*' | wc -l)
 echo "HULL-SD: units left: $left"

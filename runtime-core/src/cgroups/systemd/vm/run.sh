@@ -58,6 +58,7 @@ cp /bin/busybox "$stage/bin/busybox"
 file /bin/busybox | grep -q 'statically linked' || { echo "systemd-vm: needs busybox-static" >&2; exit 1; }
 cp "$here/init" "$stage/init"
 cp "$here/lane.sh" "$here/hull-lane.service" "$here/e2e.sh" "$here/e2e-v1.sh" "$stage/lane/"
+cp "$here/rootless.sh" "$stage/lane/"
 # The CLI test finds hull at the path it was built with.
 cp "$hull" "$stage$hull"
 # And at a fixed path for the lane (the checkout may be anywhere).
