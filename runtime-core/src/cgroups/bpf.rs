@@ -6,9 +6,7 @@
 
 use oci_spec::runtime::LinuxDeviceCgroup;
 
-// `DeviceState` is named here by the systemd driver's properties as well.
-pub(crate) use super::devices::DeviceState;
-use super::devices::{access_bits, configured_rules, default_rules, Rule};
+use super::devices::{access_bits, configured_rules, default_rules, DeviceState, Rule};
 
 /// The configured rules followed by the defaults, as the eBPF device program that v2 attaches,
 /// encoded for BPF_PROG_LOAD.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxResources};
 
 use super::gvariant;
-use crate::cgroups::bpf::DeviceState;
+use crate::cgroups::devices::DeviceState;
 use crate::cgroups::devices::{configured_rules, default_rules};
 use crate::cgroups::invalid;
 use crate::cgroups::v2::{shares_to_weight, swap_max};
