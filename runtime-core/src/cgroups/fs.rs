@@ -132,9 +132,12 @@ impl Cgroup {
             for d in &plan.dirs {
                 self.paths.remove(&d.key);
             }
-            let rebased = super::systemd::rebase_user_plan(&mut plan, &base);
+            super::systemd::rebase_user_dirs(&mut plan, &base);
             self.paths.extend(plan.dirs.iter().map(|d| (d.key.clone(), d.path.clone())));
-            rebased?;
+            if let Some(dir) = plan.dirs.iter().find(|d| d.key.is_empty()) {
+                let controllers = read_file(&dir.path, "cgroup.controllers")?;
+                super::systemd::check_delegated(&plan, &dir.path, &controllers)?;
+            }
         }
         self.build(&plan)?;
         if self.version == Version::V1 {

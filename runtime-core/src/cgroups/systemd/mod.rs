@@ -202,16 +202,18 @@ impl super::Driver for SystemdDriver {
     }
 }
 
-/// Rootless: moves the planned directories below the user manager's cgroup `base`, and checks
-/// that the scope (made by then) has the controller of every planned write.
-pub(crate) fn rebase_user_plan(plan: &mut super::CgroupPlan, base: &Path) -> crate::Result<()> {
+/// Rootless: moves the planned directories below the user manager's cgroup `base`.
+pub(crate) fn rebase_user_dirs(plan: &mut super::CgroupPlan, base: &Path) {
     for d in &mut plan.dirs {
         d.path = user::rebase(&d.path, &d.mount_point, base);
     }
-    let Some(dir) = plan.dirs.iter().find(|d| d.key.is_empty()) else { return Ok(()) };
-    let controllers = super::fs::read_file(&dir.path, "cgroup.controllers")?;
-    match user::undelegated(plan.writes.iter().map(|w| w.file.as_str()), &controllers) {
-        Some(file) => Err(user::undelegated_error(file, &dir.path, &controllers)),
+}
+
+/// Rootless: whether the scope (made by then), whose `cgroup.controllers` reads `controllers`,
+/// has the controller of every planned write.
+pub(crate) fn check_delegated(plan: &super::CgroupPlan, dir: &Path, controllers: &str) -> crate::Result<()> {
+    match user::undelegated(plan.writes.iter().map(|w| w.file.as_str()), controllers) {
+        Some(file) => Err(user::undelegated_error(file, dir, controllers)),
         None => Ok(()),
     }
 }
