@@ -34,19 +34,11 @@ impl Host {
     }
 }
 
-/// Formats seconds since the epoch as a UTC date (proleptic Gregorian, days-to-civil).
+/// Formats seconds since the epoch as a UTC date: `2025-11-25 18:58:24 UTC`.
 pub fn utc_date(secs: u64) -> String {
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    let iso = humantime::format_rfc3339_seconds(at).to_string();
+    format!("{} UTC", iso.trim_end_matches('Z').replacen('T', " ", 1))
 }
 
 fn meminfo_total_kib(meminfo: &str) -> Option<u64> {

@@ -351,17 +351,40 @@ fn systemd_cgroup_runs_in_a_scope_or_fails_cleanly_without_systemd() {
         .filter(|n| n["type"] != "cgroup")
         .collect::<Vec<_>>());
     std::fs::write(b.dir.join("config.json"), spec.to_string()).unwrap();
-    let scope = format!("/sys/fs/cgroup/system.slice/hull-test-{name}.scope");
+    let rel = format!("system.slice/hull-test-{name}.scope");
+    // Pure v2: the one hierarchy; v1 (hybrid): the scope's path in every hierarchy, the ones
+    // systemd manages and the ones hull makes it in (cpuset, freezer...).
+    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let roots: Vec<String> = if v2 {
+        vec!["/sys/fs/cgroup".into()]
+    } else {
+        let dirs = std::fs::read_dir("/sys/fs/cgroup").map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>());
+        dirs.unwrap_or_default().iter().map(|p| p.display().to_string()).collect()
+    };
     let o = b.hull(&["--systemd-cgroup", "run", "s1"]);
     let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     if Path::new("/run/systemd/system").is_dir() {
         assert_eq!(o.status.code(), Some(0), "{err}");
-        assert_eq!(out.trim(), format!("0::/system.slice/hull-test-{name}.scope"));
+        if v2 {
+            assert_eq!(out.trim(), format!("0::/{rel}"));
+        } else {
+            for want in ["memory", "cpuset", "freezer", "devices", "pids", "name=systemd"] {
+                let line = out.lines().find(|l| l.split(':').nth(1).is_some_and(|c| c.split(',').any(|c| c == want)));
+                assert_eq!(
+                    line.map(|l| l.rsplit(':').next().unwrap()),
+                    Some(format!("/{rel}").as_str()),
+                    "{want}: {out}"
+                );
+            }
+            assert!(out.lines().all(|l| l.ends_with(&format!(":/{rel}"))), "every hierarchy: {out}");
+        }
     } else {
         assert_eq!(o.status.code(), Some(1));
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains("not supported: --systemd-cgroup: systemd is not running on this host"), "{err}");
     }
     assert_eq!(b.ok(&["list", "-q"]), "", "no state left");
-    assert!(!Path::new(&scope).exists(), "no cgroup left");
+    for root in &roots {
+        assert!(!Path::new(root).join(&rel).exists(), "no cgroup left in {root}");
+    }
 }

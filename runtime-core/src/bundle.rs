@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{Capability, LinuxIdMapping, Spec};
+use oci_spec::runtime::{Capability, Spec};
 
 use crate::error::{Error, Result};
 
@@ -15,26 +15,21 @@ pub struct Bundle {
     pub spec: Spec,
     /// Absolute path of the root filesystem.
     pub rootfs: PathBuf,
-    /// mounts[i].uidMappings/gidMappings (runtime-spec 1.2), which oci-spec's `Mount` drops:
-    /// read from the raw JSON, one entry per mount.
-    pub(crate) mount_idmaps: Vec<Option<MountMaps>>,
-    /// linux.seccomp.flags held SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (runtime-spec 1.2), which
-    /// oci-spec's flag enum cannot parse: taken out of the raw JSON here.
-    pub(crate) seccomp_wait_killable: bool,
     /// Names in process.capabilities that are no capability oci-spec knows (runtime-spec: "MUST be
     /// logged as a warning", "SHOULD NOT fail"): taken out of the raw JSON, sorted, once each.
+    /// The one side channel left: oci-spec's `Capability` is a closed enum (0.10 too), so such a
+    /// name cannot be in a typed `Spec` at all, and config.json is the only way one arrives.
     pub(crate) unknown_caps: Vec<String>,
-}
-
-/// The id mappings of one idmapped mount.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct MountMaps {
-    pub(crate) uid: Vec<LinuxIdMapping>,
-    pub(crate) gid: Vec<LinuxIdMapping>,
 }
 
 impl Bundle {
     /// Reads `dir/config.json` and checks that the rootfs exists.
+    ///
+    /// ```no_run
+    /// let b = runtime_core::Bundle::load(std::path::Path::new("/srv/bundle"))?;
+    /// println!("rootfs {}", b.rootfs.display());
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn load(dir: &Path) -> Result<Bundle> {
         let dir = std::path::absolute(dir).map_err(|e| Error::Bundle {
             what: "bundle",
@@ -49,20 +44,23 @@ impl Bundle {
             serde_json::error::Category::Eof => Error::Spec("unexpected EOF".into()),
             _ => Error::InvalidConfig(format!("{}: {e}", cfg.display())),
         })?;
-        let mount_idmaps = mount_idmaps(&raw)?;
         let mut raw = raw;
-        let seccomp_wait_killable = take_wait_killable(&mut raw);
         let unknown_caps = take_unknown_caps(&mut raw);
         let spec: Spec =
             serde_json::from_value(raw).map_err(|e| Error::InvalidConfig(format!("{}: {e}", cfg.display())))?;
         let mut b = Self::from_spec(dir, spec)?;
-        b.mount_idmaps = mount_idmaps;
-        b.seccomp_wait_killable = seccomp_wait_killable;
         b.unknown_caps = unknown_caps;
         Ok(b)
     }
 
     /// A bundle from an in-memory spec; a relative `root.path` is taken relative to `dir`.
+    ///
+    /// ```no_run
+    /// let spec = runtime_core::spec::example(false); // root.path "rootfs"
+    /// let b = runtime_core::Bundle::from_spec("/srv/bundle".into(), spec)?;
+    /// assert_eq!(b.rootfs, std::path::Path::new("/srv/bundle/rootfs"));
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn from_spec(dir: PathBuf, spec: Spec) -> Result<Bundle> {
         let root = spec.root().as_ref().ok_or_else(|| Error::Spec("root must be specified".into()))?;
         let rootfs = dir.join(root.path());
@@ -78,51 +76,8 @@ impl Bundle {
                 source: std::io::Error::from_raw_os_error(libc::ENOTDIR),
             });
         }
-        Ok(Bundle {
-            dir,
-            spec,
-            rootfs,
-            mount_idmaps: Vec::new(),
-            seccomp_wait_killable: false,
-            unknown_caps: Vec::new(),
-        })
+        Ok(Bundle { dir, spec, rootfs, unknown_caps: Vec::new() })
     }
-}
-
-/// mounts[].uidMappings/gidMappings of runtime-spec 1.2, which the oci-spec crate's types drop
-/// while parsing: read here so that nothing in config.json is silently ignored.
-fn mount_idmaps(raw: &serde_json::Value) -> Result<Vec<Option<MountMaps>>> {
-    let mut out = Vec::new();
-    for (i, m) in raw.get("mounts").and_then(|m| m.as_array()).into_iter().flatten().enumerate() {
-        let list = |key: &str| -> Result<Option<Vec<LinuxIdMapping>>> {
-            m.get(key)
-                .map(|v| {
-                    serde_json::from_value(v.clone())
-                        .map_err(|e| Error::InvalidConfig(format!("mounts[{i}].{key}: {e}")))
-                })
-                .transpose()
-        };
-        out.push(match (list("uidMappings")?, list("gidMappings")?) {
-            (None, None) => None,
-            (Some(uid), Some(gid)) => Some(MountMaps { uid, gid }),
-            _ => {
-                return Err(Error::InvalidConfig(format!(
-                    "mounts[{i}]: uidMappings and gidMappings must be given together"
-                )))
-            }
-        });
-    }
-    Ok(out)
-}
-
-const WAIT_KILLABLE_RECV: &str = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV";
-
-/// Removes WAIT_KILLABLE_RECV from linux.seccomp.flags; whether it was there.
-fn take_wait_killable(raw: &mut serde_json::Value) -> bool {
-    let Some(flags) = raw.pointer_mut("/linux/seccomp/flags").and_then(|f| f.as_array_mut()) else { return false };
-    let before = flags.len();
-    flags.retain(|f| f != WAIT_KILLABLE_RECV);
-    flags.len() != before
 }
 
 /// Removes the names no [`Capability`] parses from the five process.capabilities sets; the names.
@@ -172,16 +127,21 @@ mod tests {
     }
 
     #[test]
-    fn wait_killable_recv_is_taken_from_the_raw_flags() {
-        let d = tmp("wkr");
+    fn runtime_spec_1_2_fields_arrive_typed() {
+        let d = tmp("typed");
         std::fs::create_dir(d.join("rootfs")).unwrap();
         let cfg = r#"{"ociVersion":"1.2.0","root":{"path":"rootfs"},"linux":{"seccomp":{"defaultAction":
-            "SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV","SECCOMP_FILTER_FLAG_LOG"]}}}"#;
+            "SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV","SECCOMP_FILTER_FLAG_LOG"]}},
+            "mounts":[{"destination":"/m","type":"bind","source":"/tmp","options":["rbind"],
+            "uidMappings":[{"containerID":0,"hostID":1000,"size":1}],
+            "gidMappings":[{"containerID":0,"hostID":1000,"size":1}]}]}"#;
         std::fs::write(d.join("config.json"), cfg).unwrap();
         let b = Bundle::load(&d).unwrap();
-        assert!(b.seccomp_wait_killable);
         let flags = b.spec.linux().as_ref().unwrap().seccomp().as_ref().unwrap().flags().clone().unwrap();
-        assert_eq!(flags.len(), 1);
+        assert_eq!(flags.len(), 2);
+        let m = &b.spec.mounts().as_ref().unwrap()[0];
+        assert_eq!(m.uid_mappings().as_ref().unwrap()[0].host_id(), 1000);
+        assert_eq!(m.gid_mappings().as_ref().unwrap().len(), 1);
         std::fs::remove_dir_all(d).unwrap();
     }
 

@@ -16,6 +16,18 @@ pub struct ReceivedConsole {
 }
 
 /// Receives one console message from an accepted connection (blocking, as the socket is set).
+///
+/// ```no_run
+/// use std::os::fd::AsFd;
+/// use std::os::unix::net::UnixListener;
+///
+/// // The other end of `ConsoleMode::Socket("/run/demo.sock")`.
+/// let listener = UnixListener::bind("/run/demo.sock")?;
+/// let (conn, _) = listener.accept()?;
+/// let console = runtime_core::console::receive(conn.as_fd())?;
+/// println!("{}: {} fd(s)", console.name, console.fds.len());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn receive(conn: BorrowedFd<'_>) -> Result<ReceivedConsole> {
     let r = sys::socket::recv(conn).map_err(|e| Error::sys(Step::Console, e))?;
     let name = String::from_utf8_lossy(&r.data).trim_end_matches('\0').to_owned();

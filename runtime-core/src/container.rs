@@ -9,118 +9,11 @@ use std::os::unix::fs::OpenOptionsExt;
 
 use crate::cgroups::Cgroup;
 use crate::error::{Error, Operation, Result, Step, StepExt, SysError};
+use crate::options::CreateOptions;
 use crate::signal::Signal;
 use crate::state::{ContainerDir, State, StateStore, Status};
-use crate::stdio::{Pipes, Stdio};
+use crate::stdio::Pipes;
 use crate::sys;
-
-/// Where the container's console (when `process.terminal` is true) goes.
-#[derive(Debug, Default)]
-pub enum ConsoleMode {
-    /// No console socket: creating a terminal container is an error (runc's rule for detached containers).
-    #[default]
-    None,
-    /// Send the pty master over this unix socket with SCM_RIGHTS (runc's `--console-socket`).
-    Socket(PathBuf),
-    /// Keep the pty master for the caller: see [`Container::take_console`] (used by a foreground `run`).
-    Return,
-}
-
-/// Options of `create`, the same as runc's flags.
-///
-/// Built with [`CreateOptions::new`] and the chained setters (every field is public too):
-///
-/// ```
-/// use runtime_core::{CreateOptions, Io, Stdio};
-///
-/// let opts = CreateOptions::new("/srv/bundle")
-///     .spec(runtime_core::spec::example(false))
-///     .pid_file("/run/demo.pid")
-///     .stdio(Stdio::inherit().stdout(Io::Piped));
-/// assert_eq!(opts.bundle, std::path::Path::new("/srv/bundle"));
-/// ```
-#[derive(Debug, Default)]
-#[non_exhaustive]
-pub struct CreateOptions {
-    /// The bundle directory (config.json and the rootfs; relative paths in the config are taken
-    /// from it).
-    pub bundle: PathBuf,
-    /// An in-memory config used instead of `bundle/config.json` (for embedders: no file needed).
-    pub spec: Option<oci_spec::runtime::Spec>,
-    /// Write the init's host pid here (atomically) once the container is created.
-    pub pid_file: Option<PathBuf>,
-    /// What to do with the pty when the process asks for a terminal.
-    pub console: ConsoleMode,
-    /// Pass fds 3 .. 3+N of the calling process to the container.
-    pub preserve_fds: u32,
-    /// Use chroot-like `MS_MOVE` instead of `pivot_root` (for ramdisk roots).
-    pub no_pivot: bool,
-    /// Do not create a new session keyring for the container.
-    pub no_new_keyring: bool,
-    /// Systemd socket activation: number of `LISTEN_FDS` passed on (they are preserved and the
-    /// container's environment gets `LISTEN_FDS` and `LISTEN_PID=1`).
-    pub listen_fds: u32,
-    /// runc's `--rootless`: `Some(true)` skips cgroups that cannot be made (when no
-    /// `linux.cgroupsPath` is given), `Some(false)` never does; `None` detects it (not root, or
-    /// root inside a user namespace).
-    pub rootless: Option<bool>,
-    /// `--systemd-cgroup`: the container's cgroup is a transient systemd scope (runc's
-    /// `slice:prefix:name` cgroupsPath) created over D-Bus; needs systemd as the host's init.
-    pub systemd_cgroup: bool,
-    /// The init's stdin, stdout and stderr; each one not set is the caller's own. Redirecting
-    /// any makes `create` go through the launch helper (a fork + exec of this program), since
-    /// the container inherits its stdio from the process that clones it.
-    pub stdio: Stdio,
-}
-
-impl CreateOptions {
-    /// Options for the bundle directory `bundle`, everything else as runc's defaults.
-    pub fn new(bundle: impl Into<PathBuf>) -> Self {
-        CreateOptions { bundle: bundle.into(), ..Default::default() }
-    }
-
-    /// See [`CreateOptions::spec`](#structfield.spec).
-    pub fn spec(mut self, spec: oci_spec::runtime::Spec) -> Self {
-        self.spec = Some(spec);
-        self
-    }
-
-    /// See [`CreateOptions::pid_file`](#structfield.pid_file).
-    pub fn pid_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.pid_file = Some(path.into());
-        self
-    }
-
-    /// See [`CreateOptions::console`](#structfield.console).
-    pub fn console(mut self, console: ConsoleMode) -> Self {
-        self.console = console;
-        self
-    }
-
-    /// See [`CreateOptions::preserve_fds`](#structfield.preserve_fds).
-    pub fn preserve_fds(mut self, n: u32) -> Self {
-        self.preserve_fds = n;
-        self
-    }
-
-    /// See [`CreateOptions::stdio`](#structfield.stdio).
-    pub fn stdio(mut self, stdio: Stdio) -> Self {
-        self.stdio = stdio;
-        self
-    }
-
-    /// See [`CreateOptions::rootless`](#structfield.rootless).
-    pub fn rootless(mut self, rootless: Option<bool>) -> Self {
-        self.rootless = rootless;
-        self
-    }
-
-    /// See [`CreateOptions::systemd_cgroup`](#structfield.systemd_cgroup).
-    pub fn systemd_cgroup(mut self, on: bool) -> Self {
-        self.systemd_cgroup = on;
-        self
-    }
-}
 
 /// Which processes [`Container::kill`] signals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +35,11 @@ pub struct Runtime {
 
 impl Runtime {
     /// A runtime whose container states live under `root` (created on first use, mode 0700).
+    ///
+    /// ```no_run
+    /// let rt = runtime_core::Runtime::new("/run/my-app");
+    /// assert_eq!(rt.root(), std::path::Path::new("/run/my-app"));
+    /// ```
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Runtime { store: StateStore::new(root.into()), rootless: None }
     }
@@ -163,20 +61,45 @@ impl Runtime {
     ///
     /// Safe to call from any thread: a multi-threaded caller goes through the launch helper (see
     /// the crate docs); the container's init is a child of the calling process either way.
+    ///
+    /// ```no_run
+    /// use runtime_core::{CreateOptions, Runtime};
+    ///
+    /// let rt = Runtime::new("/run/my-app");
+    /// let mut c = rt.create("demo", CreateOptions::new("/srv/bundle"))?; // status `created`
+    /// c.start()?;
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn create(&self, id: &str, mut opts: CreateOptions) -> Result<Container> {
         opts.rootless = opts.rootless.or(self.rootless);
-        if crate::helper::needed(opts.stdio.is_redirected())? {
-            return crate::helper::create(&self.store, id, opts);
-        }
-        crate::launch::create(&self.store, id, opts)
+        let (made, pipes) = if crate::helper::needed(opts.stdio.is_redirected())? {
+            crate::helper::create(self.store.root(), id, opts)?
+        } else {
+            (crate::launch::create(&self.store, id, opts)?, Pipes::default())
+        };
+        let crate::launch::Created { state, console, child, warnings } = made;
+        Ok(Container { store: self.store.clone(), state, console, child, warnings, pipes })
     }
 
     /// Loads an existing container, with its status refreshed.
+    ///
+    /// ```no_run
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// println!("{} is {}", c.id(), c.state().status);
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn load(&self, id: &str) -> Result<Container> {
         Container::load(&self.store, id)
     }
 
     /// The states of all containers under the root, sorted by id.
+    ///
+    /// ```no_run
+    /// for s in runtime_core::Runtime::new("/run/my-app").list()? {
+    ///     println!("{} {} {}", s.id, s.pid, s.status);
+    /// }
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn list(&self) -> Result<Vec<State>> {
         let mut out = Vec::new();
         for id in self.store.ids()? {
@@ -224,7 +147,7 @@ impl Container {
         &self.warnings
     }
 
-    /// The pty master, if the container was created with [`ConsoleMode::Return`].
+    /// The pty master, if the container was created with [`ConsoleMode::Return`](crate::ConsoleMode::Return).
     pub fn take_console(&mut self) -> Option<OwnedFd> {
         self.console.take()
     }
@@ -270,6 +193,12 @@ impl Container {
     }
 
     /// Lets a created container run its program (releases the exec fifo).
+    ///
+    /// ```no_run
+    /// let mut c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// c.start()?; // the program of process.args runs now
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn start(&mut self) -> Result<()> {
         let dir = self.store.open_dir(&self.state.id)?;
         let status = refresh_status(&dir, &self.state)?;
@@ -323,18 +252,24 @@ impl Container {
     ///
     /// It becomes readable when the init exits: register it with any event loop (tokio's
     /// `AsyncFd`, mio, poll) and call [`Container::try_wait`] when it fires.
+    ///
+    /// ```no_run
+    /// use std::os::fd::AsFd;
+    ///
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// let pidfd = c.pidfd()?;
+    /// // Readable once the init has exited.
+    /// let mut fds = [nix::poll::PollFd::new(pidfd.as_fd(), nix::poll::PollFlags::POLLIN)];
+    /// nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn pidfd(&self) -> Result<OwnedFd> {
-        let gone = || self.wrong_state(Operation::Pidfd, Status::Stopped);
-        let fd = sys::process::pidfd_open(self.state.pid).map_err(|_| gone())?;
-        match crate::launch::start_time(self.state.pid) {
-            Ok(t) if t == self.state.internal.init_start_time => Ok(fd),
-            _ => Err(gone()),
-        }
+        crate::launch::init_pidfd(&self.state, Operation::Pidfd)
     }
 
     /// The error for `op` refused in `status`.
-    pub(crate) fn wrong_state(&self, op: Operation, status: Status) -> Error {
-        Error::WrongState { id: self.state.id.clone(), op, status }
+    fn wrong_state(&self, op: Operation, status: Status) -> Error {
+        crate::launch::wrong_state(&self.state, op, status)
     }
 
     fn no_cgroup(&self, op: Operation) -> Error {
@@ -380,6 +315,14 @@ impl Container {
 
     /// Deletes a created or stopped container; with `force`, kills a running one first. Returns
     /// the warnings of failed poststop hooks (they do not fail the delete).
+    ///
+    /// ```no_run
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// for warning in c.delete(true)? {
+    ///     eprintln!("poststop hook: {warning}");
+    /// }
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn delete(self, force: bool) -> Result<Vec<String>> {
         let dir = self.store.open_dir(&self.state.id)?;
         let status = refresh_status(&dir, &self.state)?;
@@ -421,6 +364,14 @@ impl Container {
     }
 
     /// Freezes every process of the container.
+    ///
+    /// ```no_run
+    /// let mut c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// c.pause()?;
+    /// assert_eq!(c.state().status, runtime_core::Status::Paused);
+    /// c.resume()?;
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn pause(&mut self) -> Result<()> {
         match self.state.status {
             Status::Running | Status::Created => {}
@@ -435,6 +386,14 @@ impl Container {
     }
 
     /// Thaws a paused container.
+    ///
+    /// ```no_run
+    /// let mut c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// if c.state().status == runtime_core::Status::Paused {
+    ///     c.resume()?;
+    /// }
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn resume(&mut self) -> Result<()> {
         if self.state.status != Status::Paused {
             return Err(self.wrong_state(Operation::Resume, self.state.status));
@@ -447,14 +406,37 @@ impl Container {
     /// Starts another process inside the running container (`hull exec`).
     ///
     /// Safe to call from any thread, as [`Runtime::create`].
+    ///
+    /// ```no_run
+    /// use runtime_core::{ExecOptions, Runtime};
+    ///
+    /// let c = Runtime::new("/run/my-app").load("demo")?;
+    /// let process: oci_spec::runtime::Process = serde_json::from_value(serde_json::json!({
+    ///     "user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["/bin/true"],
+    /// }))?;
+    /// let p = c.exec(ExecOptions::new(process))?;
+    /// assert_eq!(p.wait()?, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn exec(&self, opts: crate::ExecOptions) -> Result<crate::ExecProcess> {
-        if crate::helper::needed(opts.stdio.is_redirected())? {
-            return crate::helper::exec(self, opts);
-        }
-        crate::launch::exec(self, opts)
+        let waitable = !opts.detach;
+        let (done, pipes) = if crate::helper::needed(opts.stdio.is_redirected())? {
+            crate::helper::exec(&self.state, opts)?
+        } else {
+            (crate::launch::exec(&self.state, &opts)?, Pipes::default())
+        };
+        Ok(crate::ExecProcess::adopted(done.pid, done.console, waitable, pipes))
     }
 
     /// Changes the resource limits of a created, running or paused container (`hull update`).
+    ///
+    /// ```no_run
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// let resources: oci_spec::runtime::LinuxResources =
+    ///     serde_json::from_value(serde_json::json!({"pids": {"limit": 100}}))?;
+    /// c.update(&resources)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn update(&self, resources: &oci_spec::runtime::LinuxResources) -> Result<()> {
         if self.state.status == Status::Stopped {
             return Err(self.wrong_state(Operation::Update, Status::Stopped));
@@ -495,6 +477,14 @@ impl Container {
 
     /// The container's [`Event`](crate::events::Event)s as the kernel reports them: OOM kills
     /// in its memory cgroup and the exit of its init (see [`crate::events`]).
+    ///
+    /// ```no_run
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// for event in c.events()? {
+    ///     println!("{:?}", event?);
+    /// }
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn events(&self) -> Result<crate::events::Events> {
         if self.state.status == Status::Stopped {
             return Err(self.wrong_state(Operation::Events, Status::Stopped));
@@ -505,6 +495,12 @@ impl Container {
     }
 
     /// Host pids of every process in the container's cgroup (`hull ps`).
+    ///
+    /// ```no_run
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// println!("{:?}", c.pids()?);
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn pids(&self) -> Result<Vec<i32>> {
         if self.state.internal.cgroup_paths.is_empty() {
             if self.state.status == Status::Stopped {
@@ -518,6 +514,17 @@ impl Container {
 
     /// Waits for the init to exit (only in the process that created it, e.g. foreground `run`)
     /// and returns its status the shell way: the exit code, or 128+N when killed by signal N.
+    ///
+    /// ```no_run
+    /// use runtime_core::{CreateOptions, Runtime};
+    ///
+    /// let mut c = Runtime::new("/run/my-app").create("demo", CreateOptions::new("/srv/bundle"))?;
+    /// c.start()?;
+    /// let status = c.wait()?; // exit code, or 128+N after signal N
+    /// c.delete(false)?;
+    /// println!("exited with {status}");
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn wait(&self) -> Result<i32> {
         if !self.child {
             return Err(Error::NotAChild { pid: self.state.pid });
@@ -527,6 +534,15 @@ impl Container {
 
     /// Like [`Container::wait`] but never blocks: `Some(status)` once the init has exited (it is
     /// reaped then), `None` while it runs.
+    ///
+    /// ```no_run
+    /// let c = runtime_core::Runtime::new("/run/my-app").create("demo", runtime_core::CreateOptions::new("/srv/bundle"))?;
+    /// match c.try_wait()? {
+    ///     Some(status) => println!("exited with {status}"),
+    ///     None => println!("still running"),
+    /// }
+    /// # Ok::<(), runtime_core::Error>(())
+    /// ```
     pub fn try_wait(&self) -> Result<Option<i32>> {
         if !self.child {
             return Err(Error::NotAChild { pid: self.state.pid });

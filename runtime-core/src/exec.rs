@@ -1,122 +1,14 @@
-//! The public side of `exec`: what the caller asks for ([`ExecOptions`]) and the handle it gets
+//! The public side of `exec`: what the caller asks for ([`ExecOptions`](crate::ExecOptions)) and the handle it gets
 //! back ([`ExecProcess`]), with the process's pidfd, its pipes and its exit status.
 
 use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use oci_spec::runtime::Process;
-
-use crate::container::ConsoleMode;
 use crate::error::{Error, Result, Step, StepExt};
 use crate::signal::Signal;
-use crate::stdio::{Pipes, Stdio};
+use crate::stdio::Pipes;
 use crate::sys;
-
-/// Options of `exec`, as runc's flags.
-///
-/// ```
-/// use runtime_core::{ExecOptions, Io, Stdio};
-///
-/// let process: oci_spec::runtime::Process = serde_json::from_value(serde_json::json!({
-///     "user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["cat"],
-/// }))?;
-/// let opts = ExecOptions::new(process).stdio(Stdio::inherit().stdin(Io::Piped).stdout(Io::Piped));
-/// assert!(!opts.detach);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct ExecOptions {
-    /// The process to run (runc's `--process` JSON, or built from the command line).
-    pub process: Process,
-    /// Write the process's host pid here once it is running.
-    pub pid_file: Option<PathBuf>,
-    /// Where the pty master goes when `process.terminal` is true.
-    pub console: ConsoleMode,
-    /// Pass fds 3 .. 3+N of the calling process on.
-    pub preserve_fds: u32,
-    /// The caller will not wait: the process is left to the caller's subreaper.
-    pub detach: bool,
-    /// Allow exec into a paused container.
-    pub ignore_paused: bool,
-    /// runc's `--user user[:group]`, numbers or names (resolved in the container's /etc/passwd
-    /// and /etc/group); replaces `process.user`'s uid, and its gid when a group or name is given.
-    pub user: Option<String>,
-    /// runc's `--cgroup [controller[,controller]:]path`, repeatable: an existing sub-cgroup of
-    /// the container's cgroup to run the process in (without controllers: for all of them).
-    pub sub_cgroups: Vec<String>,
-    /// The process's stdin, stdout and stderr (each one not set is the caller's own); pipes
-    /// come back through [`ExecProcess::take_stdout`] and its siblings. Redirecting any makes
-    /// `exec` go through the launch helper.
-    pub stdio: Stdio,
-}
-
-impl ExecOptions {
-    /// Runs `process`, with every option at runc's default.
-    pub fn new(process: Process) -> Self {
-        ExecOptions {
-            process,
-            pid_file: None,
-            console: ConsoleMode::None,
-            preserve_fds: 0,
-            detach: false,
-            ignore_paused: false,
-            user: None,
-            sub_cgroups: Vec::new(),
-            stdio: Stdio::default(),
-        }
-    }
-
-    /// See [`ExecOptions::stdio`](#structfield.stdio).
-    pub fn stdio(mut self, stdio: Stdio) -> Self {
-        self.stdio = stdio;
-        self
-    }
-
-    /// See [`ExecOptions::pid_file`](#structfield.pid_file).
-    pub fn pid_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.pid_file = Some(path.into());
-        self
-    }
-
-    /// See [`ExecOptions::console`](#structfield.console).
-    pub fn console(mut self, console: ConsoleMode) -> Self {
-        self.console = console;
-        self
-    }
-
-    /// See [`ExecOptions::preserve_fds`](#structfield.preserve_fds).
-    pub fn preserve_fds(mut self, n: u32) -> Self {
-        self.preserve_fds = n;
-        self
-    }
-
-    /// See [`ExecOptions::detach`](#structfield.detach).
-    pub fn detach(mut self, detach: bool) -> Self {
-        self.detach = detach;
-        self
-    }
-
-    /// See [`ExecOptions::ignore_paused`](#structfield.ignore_paused).
-    pub fn ignore_paused(mut self, ignore: bool) -> Self {
-        self.ignore_paused = ignore;
-        self
-    }
-
-    /// See [`ExecOptions::user`](#structfield.user).
-    pub fn user(mut self, user: impl Into<String>) -> Self {
-        self.user = Some(user.into());
-        self
-    }
-
-    /// Adds one of [`ExecOptions::sub_cgroups`](#structfield.sub_cgroups).
-    pub fn sub_cgroup(mut self, spec: impl Into<String>) -> Self {
-        self.sub_cgroups.push(spec.into());
-        self
-    }
-}
 
 /// A process started by [`crate::Container::exec`]: a child of the caller (unless detached).
 ///
@@ -170,7 +62,7 @@ impl ExecProcess {
         self.pidfd.as_ref().map(|fd| fd.as_fd())
     }
 
-    /// The pty master, with [`ConsoleMode::Return`].
+    /// The pty master, with [`ConsoleMode::Return`](crate::ConsoleMode::Return).
     pub fn take_console(&mut self) -> Option<OwnedFd> {
         self.console.take()
     }
@@ -191,6 +83,18 @@ impl ExecProcess {
     }
 
     /// Sends it a signal (through its pidfd: never to a process that reused its pid).
+    ///
+    /// ```no_run
+    /// use runtime_core::{signal::Signal, ExecOptions, Runtime};
+    ///
+    /// # let process: oci_spec::runtime::Process = serde_json::from_value(serde_json::json!({
+    /// #     "user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["sleep", "60"]}))?;
+    /// let c = Runtime::new("/run/my-app").load("demo")?;
+    /// let p = c.exec(ExecOptions::new(process))?; // `sleep 60`
+    /// p.kill(Signal::TERM)?;
+    /// assert_eq!(p.wait()?, 128 + 15);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn kill(&self, signal: Signal) -> Result<()> {
         let gone = || Error::ProcessNotRunning { pid: self.pid };
         if self.status.get().is_some() {
@@ -208,6 +112,15 @@ impl ExecProcess {
 
     /// Waits for it to exit and returns its status the shell way (128+N for signal N). Not for
     /// a detached process.
+    ///
+    /// ```no_run
+    /// # let process: oci_spec::runtime::Process = serde_json::from_value(serde_json::json!({
+    /// #     "user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["/bin/true"]}))?;
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// let p = c.exec(runtime_core::ExecOptions::new(process))?;
+    /// println!("exited with {}", p.wait()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wait(&self) -> Result<i32> {
         if let Some(s) = self.status.get() {
             return Ok(*s);
@@ -219,6 +132,17 @@ impl ExecProcess {
 
     /// Like [`ExecProcess::wait`] but never blocks: `Some(status)` once it has exited (it is
     /// reaped then), `None` while it runs.
+    ///
+    /// ```no_run
+    /// # let process: oci_spec::runtime::Process = serde_json::from_value(serde_json::json!({
+    /// #     "user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["sleep", "1"]}))?;
+    /// let c = runtime_core::Runtime::new("/run/my-app").load("demo")?;
+    /// let p = c.exec(runtime_core::ExecOptions::new(process))?;
+    /// while p.try_wait()?.is_none() {
+    ///     std::thread::sleep(std::time::Duration::from_millis(100)); // or await p.pidfd() readable
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn try_wait(&self) -> Result<Option<i32>> {
         if let Some(s) = self.status.get() {
             return Ok(Some(*s));

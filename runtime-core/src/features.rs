@@ -76,7 +76,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
 ];
 
 /// Cgroup support: (v1, v2, systemd, systemdUser): cgroupfs drivers for both versions, the systemd
-/// driver on cgroup v2 (system instance only).
+/// driver on cgroup v2 and v1 hybrid (system instance only).
 pub const CGROUP: (bool, bool, bool, bool) = (true, true, true, false);
 
 /// Every capability name the kernel headers of this release know (CAP_LAST_CAP = 40).
@@ -125,6 +125,11 @@ const CAPABILITIES: &[&str] = &[
 ];
 
 /// The features document. `linux` is always present (containerd dereferences it unconditionally).
+///
+/// ```
+/// let doc = runtime_core::features::document();
+/// assert!(doc["linux"]["namespaces"].as_array().unwrap().iter().any(|n| n == "user"));
+/// ```
 pub fn document() -> Value {
     let (v1, v2, systemd, systemd_user) = CGROUP;
     json!({

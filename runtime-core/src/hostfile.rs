@@ -28,6 +28,13 @@ const ATTEMPTS: usize = 16;
 /// Writes `content` to `path` as a new file of `mode` (before the umask) and puts it in place
 /// with one `rename`: readers see the old file or the whole new one, and a symlink or file an
 /// attacker planted at `path` is replaced, never written through.
+///
+/// ```no_run
+/// use std::path::Path;
+///
+/// runtime_core::hostfile::write_replace(Path::new("/run/demo.pid"), b"1234", 0o644)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn write_replace(path: &Path, content: &[u8], mode: u32) -> Result<(), SysError> {
     let (dir, name) = open_parent(path)?;
     let (tmp, file) = create_temp(&dir, &name, mode, path)?;
@@ -48,6 +55,14 @@ pub fn write_replace(path: &Path, content: &[u8], mode: u32) -> Result<(), SysEr
 /// other directory an existing file is opened with `O_NOFOLLOW` (a planted symlink fails with
 /// ELOOP) and a missing one is created under a temporary name and `linkat`ed into place, which
 /// never replaces or follows what is there.
+///
+/// ```no_run
+/// use std::io::Write;
+///
+/// let mut log = runtime_core::hostfile::open_append(std::path::Path::new("/var/log/demo.log"), 0o600)?;
+/// writeln!(log, "started")?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn open_append(path: &Path, mode: u32) -> Result<File, SysError> {
     let (dir, name) = open_parent(path)?;
     let flags = OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_CLOEXEC;

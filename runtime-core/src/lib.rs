@@ -107,7 +107,7 @@ mod test_skip;
 mod cgroups;
 mod exec;
 mod launch;
-pub use exec::{ExecOptions, ExecProcess};
+pub use exec::ExecProcess;
 mod stdio;
 pub use stdio::{Io, Stdio};
 mod rootfs;
@@ -115,12 +115,15 @@ mod rootless;
 mod seccomp;
 
 mod state;
+mod status;
 mod subreaper;
 pub use rootless::in_user_namespace;
 pub use state::{validate_id, State, Status};
 
 mod container;
-pub use container::{ConsoleMode, Container, CreateOptions, KillTarget, Runtime};
+pub use container::{Container, KillTarget, Runtime};
+mod options;
+pub use options::{ConsoleMode, CreateOptions, ExecOptions};
 
 pub mod events;
 pub mod features;

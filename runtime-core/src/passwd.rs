@@ -47,7 +47,7 @@ pub(crate) fn read_in_root(root: &pathrs::Root, path: &str) -> Result<Option<Str
     let handle = match root.resolve(path) {
         Ok(h) => h,
         Err(e) if matches!(e.kind(), pathrs::error::ErrorKind::OsError(Some(libc::ENOENT))) => return Ok(None),
-        Err(e) => return Err(crate::rootfs::path_err("resolve", path, e)),
+        Err(e) => return Err(crate::sys::path_err("resolve", path, e)),
     };
     let shown = format!("/{path}");
     let st = crate::sys::fs::fstat(std::os::fd::AsFd::as_fd(&handle), &shown)?;
@@ -56,7 +56,7 @@ pub(crate) fn read_in_root(root: &pathrs::Root, path: &str) -> Result<Option<Str
     }
     let f = handle
         .reopen(OpenFlags::O_RDONLY | OpenFlags::O_NONBLOCK | OpenFlags::O_CLOEXEC)
-        .map_err(|e| crate::rootfs::path_err("open", &shown, e))?;
+        .map_err(|e| crate::sys::path_err("open", &shown, e))?;
     let mut s = String::new();
     f.take(MAX).read_to_string(&mut s).map_err(|e| SysError::io("read", Some(&shown), &e))?;
     Ok(Some(s))

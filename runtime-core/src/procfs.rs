@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use crate::error::SysError;
 use crate::sys;
-use crate::sys::mount::{ATTR_NODEV, ATTR_NOEXEC, ATTR_NOSUID};
+use libc::{MOUNT_ATTR_NODEV as ATTR_NODEV, MOUNT_ATTR_NOEXEC as ATTR_NOEXEC, MOUNT_ATTR_NOSUID as ATTR_NOSUID};
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 const RESOLVE_NO_XDEV: u64 = 0x01;
@@ -45,11 +45,10 @@ pub(crate) fn stat(pid: i32) -> Result<String, SysError> {
             std::fs::File::from(sys::fs::openat2(proc, &sub, libc::O_RDONLY | libc::O_NOFOLLOW, 0, how)?)
         }
         None => {
-            let procfs =
-                pathrs::procfs::ProcfsHandle::new().map_err(|e| crate::rootfs::path_err("open", "procfs", e))?;
+            let procfs = pathrs::procfs::ProcfsHandle::new().map_err(|e| crate::sys::path_err("open", "procfs", e))?;
             procfs
                 .open(pathrs::procfs::ProcfsBase::ProcRoot, &sub, pathrs::flags::OpenFlags::O_RDONLY)
-                .map_err(|e| crate::rootfs::path_err("open", &format!("/proc/{sub}"), e))?
+                .map_err(|e| crate::sys::path_err("open", &format!("/proc/{sub}"), e))?
         }
     };
     // /proc/PID/stat is one line well under 1 KiB: one read, then the end.

@@ -57,6 +57,12 @@ impl Caller {
 
 /// Whether this process runs in a user namespace other than the initial one (runc's
 /// `RunningInUserNS`): device nodes cannot be made there, whatever the euid.
+///
+/// ```
+/// if runtime_core::in_user_namespace() {
+///     println!("device nodes will be bind mounts of the host's");
+/// }
+/// ```
 pub fn in_user_namespace() -> bool {
     std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !is_initial_map(&m))
 }

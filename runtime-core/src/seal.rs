@@ -14,11 +14,18 @@ use std::os::unix::ffi::OsStringExt;
 
 use crate::error::{Error, Result, Step, StepExt, SysError};
 use crate::sys;
-use crate::sys::mount::{ATTR_NODEV, ATTR_NOSUID, ATTR_RDONLY};
+use libc::{MOUNT_ATTR_NODEV as ATTR_NODEV, MOUNT_ATTR_NOSUID as ATTR_NOSUID, MOUNT_ATTR_RDONLY as ATTR_RDONLY};
 
 const OVERLAYFS_SUPER_MAGIC: i64 = 0x794c_7630;
 
 /// Whether this process already runs from a read-only overlay.
+///
+/// ```no_run
+/// if !runtime_core::seal::is_sealed()? {
+///     eprintln!("running from a writable executable");
+/// }
+/// # Ok::<(), runtime_core::Error>(())
+/// ```
 pub fn is_sealed() -> Result<bool> {
     let exe = std::fs::File::open("/proc/self/exe")
         .map_err(|e| Error::sys(Step::Spawn, SysError::io("open", Some("/proc/self/exe"), &e)))?;
@@ -34,6 +41,15 @@ pub fn is_sealed() -> Result<bool> {
 /// Call it first thing in `main` of any program that creates containers (it replaces the
 /// process image: arguments and environment are passed on unchanged). Returns only when the
 /// process is already sealed, or with the error that prevented sealing.
+///
+/// ```no_run
+/// fn main() -> Result<(), runtime_core::Error> {
+///     runtime_core::run_helper_if_requested();
+///     runtime_core::seal::ensure_sealed()?; // re-executes sealed, then returns here
+///     // ... create containers
+///     Ok(())
+/// }
+/// ```
 pub fn ensure_sealed() -> Result<()> {
     if is_sealed()? {
         return Ok(());

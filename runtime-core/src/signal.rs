@@ -86,6 +86,13 @@ impl Signal {
     pub const WINCH: Signal = Signal(libc::SIGWINCH);
 
     /// The signal with this number, if Linux has it.
+    ///
+    /// ```
+    /// use runtime_core::signal::Signal;
+    ///
+    /// assert_eq!(Signal::new(15).unwrap(), Signal::TERM);
+    /// assert!(Signal::new(100).is_err());
+    /// ```
     pub fn new(number: i32) -> Result<Signal> {
         if (0..=RTMAX).contains(&number) {
             Ok(Signal(number))
@@ -119,6 +126,15 @@ impl std::fmt::Display for Signal {
 /// without `SIG`), plus the real-time forms `RTMIN`, `RTMIN+n`, `RTMAX`, `RTMAX-n`.
 ///
 /// Numbers must lie in 0..=64 (0 only checks that the process exists).
+///
+/// ```
+/// use runtime_core::signal::parse;
+///
+/// assert_eq!(parse("TERM").unwrap(), 15);
+/// assert_eq!(parse("sigkill").unwrap(), 9);
+/// assert_eq!(parse("9").unwrap(), 9);
+/// assert!(parse("SIGNOPE").is_err());
+/// ```
 pub fn parse(s: &str) -> Result<i32> {
     let unknown = || Error::InvalidArgument(format!("unknown signal {s:?}"));
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
@@ -155,6 +171,10 @@ fn realtime(name: &str) -> Option<i32> {
 }
 
 /// The name of a signal for messages (`SIGTERM`, `SIGRTMIN+3`), or its number when it has none.
+///
+/// ```
+/// assert_eq!(runtime_core::signal::name(15), "SIGTERM");
+/// ```
 pub fn name(signal: i32) -> String {
     if let Some((n, _)) = NAMES.iter().find(|(_, num)| *num == signal) {
         return format!("SIG{n}");

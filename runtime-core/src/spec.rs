@@ -29,6 +29,12 @@ pub const READONLY_PATHS: [&str; 5] = ["/proc/bus", "/proc/fs", "/proc/irq", "/p
 
 /// The example spec, like `runc spec` (with `rootless`, like `runc spec --rootless` for the caller's
 /// effective uid and gid).
+///
+/// ```
+/// let spec = runtime_core::spec::example(false);
+/// assert_eq!(spec.process().as_ref().unwrap().args().as_ref().unwrap()[0], "sh");
+/// let opts = runtime_core::CreateOptions::new("/srv/bundle").spec(spec);
+/// ```
 pub fn example(rootless: bool) -> Spec {
     let mut doc = base();
     if rootless {

@@ -9,33 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, Step, SysError};
 
-/// The status of a container, as defined by the OCI runtime spec (plus runc's `paused`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Being created: the init process exists but has not reported ready.
-    Creating,
-    /// Created: set up and blocked before the user's program.
-    Created,
-    /// Running the user's program.
-    Running,
-    /// Frozen through the cgroup freezer.
-    Paused,
-    /// The init process has exited.
-    Stopped,
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Status::Creating => "creating",
-            Status::Created => "created",
-            Status::Running => "running",
-            Status::Paused => "paused",
-            Status::Stopped => "stopped",
-        })
-    }
-}
+pub use crate::status::Status;
 
 /// The state of one container: the OCI state fields (as `runc state` prints them) and hull's own.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,7 +63,8 @@ pub(crate) struct Internal {
     /// The config's seccomp profile, applied again to processes started by exec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) seccomp: Option<serde_json::Value>,
-    /// The profile asked for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (not expressible in `seccomp`).
+    /// The profile asked for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: written by hull built with
+    /// oci-spec 0.8, which could not carry the flag in `seccomp`; only read now.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) seccomp_wait_killable: bool,
     /// linux.netDevices moved in: (host name, name inside), moved back by delete.
@@ -101,6 +76,12 @@ pub(crate) struct Internal {
 }
 
 /// Checks a container id the way runc does: 1 or more of `[A-Za-z0-9_+.-]`, not `.` or `..`.
+///
+/// ```
+/// assert!(runtime_core::validate_id("web-1.2_a+b").is_ok());
+/// assert!(runtime_core::validate_id("..").is_err());
+/// assert!(runtime_core::validate_id("a/b").is_err());
+/// ```
 pub fn validate_id(id: &str) -> Result<()> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "_+.-".contains(c);
     if id.is_empty() || id == "." || id == ".." || !id.chars().all(ok_char) {
@@ -345,33 +326,22 @@ mod tests {
 
 /// The current time in RFC 3339 (UTC, nanoseconds), as runc writes `created`.
 pub(crate) fn now_rfc3339() -> String {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    format_rfc3339(d.as_secs() as i64, d.subsec_nanos())
+    format_rfc3339(std::time::SystemTime::now())
 }
 
-/// Formats seconds since the epoch (proleptic Gregorian calendar, UTC).
-pub(crate) fn format_rfc3339(secs: i64, nanos: u32) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{nanos:09}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+/// `at` in RFC 3339, UTC, always nine fractional digits (a fixed width sorts as text).
+pub(crate) fn format_rfc3339(at: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_nanos(at).to_string()
 }
 
 #[cfg(test)]
 mod time_tests {
     #[test]
     fn rfc3339() {
-        assert_eq!(super::format_rfc3339(0, 0), "1970-01-01T00:00:00.000000000Z");
-        assert_eq!(super::format_rfc3339(1_795_632_276, 5), "2026-11-25T18:44:36.000000005Z");
-        assert_eq!(super::format_rfc3339(951_782_400, 0), "2000-02-29T00:00:00.000000000Z");
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = |secs, nanos| super::format_rfc3339(UNIX_EPOCH + Duration::new(secs, nanos));
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(at(1_795_632_276, 5), "2026-11-25T18:44:36.000000005Z");
+        assert_eq!(at(951_782_400, 0), "2000-02-29T00:00:00.000000000Z");
     }
 }

@@ -36,6 +36,16 @@ fn assert_unit_property(c: &Case, name: &str, want: &str) {
     assert_eq!(got, want, "systemctl show -p {name} {unit}");
 }
 
+/// systemd's name for the memory limit: v1's `MemoryLimit` on a v1 or hybrid host (runc's
+/// legacy manager sets that one), `MemoryMax` on a unified one.
+fn memory_property() -> &'static str {
+    if unified() {
+        "MemoryMax"
+    } else {
+        "MemoryLimit"
+    }
+}
+
 /// Creates a sleeping container with `resources` and leaves it in `created`.
 fn created_with(c: &Case, resources: Value) {
     c.build(c.bundle().args(&["/probe", "sleep", "30"]).with(|s| {
@@ -77,7 +87,7 @@ pub fn memory_limit() {
     let c = Case::new();
     created_with(&c, json!({"memory": {"limit": 64 * 1024 * 1024}}));
     assert_eq!(cg_file(&c, ("memory", "memory.limit_in_bytes"), "memory.max"), (64 * 1024 * 1024).to_string());
-    assert_unit_property(&c, "MemoryMax", &(64 * 1024 * 1024).to_string());
+    assert_unit_property(&c, memory_property(), &(64 * 1024 * 1024).to_string());
     assert_unit_property(&c, "Delegate", "yes");
     assert_unit_property(&c, "Slice", "system.slice");
 }
@@ -105,6 +115,8 @@ pub fn cpu_shares_and_quota() {
     assert_eq!(cg_file(&c, ("cpu", "cpu.shares"), ""), "512");
     assert_eq!(cg_file(&c, ("cpu", "cpu.cfs_quota_us"), ""), "50000");
     assert_eq!(cg_file(&c, ("cpu", "cpu.cfs_period_us"), ""), "100000");
+    assert_unit_property(&c, "CPUShares", "512");
+    assert_unit_property(&c, "CPUQuotaPerSecUSec", "500ms");
 }
 
 pub fn cgroup_dirs_removed_on_delete() {
@@ -190,7 +202,7 @@ pub fn update_changes_limits_of_a_running_container() {
     c.exec(&["update", "--memory", "32m", "--pids-limit", "7", &c.id]).ok();
     assert_eq!(cg_file(&c, ("memory", "memory.limit_in_bytes"), "memory.max"), (32u64 << 20).to_string());
     assert_eq!(cg_file(&c, ("pids", "pids.max"), "pids.max"), "7");
-    assert_unit_property(&c, "MemoryMax", &(32u64 << 20).to_string());
+    assert_unit_property(&c, memory_property(), &(32u64 << 20).to_string());
     assert_unit_property(&c, "TasksMax", "7");
     c.delete(true).ok();
     c.assert_clean();

@@ -1,86 +1,22 @@
 //! Device rules as a cgroup v2 eBPF device program (BPF_PROG_TYPE_CGROUP_DEVICE). Pure: the
 //! rules are first reduced the way the v1 kernel applies `devices.allow`/`devices.deny` writes
 //! (a default plus exceptions), so both versions grant the same access; the result is compiled
-//! to a list of eBPF instructions. Loading and attaching live in `sys::cgroup`.
+//! to a list of eBPF instructions (the reduction, `DeviceState`, lives in `devices`). Loading
+//! and attaching live in `sys::cgroup`.
 
-use super::devices::Rule;
+use oci_spec::runtime::LinuxDeviceCgroup;
 
-/// The v1 devices state after applying rules: a default and the exceptions to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DeviceState {
-    pub(crate) default_allow: bool,
-    pub(crate) exceptions: Vec<Rule>,
-}
+// `DeviceState` is named here by the systemd driver's properties as well.
+pub(crate) use super::devices::DeviceState;
+use super::devices::{access_bits, configured_rules, default_rules, Rule};
 
-impl DeviceState {
-    /// Applies rules in order with the v1 kernel's semantics: a rule for `a *:* rwm` resets the
-    /// default; a rule of the default's kind removes access from a matching exception; any
-    /// other rule adds (or widens) an exception.
-    pub(crate) fn from_rules(rules: &[Rule]) -> DeviceState {
-        // Like runc, every container starts from deny-all, whether or not its rules say so.
-        let mut s = DeviceState { default_allow: false, exceptions: Vec::new() };
-        for r in rules {
-            let all = r.kind == 'a' && r.major.is_none() && r.minor.is_none() && access_bits(&r.access) == 7;
-            if all {
-                s = DeviceState { default_allow: r.allow, exceptions: Vec::new() };
-            } else if r.allow == s.default_allow {
-                s.remove(r);
-            } else {
-                s.add(r);
-            }
-        }
-        s
-    }
-
-    fn same_device(a: &Rule, b: &Rule) -> bool {
-        a.kind == b.kind && a.major == b.major && a.minor == b.minor
-    }
-
-    fn add(&mut self, r: &Rule) {
-        match self.exceptions.iter_mut().find(|e| Self::same_device(e, r)) {
-            Some(e) => e.access = access_string(access_bits(&e.access) | access_bits(&r.access)),
-            None => self.exceptions.push(Rule { allow: !self.default_allow, ..r.clone() }),
-        }
-    }
-
-    fn remove(&mut self, r: &Rule) {
-        for e in self.exceptions.iter_mut().filter(|e| Self::same_device(e, r)) {
-            e.access = access_string(access_bits(&e.access) & !access_bits(&r.access));
-        }
-        self.exceptions.retain(|e| !e.access.is_empty());
-    }
-
-    /// Whether access `acc` (bits) to a device is granted: the reference the program must match.
-    #[cfg(test)]
-    pub(crate) fn allows(&self, kind: char, major: i64, minor: i64, acc: u32) -> bool {
-        let hit = self.exceptions.iter().any(|e| {
-            let bits = access_bits(&e.access);
-            // As the v1 kernel: allow exceptions must cover the request, deny ones only touch it.
-            let access_matches = if e.allow { acc & !bits == 0 } else { acc & bits != 0 };
-            (e.kind == 'a' || e.kind == kind)
-                && e.major.is_none_or(|m| m == major)
-                && e.minor.is_none_or(|m| m == minor)
-                && access_matches
-        });
-        hit != self.default_allow
-    }
-}
-
-/// BPF_DEVCG_ACC_MKNOD (1), READ (2), WRITE (4).
-pub(crate) fn access_bits(access: &str) -> u32 {
-    access
-        .chars()
-        .map(|c| match c {
-            'm' => 1,
-            'r' => 2,
-            'w' => 4,
-            _ => 0,
-        })
-        .fold(0, |a, b| a | b)
-}
-
-pub(crate) fn access_string(bits: u32) -> String {
-    [(2, 'r'), (4, 'w'), (1, 'm')].iter().filter(|(b, _)| bits & b != 0).map(|(_, c)| *c).collect()
+/// The configured rules followed by the defaults, as the eBPF device program that v2 attaches,
+/// encoded for BPF_PROG_LOAD.
+pub(crate) fn v2_program(devices: &[LinuxDeviceCgroup]) -> crate::Result<Vec<[u8; 8]>> {
+    let mut rules = configured_rules(devices)?;
+    rules.extend(default_rules());
+    let state = DeviceState::from_rules(&rules);
+    Ok(compile(&state).into_iter().map(|i| i.encode()).collect())
 }
 
 /// BPF_DEVCG_DEV_BLOCK (1) and BPF_DEVCG_DEV_CHAR (2).

@@ -1,9 +1,9 @@
 //! Device access rules: the configured `linux.resources.devices` followed by runc's default
-//! allow-list, as v1 `devices.allow`/`devices.deny` writes or as the v2 eBPF program of `bpf`.
+//! allow-list, as v1 `devices.allow`/`devices.deny` writes, and reduced the way the v1 kernel
+//! applies them (`DeviceState`, which `bpf` compiles for v2).
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
-use super::bpf::{access_bits, access_string, compile, DeviceState};
 use super::{invalid, Write};
 
 /// One cgroup device rule in the kernel's v1 syntax.
@@ -96,14 +96,6 @@ pub(crate) fn v1_writes(devices: &[LinuxDeviceCgroup]) -> crate::Result<Vec<Writ
         .collect())
 }
 
-/// On v2 the same rules become an eBPF device program, encoded for BPF_PROG_LOAD.
-pub(crate) fn v2_program(devices: &[LinuxDeviceCgroup]) -> crate::Result<Vec<[u8; 8]>> {
-    let mut rules = configured_rules(devices)?;
-    rules.extend(default_rules());
-    let state = DeviceState::from_rules(&rules);
-    Ok(compile(&state).into_iter().map(|i| i.encode()).collect())
-}
-
 /// The v1 writes that move a running container from its current rules (the text of
 /// `devices.list`) to the configured ones without the deny-all reset of [`v1_writes`], so that
 /// the container never loses access to a device it keeps. The kernel lists no exceptions for
@@ -141,6 +133,84 @@ pub(crate) fn v1_update_writes(current_list: &str, devices: &[LinuxDeviceCgroup]
     Ok(out)
 }
 
+/// The v1 devices state after applying rules: a default and the exceptions to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeviceState {
+    pub(crate) default_allow: bool,
+    pub(crate) exceptions: Vec<Rule>,
+}
+
+impl DeviceState {
+    /// Applies rules in order with the v1 kernel's semantics: a rule for `a *:* rwm` resets the
+    /// default; a rule of the default's kind removes access from a matching exception; any
+    /// other rule adds (or widens) an exception.
+    pub(crate) fn from_rules(rules: &[Rule]) -> DeviceState {
+        // Like runc, every container starts from deny-all, whether or not its rules say so.
+        let mut s = DeviceState { default_allow: false, exceptions: Vec::new() };
+        for r in rules {
+            let all = r.kind == 'a' && r.major.is_none() && r.minor.is_none() && access_bits(&r.access) == 7;
+            if all {
+                s = DeviceState { default_allow: r.allow, exceptions: Vec::new() };
+            } else if r.allow == s.default_allow {
+                s.remove(r);
+            } else {
+                s.add(r);
+            }
+        }
+        s
+    }
+
+    fn same_device(a: &Rule, b: &Rule) -> bool {
+        a.kind == b.kind && a.major == b.major && a.minor == b.minor
+    }
+
+    fn add(&mut self, r: &Rule) {
+        match self.exceptions.iter_mut().find(|e| Self::same_device(e, r)) {
+            Some(e) => e.access = access_string(access_bits(&e.access) | access_bits(&r.access)),
+            None => self.exceptions.push(Rule { allow: !self.default_allow, ..r.clone() }),
+        }
+    }
+
+    fn remove(&mut self, r: &Rule) {
+        for e in self.exceptions.iter_mut().filter(|e| Self::same_device(e, r)) {
+            e.access = access_string(access_bits(&e.access) & !access_bits(&r.access));
+        }
+        self.exceptions.retain(|e| !e.access.is_empty());
+    }
+
+    /// Whether access `acc` (bits) to a device is granted: the reference the program must match.
+    #[cfg(test)]
+    pub(crate) fn allows(&self, kind: char, major: i64, minor: i64, acc: u32) -> bool {
+        let hit = self.exceptions.iter().any(|e| {
+            let bits = access_bits(&e.access);
+            // As the v1 kernel: allow exceptions must cover the request, deny ones only touch it.
+            let access_matches = if e.allow { acc & !bits == 0 } else { acc & bits != 0 };
+            (e.kind == 'a' || e.kind == kind)
+                && e.major.is_none_or(|m| m == major)
+                && e.minor.is_none_or(|m| m == minor)
+                && access_matches
+        });
+        hit != self.default_allow
+    }
+}
+
+/// BPF_DEVCG_ACC_MKNOD (1), READ (2), WRITE (4).
+pub(crate) fn access_bits(access: &str) -> u32 {
+    access
+        .chars()
+        .map(|c| match c {
+            'm' => 1,
+            'r' => 2,
+            'w' => 4,
+            _ => 0,
+        })
+        .fold(0, |a, b| a | b)
+}
+
+pub(crate) fn access_string(bits: u32) -> String {
+    [(2, 'r'), (4, 'w'), (1, 'm')].iter().filter(|(b, _)| bits & b != 0).map(|(_, c)| *c).collect()
+}
+
 /// One line of v1 `devices.list`: `c 1:3 rwm`, `b *:* m`, `a *:* rwm`.
 fn parse_list_line(line: &str) -> Option<Rule> {
     let mut f = line.split_whitespace();
@@ -153,6 +223,7 @@ fn parse_list_line(line: &str) -> Option<Rule> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cgroups::bpf::v2_program;
     use oci_spec::runtime::LinuxDeviceCgroupBuilder;
 
     fn rule(

@@ -55,6 +55,19 @@ impl Cgroup {
         }
     }
 
+    /// Runs `f` with the cgroup frozen, unless it has no freezer (runc only warns then); a
+    /// cgroup that was frozen already stays frozen.
+    pub(super) fn frozen_during<T>(&self, f: impl FnOnce() -> crate::Result<T>) -> crate::Result<T> {
+        if self.freezer_path().is_err() || self.is_frozen()? {
+            return f();
+        }
+        self.freeze()?;
+        let result = f();
+        let thawed = self.thaw();
+        let value = result?;
+        thawed.map(|()| value)
+    }
+
     /// Sends `signal` to every process in the cgroup. SIGKILL on v2 uses `cgroup.kill`, which
     /// cannot miss a process forked meanwhile; otherwise the cgroup is frozen around the
     /// listing and signalling so that no process escapes by forking, then thawed.

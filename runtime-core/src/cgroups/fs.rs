@@ -128,7 +128,44 @@ impl Cgroup {
         // Until the driver made it, the directory (if any) is not ours to remove: see destroy.
         self.driver.start(pid)?;
         self.pending = None;
-        self.build(&plan)
+        self.build(&plan)?;
+        if self.version == Version::V1 {
+            self.enter(pid)?;
+        }
+        Ok(())
+    }
+
+    /// Moves `pid` into the container's v1 directories: systemd placed it only in the
+    /// hierarchies it manages. Its own tracking ones (`name=systemd`, the hybrid cgroup2) are
+    /// left to it, as runc's legacy manager does. Then checks /proc/<pid>/cgroup: a process
+    /// outside its directory in any hierarchy (systemd moving it meanwhile) fails the create.
+    fn enter(&self, pid: i32) -> crate::Result<()> {
+        let value = pid.to_string();
+        let joined = |key: &String| !key.is_empty() && key != "name=systemd";
+        for (_, path) in self.paths.iter().filter(|(k, _)| joined(k)) {
+            let Some(o) = self.opened.iter().find(|o| &o.path == path) else { continue };
+            match nix::unistd::write(&o.procs, value.as_bytes()) {
+                Ok(n) if n == value.len() => {}
+                Ok(_) => return Err(sys(format!("write {value:?} to"), &path.join("cgroup.procs"), Errno::EIO)),
+                Err(e) => return Err(sys(format!("write {value:?} to"), &path.join("cgroup.procs"), e)),
+            }
+        }
+        let file = PathBuf::from(format!("/proc/{pid}/cgroup"));
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| sys("read", &file, Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
+        for (key, path) in self.paths.iter().filter(|(k, _)| joined(k)) {
+            if let Some(at) = super::v1::outside(&text, key, path) {
+                return Err(crate::Error::sys(
+                    Step::Cgroup,
+                    SysError::check(
+                        format!("join {key} cgroup"),
+                        Some(&path.display().to_string()),
+                        format!("the init is in {at} (moved by systemd?)"),
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The manager's name for the cgroup (a systemd unit), to keep in the state.
@@ -251,7 +288,14 @@ impl Cgroup {
                 opened.push(Opened { path: path.clone(), dir, procs });
             }
         }
-        Cgroup { driver: super::driver_for(unit), pending: None, version, paths: paths.clone(), created, opened }
+        Cgroup {
+            driver: super::driver_for(unit, version),
+            pending: None,
+            version,
+            paths: paths.clone(),
+            created,
+            opened,
+        }
     }
 
     /// `cgroup.procs` of each distinct directory, opened write-only: the child writes "0" into
@@ -334,7 +378,14 @@ impl Cgroup {
             }
         };
         self.check_before_update(resources)?;
-        self.driver.set(resources)?;
+        if self.version == Version::V1 && self.driver.unit().is_some() {
+            // On v1 systemd applies a unit's device rules again on any property change, by
+            // denying all first (runc's freezeBeforeSet): the container is frozen meanwhile so
+            // that it cannot see a spurious EPERM.
+            self.frozen_during(|| self.driver.set(resources))?;
+        } else {
+            self.driver.set(resources)?;
+        }
         self.apply(&writes)?;
         match (self.version, resources.devices()) {
             (Version::V2, Some(rules)) => self.replace_device_program(rules),
@@ -344,7 +395,7 @@ impl Cgroup {
 
     /// New device rules on v2: the container's program is swapped for one built from `rules`.
     fn replace_device_program(&self, rules: &[oci_spec::runtime::LinuxDeviceCgroup]) -> crate::Result<()> {
-        let program = super::devices::v2_program(rules)?;
+        let program = super::bpf::v2_program(rules)?;
         let path = self.paths.get("").ok_or_else(|| super::not_supported("cgroup v2 without a path"))?;
         let dir = open_dir(path)?;
         crate::sys::cgroup::replace_device_program(dir.as_fd(), &program, &path.display().to_string())

@@ -71,9 +71,9 @@ pub(crate) struct FsDriver;
 impl Driver for FsDriver {}
 
 /// The driver of a created container, from what its state recorded.
-pub(crate) fn driver_for(unit: Option<&str>) -> Box<dyn Driver> {
+pub(crate) fn driver_for(unit: Option<&str>, version: Version) -> Box<dyn Driver> {
     match unit {
-        Some(u) => Box::new(systemd::SystemdDriver::loaded(u)),
+        Some(u) => Box::new(systemd::SystemdDriver::loaded(u, version == Version::V1)),
         None => Box::new(FsDriver),
     }
 }
@@ -186,7 +186,7 @@ pub(crate) fn plan(
     let (writes, device_program) = match layout.version() {
         Version::V1 => (v1::writes(resources, &layout.v1_keys(), true)?, None),
         Version::V2 => {
-            let program = devices::v2_program(resources.devices().as_deref().unwrap_or_default())?;
+            let program = bpf::v2_program(resources.devices().as_deref().unwrap_or_default())?;
             (v2::writes(resources, &layout.unified_controllers())?, Some(program))
         }
     };
@@ -202,8 +202,9 @@ pub(crate) fn plan(
 }
 
 /// [`plan`] for the systemd driver: the cgroup is the unit's, named by `cgroups_path` in runc's
-/// `slice:prefix:name` form; the files get the same writes as with the files driver. Only on a
-/// pure cgroup v2 host for now.
+/// `slice:prefix:name` form; the files get the same writes as with the files driver. On a v1
+/// (hybrid) host that path is the unit's in every hierarchy, as runc's legacy manager has it:
+/// systemd makes it in the ones it manages, the files driver in the others.
 pub(crate) fn plan_systemd(
     cgroups_path: Option<&Path>,
     id: &str,
@@ -211,10 +212,7 @@ pub(crate) fn plan_systemd(
     annotations: &BTreeMap<String, String>,
     layout: &Layout,
 ) -> crate::Result<CgroupPlan> {
-    if layout.version() != Version::V2 {
-        return Err(not_supported("--systemd-cgroup on a cgroup v1 or hybrid host"));
-    }
-    let unit = systemd::plan(cgroups_path, id, resources, annotations)?;
+    let unit = systemd::plan(cgroups_path, id, resources, annotations, layout.version() == Version::V1)?;
     let mut p = plan(Some(&Path::new("/").join(&unit.name.cgroup)), id, resources, layout)?;
     p.systemd = Some(unit);
     Ok(p)
@@ -249,6 +247,39 @@ mod tests {
         assert!(p.device_program.is_none());
         assert_eq!(p.writes.iter().filter(|w| w.key == "devices").count(), 1 + devices::default_rules().len());
         assert_eq!(p.writes.last().unwrap().file, "memory.limit_in_bytes");
+    }
+
+    #[test]
+    fn systemd_plan_on_hybrid_puts_the_scope_in_every_hierarchy() {
+        let mounts = format!("{HYBRID}40 31 0:37 / /sys/fs/cgroup/freezer rw - cgroup cgroup rw,freezer\n");
+        let layout = Layout::parse(&mounts, "4:memory:/user.slice\n5:devices:/\n0::/init.scope\n", "").unwrap();
+        let r: LinuxResources = serde_json::from_str(r#"{"memory":{"limit":1024}}"#).unwrap();
+        let path = Path::new("machine-a.slice:p:c1");
+        let p = plan_systemd(Some(path), "c1", Some(&r), &BTreeMap::new(), &layout).unwrap();
+        assert_eq!(p.version, Version::V1);
+        let unit = p.systemd.as_ref().unwrap();
+        assert!(unit.legacy);
+        // The scope's path from each hierarchy's root, wherever the runtime itself runs.
+        let dirs: Vec<_> = p.dirs.iter().map(|d| (d.key.as_str(), d.path.to_str().unwrap())).collect();
+        let scope = "machine.slice/machine-a.slice/p-c1.scope";
+        assert_eq!(
+            dirs,
+            [
+                ("devices", format!("/sys/fs/cgroup/devices/{scope}").as_str()),
+                ("freezer", &format!("/sys/fs/cgroup/freezer/{scope}")),
+                ("memory", &format!("/sys/fs/cgroup/memory/{scope}")),
+                ("", &format!("/sys/fs/cgroup/unified/{scope}")),
+            ]
+        );
+        // The files get v1's writes, as with the files driver; a controller that is not mounted
+        // refuses its limit.
+        assert!(p.writes.iter().any(|w| w.file == "memory.limit_in_bytes" && w.value == "1024"));
+        let pids: LinuxResources = serde_json::from_str(r#"{"pids":{"limit":3}}"#).unwrap();
+        let e = plan_systemd(Some(path), "c1", Some(&pids), &BTreeMap::new(), &layout).unwrap_err();
+        assert_eq!(e.to_string(), "not supported: linux.resources.pids: no pids cgroup controller on this host");
+        let unified: LinuxResources = serde_json::from_str(r#"{"unified":{"memory.max":"1"}}"#).unwrap();
+        let e = plan_systemd(Some(path), "c1", Some(&unified), &BTreeMap::new(), &layout).unwrap_err();
+        assert_eq!(e.to_string(), "not supported: linux.resources.unified on cgroup v1");
     }
 
     #[test]

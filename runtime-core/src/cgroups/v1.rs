@@ -48,6 +48,15 @@ pub(crate) fn writes(r: &LinuxResources, keys: &[String], create: bool) -> crate
     Ok(out)
 }
 
+/// Where a process is, by the text of its /proc/<pid>/cgroup, when that is not `dir` in the
+/// hierarchy of controller `key` (`None`: it is there, or the hierarchy is not listed).
+pub(crate) fn outside(proc_cgroup: &str, key: &str, dir: &std::path::Path) -> Option<String> {
+    let line = proc_cgroup.lines().find(|l| l.split(':').nth(1).is_some_and(|c| c.split(',').any(|c| c == key)))?;
+    let at = line.splitn(3, ':').nth(2)?;
+    let rel = at.trim_start_matches('/');
+    (rel.is_empty() || !dir.ends_with(rel)).then(|| at.to_owned())
+}
+
 /// Appends `writes` after checking that their controller is mounted.
 fn push(out: &mut Vec<Write>, keys: &[String], key: &str, what: &str, writes: Vec<Write>) -> crate::Result<()> {
     if !writes.is_empty() && !keys.iter().any(|k| k == key) {

@@ -177,3 +177,15 @@ fn missing_controller_unified_and_bad_page_size_are_refused() {
     assert_eq!(e.to_string(), "invalid config: invalid hugepage size \"../x\"");
     assert!(writes(&res(r#"{"unified":{}}"#), &keys, false).is_ok());
 }
+
+#[test]
+fn outside_reads_proc_cgroup_per_controller() {
+    let text =
+        "12:devices:/machine.slice/m.slice\n5:cpu,cpuacct:/machine.slice/m.slice/x.scope\n1:name=systemd:/\n0::/a\n";
+    let dir = |c: &str| std::path::PathBuf::from(format!("/sys/fs/cgroup/{c}/machine.slice/m.slice/x.scope"));
+    assert_eq!(outside(text, "cpu", &dir("cpu,cpuacct")), None);
+    assert_eq!(outside(text, "cpuacct", &dir("cpu,cpuacct")), None);
+    assert_eq!(outside(text, "devices", &dir("devices")).as_deref(), Some("/machine.slice/m.slice"));
+    assert_eq!(outside(text, "name=systemd", &dir("systemd")).as_deref(), Some("/"));
+    assert_eq!(outside(text, "freezer", &dir("freezer")), None, "a hierarchy not listed");
+}

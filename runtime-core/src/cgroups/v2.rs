@@ -7,7 +7,7 @@ use super::v1::{cpuset, hugetlb, pids_max, rdma_lines};
 use super::{invalid, not_supported, Write, WriteMode};
 
 /// All writes for `r` into a v2 cgroup whose available controllers are `controllers`. Device
-/// rules are not writes on v2: see `devices::v2_program`.
+/// rules are not writes on v2: see `bpf::v2_program`.
 pub(crate) fn writes(r: &LinuxResources, controllers: &[String]) -> crate::Result<Vec<Write>> {
     let mut out = Vec::new();
     let cpu = r.cpu().clone().unwrap_or_default();

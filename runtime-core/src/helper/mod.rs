@@ -32,16 +32,17 @@
 mod wire;
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
-use wire::{CreateWire, ExecWire, Request, Response};
+use wire::{Request, Response};
 
-use crate::container::{Container, CreateOptions};
 use crate::error::{Error, Result, Step, StepExt, SysError};
-use crate::exec::{ExecOptions, ExecProcess};
-use crate::launch::protocol;
-use crate::state::StateStore;
+use crate::launch::{protocol, Created, Execed};
+use crate::options::{CreateOptions, ExecOptions};
+use crate::state::{State, StateStore};
+use crate::stdio::Pipes;
 use crate::sys;
 
 /// The environment variable that marks a helper process; its value is the socket's fd number.
@@ -67,32 +68,30 @@ fn threads() -> Result<usize> {
         .ok_or_else(|| Error::sys(Step::Spawn, SysError::check("parse", Some("/proc/self/status"), "no Threads line")))
 }
 
-/// `Runtime::create` through a helper.
-pub(crate) fn create(store: &StateStore, id: &str, opts: CreateOptions) -> Result<Container> {
+/// `Runtime::create` through a helper, under the state root `root`.
+pub(crate) fn create(root: &Path, id: &str, mut opts: CreateOptions) -> Result<(Created, Pipes)> {
     crate::state::validate_id(id)?;
     let keep = opts.preserve_fds + opts.listen_fds;
-    let (wire, stdio) = CreateWire::split(opts);
-    let (stdio, pipes) = stdio.open()?;
-    let req = Request::Create { root: store.root().to_owned(), id: id.to_owned(), opts: Box::new(wire) };
+    let (stdio, pipes) = std::mem::take(&mut opts.stdio).open()?;
+    let req = Request::Create { root: root.to_owned(), id: id.to_owned(), opts: Box::new(opts) };
     let (resp, mut fds) = call(&req, keep, stdio)?;
     match resp {
         Response::Created { state, child, warnings } => {
-            Ok(Container { store: store.clone(), state: *state, console: fds.pop(), child, warnings, pipes })
+            Ok((Created { state: *state, console: fds.pop(), child, warnings }, pipes))
         }
         Response::Failed(e) => Err(e.into()),
         other => Err(unexpected(&other)),
     }
 }
 
-/// `Container::exec` through a helper.
-pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
-    let (wire, stdio) = ExecWire::split(opts);
-    let (stdio, pipes) = stdio.open()?;
-    let (keep, waitable) = (wire.preserve_fds(), !wire.detach());
-    let req = Request::Exec { root: c.store.root().to_owned(), id: c.id().to_owned(), opts: Box::new(wire) };
+/// `Container::exec` through a helper, into the container whose state is `state`.
+pub(crate) fn exec(state: &State, mut opts: ExecOptions) -> Result<(Execed, Pipes)> {
+    let (stdio, pipes) = std::mem::take(&mut opts.stdio).open()?;
+    let keep = opts.preserve_fds;
+    let req = Request::Exec { state: Box::new(state.clone()), opts: Box::new(opts) };
     let (resp, mut fds) = call(&req, keep, stdio)?;
     match resp {
-        Response::Execed { pid } => Ok(ExecProcess::adopted(pid, fds.pop(), waitable, pipes)),
+        Response::Execed { pid } => Ok((Execed { pid, console: fds.pop() }, pipes)),
         Response::Failed(e) => Err(e.into()),
         other => Err(unexpected(&other)),
     }
@@ -211,27 +210,15 @@ fn failed(detail: String, path: Option<&str>) -> Response {
 
 fn answer(req: Request) -> (Response, Option<OwnedFd>) {
     match req {
-        Request::Create { root, id, opts } => {
-            match crate::launch::create(&StateStore::new(root), &id, opts.into_options()) {
-                // The init is our child now and the caller's once we exit: it can wait for it.
-                Ok(mut c) => {
-                    let console = c.take_console();
-                    (Response::Created { state: Box::new(c.state), child: true, warnings: c.warnings }, console)
-                }
-                Err(e) => (Response::Failed(e.into()), None),
-            }
-        }
-        Request::Exec { root, id, opts } => {
-            let exec =
-                Container::load(&StateStore::new(root), &id).and_then(|c| crate::launch::exec(&c, (*opts).into()));
-            match exec {
-                Ok(mut p) => {
-                    let console = p.take_console();
-                    (Response::Execed { pid: p.pid() }, console)
-                }
-                Err(e) => (Response::Failed(e.into()), None),
-            }
-        }
+        Request::Create { root, id, opts } => match crate::launch::create(&StateStore::new(root), &id, *opts) {
+            // The init is our child now and the caller's once we exit: it can wait for it.
+            Ok(c) => (Response::Created { state: Box::new(c.state), child: true, warnings: c.warnings }, c.console),
+            Err(e) => (Response::Failed(e.into()), None),
+        },
+        Request::Exec { state, opts } => match crate::launch::exec(&state, &opts) {
+            Ok(p) => (Response::Execed { pid: p.pid }, p.console),
+            Err(e) => (Response::Failed(e.into()), None),
+        },
     }
 }
 

@@ -1,23 +1,23 @@
 //! What the caller and the launch helper exchange: one request packet, one answer packet (with the
-//! pty master as an fd when the caller keeps the console). Library types that cannot cross a
-//! process boundary as they are (fds, `std::io::Error`, `&'static str`) get a wire form here.
+//! pty master as an fd when the caller keeps the console). The options and the state travel as
+//! they are (serde, one definition for both ends; the stdio stays behind as the helper's own
+//! fds); only [`Error`], which holds a `std::io::Error` and `&'static str`s, gets a wire form.
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::container::{ConsoleMode, CreateOptions};
 use crate::error::{ChildError, Error, Operation, Step, SysError};
-use crate::exec::ExecOptions;
+use crate::options::{CreateOptions, ExecOptions};
 use crate::state::{State, Status};
 
 /// One call for the helper to make.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Request {
-    /// `Runtime::create`.
-    Create { root: PathBuf, id: String, opts: Box<CreateWire> },
-    /// `Container::exec` in the container `id`.
-    Exec { root: PathBuf, id: String, opts: Box<ExecWire> },
+    /// `Runtime::create` under the state root `root`.
+    Create { root: PathBuf, id: String, opts: Box<CreateOptions> },
+    /// `Container::exec` in the container whose state (as the caller has it) is `state`.
+    Exec { state: Box<State>, opts: Box<ExecOptions> },
 }
 
 /// The helper's answer.
@@ -26,158 +26,6 @@ pub(crate) enum Response {
     Created { state: Box<State>, child: bool, warnings: Vec<String> },
     Execed { pid: i32 },
     Failed(WireError),
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) enum Console {
-    None,
-    Socket(PathBuf),
-    Return,
-}
-
-impl From<ConsoleMode> for Console {
-    fn from(c: ConsoleMode) -> Self {
-        match c {
-            ConsoleMode::None => Console::None,
-            ConsoleMode::Socket(p) => Console::Socket(p),
-            ConsoleMode::Return => Console::Return,
-        }
-    }
-}
-
-impl From<Console> for ConsoleMode {
-    fn from(c: Console) -> Self {
-        match c {
-            Console::None => ConsoleMode::None,
-            Console::Socket(p) => ConsoleMode::Socket(p),
-            Console::Return => ConsoleMode::Return,
-        }
-    }
-}
-
-/// [`CreateOptions`] without its stdio, which the helper holds as its own fds 0-2.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct CreateWire {
-    bundle: PathBuf,
-    spec: Option<oci_spec::runtime::Spec>,
-    pid_file: Option<PathBuf>,
-    console: Console,
-    preserve_fds: u32,
-    no_pivot: bool,
-    no_new_keyring: bool,
-    listen_fds: u32,
-    #[serde(default)]
-    rootless: Option<bool>,
-    systemd_cgroup: bool,
-}
-
-impl CreateWire {
-    /// Splits the options: the part that travels, and the stdio fds.
-    pub(crate) fn split(opts: CreateOptions) -> (Self, crate::Stdio) {
-        // Destructured in full so that a new option cannot be silently dropped on the way.
-        let CreateOptions {
-            bundle,
-            spec,
-            pid_file,
-            console,
-            preserve_fds,
-            no_pivot,
-            no_new_keyring,
-            listen_fds,
-            rootless,
-            systemd_cgroup,
-            stdio,
-        } = opts;
-        let console = console.into();
-        (
-            CreateWire {
-                bundle,
-                spec,
-                pid_file,
-                console,
-                preserve_fds,
-                no_pivot,
-                no_new_keyring,
-                listen_fds,
-                rootless,
-                systemd_cgroup,
-            },
-            stdio,
-        )
-    }
-
-    /// The options again, inside the helper (stdio is the helper's own).
-    pub(crate) fn into_options(self) -> CreateOptions {
-        let CreateWire {
-            bundle,
-            spec,
-            pid_file,
-            console,
-            preserve_fds,
-            no_pivot,
-            no_new_keyring,
-            listen_fds,
-            rootless,
-            systemd_cgroup,
-        } = self;
-        let console = console.into();
-        let stdio = Default::default();
-        CreateOptions {
-            bundle,
-            spec,
-            pid_file,
-            console,
-            preserve_fds,
-            no_pivot,
-            no_new_keyring,
-            listen_fds,
-            rootless,
-            systemd_cgroup,
-            stdio,
-        }
-    }
-}
-
-/// [`ExecOptions`] as they travel.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct ExecWire {
-    process: oci_spec::runtime::Process,
-    pid_file: Option<PathBuf>,
-    console: Console,
-    preserve_fds: u32,
-    detach: bool,
-    ignore_paused: bool,
-    user: Option<String>,
-    sub_cgroups: Vec<String>,
-}
-
-impl From<ExecWire> for ExecOptions {
-    fn from(w: ExecWire) -> Self {
-        let ExecWire { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups } = w;
-        let console = console.into();
-        // The helper's own stdio is the caller's choice already.
-        let stdio = Default::default();
-        ExecOptions { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups, stdio }
-    }
-}
-
-impl ExecWire {
-    /// Splits the options: the part that travels, and the stdio.
-    pub(crate) fn split(o: ExecOptions) -> (Self, crate::Stdio) {
-        // Destructured in full so that a new option cannot be silently dropped on the way.
-        let ExecOptions { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups, stdio } =
-            o;
-        let console = console.into();
-        (ExecWire { process, pid_file, console, preserve_fds, detach, ignore_paused, user, sub_cgroups }, stdio)
-    }
-
-    pub(crate) fn preserve_fds(&self) -> u32 {
-        self.preserve_fds
-    }
-
-    pub(crate) fn detach(&self) -> bool {
-        self.detach
-    }
 }
 
 /// [`Error`] as it crosses the process boundary; it comes back as the same variant.
@@ -306,10 +154,12 @@ mod tests {
     #[test]
     fn a_spec_survives_the_trip() {
         let spec = crate::spec::example(false);
-        let (wire, _) = CreateWire::split(CreateOptions::default().spec(spec.clone()));
+        let opts = CreateOptions::default().spec(spec.clone()).pid_file("/p").console(crate::ConsoleMode::Return);
         let json =
-            serde_json::to_vec(&Request::Create { root: "/r".into(), id: "x".into(), opts: Box::new(wire) }).unwrap();
+            serde_json::to_vec(&Request::Create { root: "/r".into(), id: "x".into(), opts: Box::new(opts) }).unwrap();
         let Request::Create { opts, .. } = serde_json::from_slice(&json).unwrap() else { panic!("not a create") };
-        assert_eq!(opts.into_options().spec, Some(spec));
+        assert_eq!(opts.spec, Some(spec));
+        assert_eq!(opts.pid_file.as_deref(), Some(std::path::Path::new("/p")));
+        assert!(matches!(opts.console, crate::ConsoleMode::Return));
     }
 }

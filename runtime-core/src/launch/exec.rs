@@ -6,18 +6,18 @@ use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
-use oci_spec::runtime::{LinuxSeccomp, Process};
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompFilterFlag, Process};
 
 use super::console;
 use super::parent::{serve, Expect};
 use super::process::{self, at, StepResult};
 use super::protocol::{self, ChildMsg};
-use crate::container::{ConsoleMode, Container};
+use super::{wrong_state, Execed};
 use crate::error::{Error, Operation, Result, Step, StepExt, SysError};
-use crate::exec::{ExecOptions, ExecProcess};
+use crate::options::{ConsoleMode, ExecOptions};
 use crate::plan::{self, PlanOptions, ProcessPlan};
 use crate::seccomp::{self, Program};
-use crate::state::{self, Status};
+use crate::state::{self, State, Status};
 use crate::sys;
 use crate::sys::process::Forked;
 
@@ -33,14 +33,14 @@ struct ExecContext<'a> {
     preserve_fds: u32,
 }
 
-/// Starts `opts.process` inside the running container `c`.
-pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
-    match c.state.status {
-        Status::Stopped | Status::Creating => return Err(c.wrong_state(Operation::Exec, Status::Stopped)),
-        Status::Paused if !opts.ignore_paused => return Err(c.wrong_state(Operation::Exec, Status::Paused)),
+/// Starts `opts.process` inside the running container whose state is `c`.
+pub(crate) fn exec(c: &State, opts: &ExecOptions) -> Result<Execed> {
+    match c.status {
+        Status::Stopped | Status::Creating => return Err(wrong_state(c, Operation::Exec, Status::Stopped)),
+        Status::Paused if !opts.ignore_paused => return Err(wrong_state(c, Operation::Exec, Status::Paused)),
         _ => {}
     }
-    let pidfd = c.pidfd()?;
+    let pidfd = super::init_pidfd(c, Operation::Pidfd)?;
     let mut process = opts.process.clone();
     if let Some(spec) = &opts.user {
         apply_user(c, pidfd.as_fd(), spec, &mut process)?;
@@ -53,16 +53,22 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
     };
     let mut proc_plan = plan::process_plan(&process, &popts)?;
     // linux.personality is the container's, not the init's alone.
-    proc_plan.attrs.personality = c.state.internal.personality;
+    proc_plan.attrs.personality = c.internal.personality;
     plan::process_lsm(&proc_plan)?;
     if proc_plan.terminal && !popts.console {
         return Err(Error::InvalidConfig("cannot allocate tty without setting console socket".into()));
     }
-    let seccomp = match &c.state.internal.seccomp {
+    let seccomp = match &c.internal.seccomp {
         Some(v) => {
-            let spec: LinuxSeccomp = serde_json::from_value(v.clone())
+            let mut spec: LinuxSeccomp = serde_json::from_value(v.clone())
                 .map_err(|e| Error::InvalidConfig(format!("stored seccomp profile: {e}")))?;
-            Some(seccomp::compile(&spec, c.state.internal.seccomp_wait_killable)?)
+            if c.internal.seccomp_wait_killable {
+                // A state written before oci-spec could carry the flag in the profile itself.
+                let mut flags = spec.flags().clone().unwrap_or_default();
+                flags.push(LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv);
+                spec.set_flags(Some(flags));
+            }
+            Some(seccomp::compile(&spec)?)
         }
         None => None,
     };
@@ -72,11 +78,11 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
         }
     }
     let cgroup_procs = open_procs(c, &opts.sub_cgroups)?;
-    let root = match c.state.internal.ns_flags & libc::CLONE_NEWNS {
+    let root = match c.internal.ns_flags & libc::CLONE_NEWNS {
         0 => Some(init_root(c, pidfd.as_fd())?),
         _ => None,
     };
-    let forks = c.state.internal.ns_flags & libc::CLONE_NEWPID != 0;
+    let forks = c.internal.ns_flags & libc::CLONE_NEWPID != 0;
     // The process is a grandchild; a subreaper until the intermediate is reaped makes it ours
     // to wait for (the guard is never dropped in the child, which execs).
     let _reaper = if forks && !opts.detach { Some(crate::subreaper::Scope::enter().step(Step::Spawn)?) } else { None };
@@ -91,7 +97,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
                 seccomp: seccomp.as_ref(),
                 sock: child_sock,
                 pidfd: pidfd.as_fd(),
-                ns_flags: c.state.internal.ns_flags,
+                ns_flags: c.internal.ns_flags,
                 root,
                 cgroup_procs,
             })
@@ -100,7 +106,7 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
             drop(child_sock);
             drop(cgroup_procs);
             drop(root);
-            let st = &c.state;
+            let st = c;
             let state = |pid: i32| {
                 serde_json::json!({"ociVersion": st.oci_version, "id": st.id, "status": "running", "pid": pid,
                     "bundle": st.bundle, "annotations": st.annotations})
@@ -127,13 +133,13 @@ pub(crate) fn exec(c: &Container, opts: ExecOptions) -> Result<ExecProcess> {
                 sys::process::wait_child(child).step(Step::Spawn)?;
             }
             // In a paused container the process freezes before its execve; do not wait for it.
-            if c.state.status != Status::Paused {
+            if c.status != Status::Paused {
                 wait_for_execve(&parent_sock, pid, forks)?;
             }
             if let Some(p) = &opts.pid_file {
                 state::write_pid_file(p, pid)?;
             }
-            Ok(ExecProcess::adopted(pid, console, !opts.detach, Default::default()))
+            Ok(Execed { pid, console })
         }
     }
 }
@@ -154,8 +160,8 @@ fn wait_for_execve(sock: &OwnedFd, pid: i32, forked: bool) -> Result<()> {
 
 /// cgroup.procs of each of the container's cgroup directories (or of the requested sub-cgroups),
 /// opened for the child to join. A sub-cgroup must exist: it is never created here.
-fn open_procs(c: &Container, sub_specs: &[String]) -> Result<Vec<OwnedFd>> {
-    let paths = &c.state.internal.cgroup_paths;
+fn open_procs(c: &State, sub_specs: &[String]) -> Result<Vec<OwnedFd>> {
+    let paths = &c.internal.cgroup_paths;
     let subs = sub_cgroups(sub_specs, paths)?;
     let mut seen: Vec<PathBuf> = Vec::new();
     let mut out = Vec::new();
@@ -225,7 +231,7 @@ fn sub_path(p: &str) -> Result<PathBuf> {
 
 /// Applies a `--user` spec; names are looked up in the container's own files, read through its
 /// init's root (`/proc/PID/root` of the pidfd-checked init, resolved with the root as the limit).
-fn apply_user(c: &Container, pidfd: BorrowedFd<'_>, spec: &str, p: &mut Process) -> Result<()> {
+fn apply_user(c: &State, pidfd: BorrowedFd<'_>, spec: &str, p: &mut Process) -> Result<()> {
     let named = spec.split(':').any(|part| !part.bytes().all(|b| b.is_ascii_digit()));
     let (passwd, group) = if named {
         let root = container_root(c, pidfd)?;
@@ -251,19 +257,19 @@ fn apply_user(c: &Container, pidfd: BorrowedFd<'_>, spec: &str, p: &mut Process)
 
 /// The init's root directory, opened through a private procfs; the pidfd still being alive
 /// afterwards proves the pid was not reused in between.
-fn container_root(c: &Container, pidfd: BorrowedFd<'_>) -> Result<pathrs::Root> {
+fn container_root(c: &State, pidfd: BorrowedFd<'_>) -> Result<pathrs::Root> {
     init_root(c, pidfd).map(pathrs::Root::from_fd)
 }
 
-fn init_root(c: &Container, pidfd: BorrowedFd<'_>) -> Result<OwnedFd> {
+fn init_root(c: &State, pidfd: BorrowedFd<'_>) -> Result<OwnedFd> {
     use pathrs::flags::OpenFlags;
     use pathrs::procfs::{ProcfsBase, ProcfsHandle};
-    let sub = format!("{}/root", c.state.pid);
-    let err = |e| Error::sys(Step::Credentials, crate::rootfs::path_err("open", &format!("/proc/{sub}"), e));
+    let sub = format!("{}/root", c.pid);
+    let err = |e| Error::sys(Step::Credentials, crate::sys::path_err("open", &format!("/proc/{sub}"), e));
     let procfs = ProcfsHandle::new().map_err(err)?;
     let root =
         procfs.open_follow(ProcfsBase::ProcRoot, &sub, OpenFlags::O_PATH | OpenFlags::O_DIRECTORY).map_err(err)?;
-    sys::process::pidfd_send_signal(pidfd, 0).map_err(|_| c.wrong_state(Operation::Exec, Status::Stopped))?;
+    sys::process::pidfd_send_signal(pidfd, 0).map_err(|_| wrong_state(c, Operation::Exec, Status::Stopped))?;
     Ok(OwnedFd::from(root))
 }
 
@@ -309,7 +315,7 @@ fn setup(ctx: &ExecContext<'_>) -> StepResult<(std::ffi::CString, Vec<std::ffi::
     let procfs = if p.oom_score_adj.is_some() || labels {
         Some(
             pathrs::procfs::ProcfsHandle::new()
-                .map_err(|e| at(Step::Credentials)(crate::rootfs::path_err("open", "procfs", e)))?,
+                .map_err(|e| at(Step::Credentials)(crate::sys::path_err("open", "procfs", e)))?,
         )
     } else {
         None

@@ -12,7 +12,6 @@ use pathrs::procfs::{ProcfsBase, ProcfsHandle};
 use super::protocol::{self, ParentMsg};
 use crate::error::{Error, Result, Step, StepExt, SysError};
 use crate::plan::{IdMaps, MountKind, RootfsPlan};
-use crate::rootfs;
 use crate::sys;
 use crate::sys::process::Forked;
 
@@ -65,10 +64,10 @@ fn userns_with(maps: &IdMaps) -> Result<OwnedFd> {
 
 fn open_userns(pid: i32, maps: &IdMaps) -> Result<OwnedFd, SysError> {
     super::namespaces::write_maps(pid, maps, &Default::default())?;
-    let procfs = ProcfsHandle::new().map_err(|e| rootfs::path_err("open", "procfs", e))?;
+    let procfs = ProcfsHandle::new().map_err(|e| sys::path_err("open", "procfs", e))?;
     let sub = format!("{pid}/ns/user");
     procfs
         .open_follow(ProcfsBase::ProcRoot, &sub, OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC)
         .map(OwnedFd::from)
-        .map_err(|e| rootfs::path_err("open", &format!("/proc/{sub}"), e))
+        .map_err(|e| sys::path_err("open", &format!("/proc/{sub}"), e))
 }

@@ -75,8 +75,7 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
         // First, while dumpable and still the caller in the host's namespaces: an unprivileged
         // runtime may only open its own /proc files then (runc writes it before its clone). The
         // value survives everything below; lowering it needs CAP_SYS_RESOURCE, as on the host.
-        let host_proc =
-            ProcfsHandle::new().map_err(|e| at(Step::Credentials)(rootfs::path_err("open", "procfs", e)))?;
+        let host_proc = ProcfsHandle::new().map_err(|e| at(Step::Credentials)(sys::path_err("open", "procfs", e)))?;
         process::oom_score_adj(&plan.process, &host_proc)?;
     }
     // Other container processes must not reach our memory or /proc/self/exe before the execve.
@@ -87,11 +86,11 @@ fn setup(ctx: &ChildContext<'_>) -> StepResult<Exec> {
     }
     super::namespaces::enter(&plan.namespaces, &ctx.ns_fds, ctx.sock.as_fd())?;
     // A private procfs instance of our own pid namespace, made while we still may mount.
-    let procfs = ProcfsHandle::new().map_err(|e| at(Step::Spawn)(rootfs::path_err("open", "procfs", e)))?;
+    let procfs = ProcfsHandle::new().map_err(|e| at(Step::Spawn)(sys::path_err("open", "procfs", e)))?;
     if let Some(host) = &ctx.netlink {
         let netns = procfs
             .open_follow(ProcfsBase::ProcThreadSelf, "ns/net", OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC)
-            .map_err(|e| at(Step::Namespaces)(rootfs::path_err("open", "/proc/thread-self/ns/net", e)))?;
+            .map_err(|e| at(Step::Namespaces)(sys::path_err("open", "/proc/thread-self/ns/net", e)))?;
         super::netdev::move_in(host.as_fd(), netns.as_fd(), &plan.net_devices).map_err(at(Step::Namespaces))?;
     }
     identity(plan)?;
@@ -131,7 +130,7 @@ fn throwaway_mount_namespace(procfs: &ProcfsHandle) -> StepResult<OwnedFd> {
     let flags = OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC;
     let mnt = procfs
         .open_follow(ProcfsBase::ProcThreadSelf, "ns/mnt", flags)
-        .map_err(|e| at(Step::Namespaces)(rootfs::path_err("open", "/proc/thread-self/ns/mnt", e)))?;
+        .map_err(|e| at(Step::Namespaces)(sys::path_err("open", "/proc/thread-self/ns/mnt", e)))?;
     sys::process::unshare(libc::CLONE_NEWNS).map_err(at(Step::Namespaces))?;
     Ok(OwnedFd::from(mnt))
 }
@@ -191,7 +190,7 @@ fn exec_program(ctx: &ChildContext<'_>, exec: Exec) -> ! {
         // As runc: with noNewPrivileges the filter is in place before startContainer hooks run
         // (without it, loading needs the CAP_SYS_ADMIN kept for final_exec, so it waits there).
         if let Some(prog) = late.take_if(|_| p.no_new_privileges) {
-            if let Err(e) = sys::seccomp::install(prog) {
+            if let Err(e) = sys::seccomp::install(&prog.filter, prog.flags) {
                 process::fail_late(e)
             }
         }

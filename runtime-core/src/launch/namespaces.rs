@@ -11,7 +11,6 @@ use super::process::{self, at, StepResult};
 use super::protocol::{self, ChildMsg, ParentMsg};
 use crate::error::{ChildCause, ChildError, Step, SysError};
 use crate::plan::{IdMaps, NamespacePlan};
-use crate::rootfs;
 use crate::rootless::{MapWriter, MapWriters};
 use crate::sys;
 use crate::sys::process::Forked;
@@ -63,7 +62,7 @@ pub(crate) fn enter(ns: &NamespacePlan, ns_fds: &[(i32, &'static str, OwnedFd)],
 }
 
 fn procfs() -> StepResult<ProcfsHandle> {
-    ProcfsHandle::new().map_err(|e| at(Step::Namespaces)(rootfs::path_err("open", "procfs", e)))
+    ProcfsHandle::new().map_err(|e| at(Step::Namespaces)(sys::path_err("open", "procfs", e)))
 }
 
 /// Asks the runtime to write our id maps (only a process outside the namespace can).
@@ -106,7 +105,7 @@ fn read_proc(procfs: &ProcfsHandle, file: &str) -> StepResult<String> {
     let shown = format!("/proc/self/{file}");
     let mut f = procfs
         .open(ProcfsBase::ProcSelf, file, OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC)
-        .map_err(|e| at(Step::Namespaces)(rootfs::path_err("open", &shown, e)))?;
+        .map_err(|e| at(Step::Namespaces)(sys::path_err("open", &shown, e)))?;
     let mut s = String::new();
     std::io::Read::read_to_string(&mut f, &mut s)
         .map_err(|e| at(Step::Namespaces)(SysError::io("read", Some(&shown), &e)))?;
@@ -129,7 +128,7 @@ pub(crate) fn parse_map(text: &str) -> Vec<(u32, u32, u32)> {
 /// The runtime's side of `MapIds`: writes uid_map and gid_map of `pid` (the kernel takes each
 /// map in one write, once), directly or through newuidmap/newgidmap.
 pub(crate) fn write_maps(pid: i32, maps: &IdMaps, with: &MapWriters) -> Result<(), SysError> {
-    let procfs = ProcfsHandle::new().map_err(|e| rootfs::path_err("open", "procfs", e))?;
+    let procfs = ProcfsHandle::new().map_err(|e| sys::path_err("open", "procfs", e))?;
     for (file, text, writer) in [("uid_map", &maps.uid_map, &with.uid), ("gid_map", &maps.gid_map, &with.gid)] {
         match writer {
             MapWriter::Direct => {}
@@ -166,7 +165,7 @@ fn run_helper(tool: &std::path::Path, pid: i32, text: &str) -> Result<(), SysErr
 /// The runtime's side of `SetTimeOffsets`: writes the offsets of the time namespace `pid` has
 /// unshared (its children's), before any process is in it.
 pub(crate) fn write_time_offsets(pid: i32, text: &str) -> Result<(), SysError> {
-    let procfs = ProcfsHandle::new().map_err(|e| rootfs::path_err("open", "procfs", e))?;
+    let procfs = ProcfsHandle::new().map_err(|e| sys::path_err("open", "procfs", e))?;
     process::write_proc(&procfs, ProcfsBase::ProcRoot, &format!("{pid}/timens_offsets"), text)
 }
 

@@ -12,7 +12,6 @@ use pathrs::procfs::{ProcfsBase, ProcfsHandle};
 
 use crate::error::SysError;
 use crate::plan::NetDevice;
-use crate::rootfs;
 use crate::sys;
 use crate::sys::process::Forked;
 
@@ -218,10 +217,10 @@ pub(crate) fn move_out(init_pid: i32, devices: &[(String, String)]) -> Result<()
     if devices.is_empty() {
         return Ok(());
     }
-    let procfs = ProcfsHandle::new().map_err(|e| rootfs::path_err("open", "procfs", e))?;
+    let procfs = ProcfsHandle::new().map_err(|e| sys::path_err("open", "procfs", e))?;
     let flags = OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC;
     let open = |base, sub: &str| {
-        procfs.open_follow(base, sub, flags).map(OwnedFd::from).map_err(|e| rootfs::path_err("open", sub, e))
+        procfs.open_follow(base, sub, flags).map(OwnedFd::from).map_err(|e| sys::path_err("open", sub, e))
     };
     let host = open(ProcfsBase::ProcThreadSelf, "ns/net")?;
     let theirs = open(ProcfsBase::ProcRoot, &format!("{init_pid}/ns/net"))?;

@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use super::console;
 use super::init::{self, ChildContext};
 use super::protocol::{self, ChildMsg, ParentMsg};
+use super::Created;
 use crate::bundle::Bundle;
 use crate::cgroups::Cgroup;
-use crate::container::{ConsoleMode, Container, CreateOptions};
 use crate::error::{Error, Result, Step, StepExt, SysError};
 use crate::host::HostInfo;
+use crate::options::{ConsoleMode, CreateOptions};
 use crate::plan::{IdMaps, Plan, PlanOptions};
 use crate::rootless::MapWriters;
 use crate::seccomp::Program;
@@ -21,7 +22,7 @@ use crate::sys;
 use crate::sys::process::Forked;
 
 /// Creates a container: returns when its process is blocked before the user's program.
-pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> Result<Container> {
+pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> Result<Created> {
     state::validate_id(id)?;
     // Everything that can be wrong with the input is found before anything is made.
     let bundle = match opts.spec.take() {
@@ -63,14 +64,12 @@ pub(crate) fn create(store: &StateStore, id: &str, mut opts: CreateOptions) -> R
         state::write_pid_file(p, state.pid)?;
     }
     made.disarm();
-    Ok(Container {
-        store: store.clone(),
+    Ok(Created {
         state,
         console,
         // After a second fork the init is a grandchild, ours again only if we are a subreaper.
         child: !plan.namespaces.second_fork || nix::sys::prctl::get_child_subreaper().unwrap_or(false),
         warnings,
-        pipes: Default::default(),
     })
 }
 
@@ -200,7 +199,8 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
                         .as_ref()
                         .and_then(|l| l.seccomp().as_ref())
                         .map(|s| serde_json::to_value(s).unwrap_or_default()),
-                    seccomp_wait_killable: bundle.seccomp_wait_killable,
+                    // The flag travels in `seccomp` now; the field is read from older states only.
+                    seccomp_wait_killable: false,
                     net_devices: plan.net_devices.iter().map(|d| (d.host_name.clone(), d.name.clone())).collect(),
                     personality: plan.process.attrs.personality,
                 },
@@ -286,7 +286,12 @@ pub(crate) fn serve(sock: &OwnedFd, child: i32, ex: &Expect<'_>) -> Result<(i32,
                     return Err(Error::sys(Step::Seccomp, SysError::check("receive listener", None, "no fd")));
                 };
                 let state = (ex.state)(pid);
-                sys::seccomp::send_to_agent(prog, state.to_string().as_bytes(), fd.as_fd()).step(Step::Seccomp)?;
+                let check = |op: &str, detail: String| Error::sys(Step::Seccomp, SysError::check(op, None, detail));
+                let path = prog.listener_path().ok_or_else(|| check("seccomp agent", "no listenerPath".into()))?;
+                let msg = prog
+                    .agent_message(state.to_string().as_bytes())
+                    .map_err(|e| check("seccomp agent message", format!("container state: {e}")))?;
+                sys::seccomp::send_to_agent(path, &msg, fd.as_fd()).step(Step::Seccomp)?;
             }
             Some(ChildMsg::RunHooks) if !ex.hooks.is_empty() => {
                 let pid =

@@ -23,7 +23,7 @@ pub(crate) fn at(step: Step) -> impl Fn(SysError) -> ChildError {
 /// Installs the filter and hands a notify listener to the runtime.
 pub(crate) fn seccomp_now(prog: Option<&Program>, sock: BorrowedFd<'_>) -> StepResult {
     let Some(prog) = prog else { return Ok(()) };
-    if let Some(listener) = sys::seccomp::install(prog).map_err(at(Step::Seccomp))? {
+    if let Some(listener) = sys::seccomp::install(&prog.filter, prog.flags).map_err(at(Step::Seccomp))? {
         protocol::send(sock, &ChildMsg::SeccompListener, &[listener.as_fd()], true).map_err(at(Step::Seccomp))?;
     }
     Ok(())
@@ -113,13 +113,14 @@ fn attrs(p: &ProcessPlan) -> StepResult {
     let err = at(Step::Credentials);
     let a = &p.attrs;
     if let Some(s) = &a.scheduler {
-        sys::sched::sched_setattr(s).map_err(&err)?;
+        sys::sched::sched_setattr(s.policy, s.flags, s.nice, s.priority, [s.runtime, s.deadline, s.period])
+            .map_err(&err)?;
     }
     if let Some(v) = a.ioprio {
         sys::sched::ioprio_set(v).map_err(&err)?;
     }
     if let Some(m) = &a.mempolicy {
-        sys::sched::set_mempolicy(m).map_err(&err)?;
+        sys::sched::set_mempolicy(m.mode, &m.nodes).map_err(&err)?;
     }
     if let Some(v) = a.personality {
         sys::sched::personality(v).map_err(&err)?;
@@ -201,7 +202,7 @@ pub(crate) fn write_proc(procfs: &ProcfsHandle, base: ProcfsBase, sub: &str, val
     };
     let f = procfs
         .open(base, sub, OpenFlags::O_WRONLY | OpenFlags::O_CLOEXEC)
-        .map_err(|e| crate::rootfs::path_err("open", &shown, e))?;
+        .map_err(|e| crate::sys::path_err("open", &shown, e))?;
     sys::fs::write_all(f.as_fd(), value.as_bytes(), &shown)
 }
 
@@ -261,7 +262,7 @@ pub(crate) fn final_exec(
     }
     sys::process::reset_signals();
     if let Some(prog) = late_seccomp {
-        if let Err(e) = sys::seccomp::install(prog) {
+        if let Err(e) = sys::seccomp::install(&prog.filter, prog.flags) {
             fail(e)
         }
         if held_for_seccomp(p, Some(prog)) != 0 {
@@ -320,7 +321,7 @@ mod tests {
             v["listenerPath"] = json!("/run/agent.sock");
             v["syscalls"][0]["action"] = json!("SCMP_ACT_NOTIFY");
         }
-        crate::seccomp::compile(&serde_json::from_value(v).unwrap(), false).unwrap()
+        crate::seccomp::compile(&serde_json::from_value(v).unwrap()).unwrap()
     }
 
     #[test]

@@ -14,9 +14,8 @@ mod validate;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub(crate) use attrs::{MemPolicy, SchedAttr};
 pub(crate) use devices::{DeviceNode, DEV_SYMLINKS};
-pub(crate) use mounts::{MountKind, MountStep};
+pub(crate) use mounts::{MountAttr, MountKind, MountStep, ATTR_LOCKED_DOWN};
 pub(crate) use namespaces::{NamespacePlan, NetDevice};
 pub(crate) use process::{plan as process_plan, ProcessPlan};
 pub(crate) use userns::IdMaps;
@@ -132,8 +131,7 @@ impl Plan {
             cgroup.rootless = true;
             cgroup.skip_unreachable = linux.cgroups_path().as_ref().is_none_or(|p| p.as_os_str().is_empty());
         }
-        let seccomp =
-            linux.seccomp().as_ref().map(|s| seccomp::compile(s, bundle.seccomp_wait_killable)).transpose()?;
+        let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
         let mut rootfs = rootfs_plan(bundle, opts, &namespaces, host)?;
         if let Some(label) = &lsm.mount_label {
             mounts::apply_mount_label(&mut rootfs.mounts, label);
@@ -164,7 +162,7 @@ fn rootfs_plan(bundle: &Bundle, opts: &PlanOptions, ns: &NamespacePlan, host: &H
     let linux = spec.linux().as_ref().expect("checked by Plan::build");
     let readonly = spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
     let propagation = mounts::root_propagation(linux.rootfs_propagation().as_deref())?;
-    let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), &bundle.dir, ns, host, &bundle.mount_idmaps)?;
+    let mounts = mounts::plan(spec.mounts().as_deref().unwrap_or(&[]), &bundle.dir, ns, host)?;
     validate::special_mounts(&mounts)?;
     let populate_dev = !mounts.iter().any(|m| m.dest == "dev" && matches!(m.kind, MountKind::Bind { .. }));
     let devices = devices::plan(linux.devices().as_deref().unwrap_or(&[]))?;

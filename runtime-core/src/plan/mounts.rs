@@ -3,17 +3,39 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use oci_spec::runtime::Mount;
+use oci_spec::runtime::{LinuxIdMapping, Mount};
 
 use super::namespaces::NamespacePlan;
 use super::userns::{self, IdMaps};
-use crate::bundle::MountMaps;
 use crate::error::{Error, Result};
 use crate::host::HostInfo;
-use crate::sys::mount::{
-    MountAttr, ATTR_ATIME_MASK, ATTR_NOATIME, ATTR_NODEV, ATTR_NODIRATIME, ATTR_NOEXEC, ATTR_NOSUID, ATTR_NOSYMFOLLOW,
-    ATTR_RDONLY, ATTR_RELATIME, ATTR_STRICTATIME,
+use libc::{
+    MOUNT_ATTR_NOATIME as ATTR_NOATIME, MOUNT_ATTR_NODEV as ATTR_NODEV, MOUNT_ATTR_NODIRATIME as ATTR_NODIRATIME,
+    MOUNT_ATTR_NOEXEC as ATTR_NOEXEC, MOUNT_ATTR_NOSUID as ATTR_NOSUID, MOUNT_ATTR_NOSYMFOLLOW as ATTR_NOSYMFOLLOW,
+    MOUNT_ATTR_RDONLY as ATTR_RDONLY, MOUNT_ATTR_RELATIME as ATTR_RELATIME, MOUNT_ATTR_STRICTATIME as ATTR_STRICTATIME,
+    MOUNT_ATTR__ATIME as ATTR_ATIME_MASK,
 };
+
+/// Read-only and inert: what masking tmpfs and read-only paths get.
+pub(crate) const ATTR_LOCKED_DOWN: u64 = ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC;
+
+/// Mount attributes (MOUNT_ATTR_*) plus propagation, as `mount_setattr` takes them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MountAttr {
+    /// Attributes to set.
+    pub(crate) set: u64,
+    /// Attributes to clear.
+    pub(crate) clr: u64,
+    /// MS_PRIVATE, MS_SHARED, MS_SLAVE or MS_UNBINDABLE, or 0.
+    pub(crate) propagation: u64,
+}
+
+impl MountAttr {
+    /// The three values `sys::mount::mount_setattr` takes.
+    pub(crate) fn raw(self) -> [u64; 3] {
+        [self.set, self.clr, self.propagation]
+    }
+}
 
 /// What kind of mount a step makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,18 +178,17 @@ pub(crate) fn root_propagation(v: Option<&str>) -> Result<u64> {
 }
 
 /// Resolves every mount of the spec.
-pub(crate) fn plan(
-    mounts: &[Mount],
-    bundle: &Path,
-    ns: &NamespacePlan,
-    host: &HostInfo,
-    idmaps: &[Option<MountMaps>],
-) -> Result<Vec<MountStep>> {
-    mounts.iter().enumerate().map(|(i, m)| one(m, bundle, ns, host, idmaps.get(i).and_then(Option::as_ref))).collect()
+pub(crate) fn plan(mounts: &[Mount], bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<Vec<MountStep>> {
+    mounts.iter().map(|m| one(m, bundle, ns, host)).collect()
 }
 
-fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo, maps: Option<&MountMaps>) -> Result<MountStep> {
+fn one(m: &Mount, bundle: &Path, ns: &NamespacePlan, host: &HostInfo) -> Result<MountStep> {
     let field = format!("mounts[{}]", m.destination().display());
+    let maps = match (m.uid_mappings(), m.gid_mappings()) {
+        (None, None) => None,
+        (Some(uid), Some(gid)) => Some((uid.as_slice(), gid.as_slice())),
+        _ => return Err(Error::InvalidConfig(format!("{field}: uidMappings and gidMappings must be given together"))),
+    };
     let dest = clean_dest(m.destination(), &field)?;
     let mut attr = MountAttr::default();
     let mut rattr = MountAttr::default();
@@ -254,7 +275,7 @@ fn idmap_plan(
     field: &str,
     kind: &MountKind,
     opt: Option<bool>,
-    maps: Option<&MountMaps>,
+    maps: Option<(&[LinuxIdMapping], &[LinuxIdMapping])>,
     ns: &NamespacePlan,
 ) -> Result<Option<MountIdmap>> {
     if opt.is_none() && maps.is_none() {
@@ -264,13 +285,13 @@ fn idmap_plan(
         return Err(Error::InvalidConfig(format!("{field}: idmapped mounts are only for bind mounts")));
     };
     let maps = match maps {
-        Some(m) => {
-            if m.uid.is_empty() || m.gid.is_empty() {
+        Some((uid, gid)) => {
+            if uid.is_empty() || gid.is_empty() {
                 return Err(Error::InvalidConfig(format!("{field}: empty uidMappings or gidMappings")));
             }
             IdMaps {
-                uid_map: userns::map_text(&m.uid, &format!("{field}.uidMappings"))?,
-                gid_map: userns::map_text(&m.gid, &format!("{field}.gidMappings"))?,
+                uid_map: userns::map_text(uid, &format!("{field}.uidMappings"))?,
+                gid_map: userns::map_text(gid, &format!("{field}.gidMappings"))?,
             }
         }
         None => ns.id_maps.clone().ok_or_else(|| {

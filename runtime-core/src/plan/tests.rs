@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::sys::mount::MountAttr;
+use crate::plan::MountAttr;
 
 fn rootfs() -> PathBuf {
     let d = std::env::temp_dir().join(format!("hull-plan-test-{}", std::process::id()));
@@ -138,7 +138,7 @@ fn bind_ignores_filesystem_data_but_keeps_flags() {
     });
     let m = &build(v).unwrap().rootfs.mounts[0];
     assert_eq!(m.kind, MountKind::Bind { source: "/tmp".into(), recursive: true });
-    assert_eq!(m.attr.set & crate::sys::mount::ATTR_RDONLY, crate::sys::mount::ATTR_RDONLY);
+    assert_eq!(m.attr.set & libc::MOUNT_ATTR_RDONLY, libc::MOUNT_ATTR_RDONLY);
 }
 
 #[test]
@@ -181,6 +181,13 @@ fn refusals_name_the_field() {
         (
             with(base(), |v| v["mounts"] = json!([{"destination": "/x", "type": "tmpfs", "options": ["idmap"]}])),
             "idmap",
+        ),
+        (
+            with(base(), |v| {
+                v["mounts"] = json!([{"destination": "/x", "type": "bind", "source": "/tmp", "options": ["rbind"],
+                    "uidMappings": [{"containerID": 0, "hostID": 1, "size": 1}]}])
+            }),
+            "mounts[/x]: uidMappings and gidMappings must be given together",
         ),
         (with(base(), |v| v["linux"]["rootfsPropagation"] = json!("sideways")), "rootfsPropagation"),
         (

@@ -19,7 +19,7 @@ pub(super) fn hide(root: &RootDir, procfs: &ProcfsHandle) -> Result<(), SysError
     let mut text = String::new();
     procfs
         .open(ProcfsBase::ProcSelf, "mountinfo", OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC)
-        .map_err(|e| super::path_err("open", "/proc/self/mountinfo", e))?
+        .map_err(|e| crate::sys::path_err("open", "/proc/self/mountinfo", e))?
         .read_to_string(&mut text)
         .map_err(|e| SysError::io("read", Some("/proc/self/mountinfo"), &e))?;
     for path in to_hide(&text, root_id) {

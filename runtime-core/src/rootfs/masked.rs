@@ -6,8 +6,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use super::mounts::new_fs;
 use super::RootDir;
 use crate::error::SysError;
+use crate::plan::{MountAttr, ATTR_LOCKED_DOWN};
 use crate::sys;
-use crate::sys::mount::{MountAttr, ATTR_LOCKED_DOWN};
 
 /// A path that does not exist in this rootfs is simply not there to mask.
 fn resolve_existing(root: &RootDir, path: &str) -> Result<Option<OwnedFd>, SysError> {
@@ -50,7 +50,7 @@ pub(super) fn apply(root: &RootDir, masked: &[String], readonly: &[String]) -> R
         let shown = format!("/{p}");
         let tree = sys::mount::open_tree(Some(target.as_fd()), "", true)?;
         let ro = MountAttr { set: ATTR_LOCKED_DOWN, ..Default::default() };
-        sys::mount::mount_setattr(tree.as_fd(), true, ro, &shown)?;
+        sys::mount::mount_setattr(tree.as_fd(), true, ro.raw(), &shown)?;
         sys::mount::move_mount(tree.as_fd(), target.as_fd(), &shown)?;
     }
     Ok(())

@@ -34,15 +34,6 @@ impl<T> AtStep<T> for Result<T, SysError> {
     }
 }
 
-/// Converts a libpathrs error into ours, keeping its errno.
-pub(crate) fn path_err(op: &str, path: &str, e: pathrs::error::Error) -> SysError {
-    let errno = match e.kind() {
-        pathrs::error::ErrorKind::OsError(Some(n)) => n,
-        _ => 0,
-    };
-    SysError { op: op.to_owned(), path: Some(path.to_owned()), errno, detail: Some(e.to_string()) }
-}
-
 /// Prepares the rootfs up to (not including) the switch into it; returns the root handle and
 /// the mounts to make read-only once the console is in place.
 pub(crate) fn prepare(

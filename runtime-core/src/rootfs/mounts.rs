@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use super::RootDir;
 use crate::error::SysError;
+use crate::plan::MountAttr;
 use crate::plan::{MountKind, MountStep};
 use crate::sys;
-use crate::sys::mount::{MountAttr, ATTR_RDONLY};
+use libc::MOUNT_ATTR_RDONLY as ATTR_RDONLY;
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 const SYSFS_MAGIC: i64 = 0x6265_6572;
@@ -62,10 +63,10 @@ pub(super) fn destination(root: &RootDir, dest: &str, file: bool) -> Result<Owne
 
 fn apply_attrs(mnt: BorrowedFd<'_>, m: &MountStep, what: &str) -> Result<(), SysError> {
     if m.attr != MountAttr::default() {
-        sys::mount::mount_setattr(mnt, false, m.attr, what)?;
+        sys::mount::mount_setattr(mnt, false, m.attr.raw(), what)?;
     }
     if m.rattr != MountAttr::default() {
-        sys::mount::mount_setattr(mnt, true, m.rattr, what)?;
+        sys::mount::mount_setattr(mnt, true, m.rattr.raw(), what)?;
     }
     Ok(())
 }
@@ -74,7 +75,7 @@ fn attach(mnt: BorrowedFd<'_>, target: &OwnedFd, m: &MountStep) -> Result<(), Sy
     let what = format!("/{}", m.dest);
     sys::mount::move_mount(mnt, target.as_fd(), &what)?;
     if let Some((prop, recursive)) = m.propagation {
-        sys::mount::mount_setattr(mnt, recursive, MountAttr { propagation: prop, ..Default::default() }, &what)?;
+        sys::mount::mount_setattr(mnt, recursive, MountAttr { propagation: prop, ..Default::default() }.raw(), &what)?;
     }
     Ok(())
 }
@@ -133,7 +134,7 @@ pub(super) fn mount(
                 // bind the host's, as runc does.
                 Err(e) if e.errno == libc::EPERM && fstype == "sysfs" => {
                     let tree = sys::mount::open_tree(None, "/sys", true)?;
-                    sys::mount::mount_setattr(tree.as_fd(), true, m.attr, &what)?;
+                    sys::mount::mount_setattr(tree.as_fd(), true, m.attr.raw(), &what)?;
                     tree
                 }
                 other => other?,
@@ -146,7 +147,7 @@ pub(super) fn mount(
                 super::tmpcopyup::copy(target.as_fd(), mnt.as_fd(), &what)?;
             }
             if m.rattr != MountAttr::default() {
-                sys::mount::mount_setattr(mnt.as_fd(), true, m.rattr, &what)?;
+                sys::mount::mount_setattr(mnt.as_fd(), true, m.rattr.raw(), &what)?;
             }
             attach(mnt.as_fd(), &target, m)?;
             Ok(m.late_ro.is_some().then_some(mnt))
@@ -176,11 +177,11 @@ fn cgroup_v1_tree(root: &RootDir, m: &MountStep, cgroup_paths: &[(String, PathBu
         let dest = format!("{}/{name}", m.dest);
         let sub = destination(root, &dest, false)?;
         let tree = sys::mount::open_tree(None, &host.to_string_lossy(), false)?;
-        sys::mount::mount_setattr(tree.as_fd(), false, m.attr, &dest)?;
+        sys::mount::mount_setattr(tree.as_fd(), false, m.attr.raw(), &dest)?;
         sys::mount::move_mount(tree.as_fd(), sub.as_fd(), &dest)?;
     }
     if m.attr.set & ATTR_RDONLY != 0 {
-        sys::mount::mount_setattr(tmpfs.as_fd(), false, m.attr, &what)?;
+        sys::mount::mount_setattr(tmpfs.as_fd(), false, m.attr.raw(), &what)?;
     }
     Ok(())
 }

@@ -8,9 +8,10 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use super::RootDir;
 
 use crate::error::SysError;
+use crate::plan::MountAttr;
 use crate::plan::{MountStep, RootfsPlan};
 use crate::sys;
-use crate::sys::mount::{MountAttr, ATTR_RDONLY};
+use libc::MOUNT_ATTR_RDONLY as ATTR_RDONLY;
 
 /// Makes the prepared root the process's "/". With `caller_mnt` (no mount namespace of the
 /// container's) the root was prepared in a throwaway mount namespace: a detached copy of it is
@@ -68,7 +69,7 @@ impl LateReadonly {
     fn apply(self) -> Result<(), SysError> {
         let ro = MountAttr { set: ATTR_RDONLY, ..Default::default() };
         for (mnt, recursive, what) in self.0 {
-            sys::mount::mount_setattr(mnt.as_fd(), recursive, ro, &what)?;
+            sys::mount::mount_setattr(mnt.as_fd(), recursive, ro.raw(), &what)?;
         }
         Ok(())
     }
@@ -86,5 +87,5 @@ pub(crate) fn finish_readonly(late: LateReadonly, plan: &RootfsPlan) -> Result<(
 }
 
 fn readonly(root: BorrowedFd<'_>) -> Result<(), SysError> {
-    sys::mount::mount_setattr(root, false, MountAttr { set: ATTR_RDONLY, ..Default::default() }, "/")
+    sys::mount::mount_setattr(root, false, MountAttr { set: ATTR_RDONLY, ..Default::default() }.raw(), "/")
 }

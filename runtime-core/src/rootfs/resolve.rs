@@ -11,10 +11,10 @@ use std::path::Path;
 
 use pathrs::flags::OpenFlags;
 
-use super::path_err;
 use crate::error::SysError;
 use crate::sys;
 use crate::sys::fs::{RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS};
+use crate::sys::path_err;
 
 const IN_ROOT: u64 = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 

@@ -128,15 +128,10 @@ impl Program {
     }
 }
 
-/// Compiles `spec` for the architecture hull runs on. Pure: no syscalls. `wait_killable` is the
-/// WAIT_KILLABLE_RECV flag, which oci-spec's types cannot carry (see `Bundle`).
-pub(crate) fn compile(spec: &LinuxSeccomp, wait_killable: bool) -> Result<Program> {
+/// Compiles `spec` for the architecture hull runs on. Pure: no syscalls.
+pub(crate) fn compile(spec: &LinuxSeccomp) -> Result<Program> {
     let native = Arch::native().ok_or_else(|| Error::NotSupported("seccomp on this architecture".into()))?;
-    let mut p = compile_for(spec, native)?;
-    if wait_killable && p.needs_listener() {
-        p.flags |= FLAG_WAIT_KILLABLE_RECV;
-    }
-    Ok(p)
+    compile_for(spec, native)
 }
 
 /// Compiles `spec` for a host whose native ABI is `native`.
@@ -150,6 +145,10 @@ pub(crate) fn compile_for(spec: &LinuxSeccomp, native: Arch) -> Result<Program> 
     };
     if profile.notify {
         flags |= FLAG_NEW_LISTENER;
+        // WAIT_KILLABLE_RECV only means something for a listener (the kernel refuses it alone).
+        if spec.flags().iter().flatten().any(|f| *f == LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv) {
+            flags |= FLAG_WAIT_KILLABLE_RECV;
+        }
     }
     Ok(Program {
         filter,
@@ -166,5 +165,7 @@ fn flag_bits(f: LinuxSeccompFilterFlag) -> u32 {
         // As runc: the child is single-threaded when it installs the filter, and TSYNC together
         // with NEW_LISTENER is refused by the kernel.
         LinuxSeccompFilterFlag::SeccompFilterFlagTsync => 0,
+        // Set with NEW_LISTENER only (`compile_for`).
+        LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => 0,
     }
 }

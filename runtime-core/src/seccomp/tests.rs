@@ -380,10 +380,18 @@ fn features_lists_what_compiles() {
     for arch in FEATURE_ARCHS {
         compile(&format!(r#"{{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["{arch}"]}}"#));
     }
-    // WAIT_KILLABLE_RECV is taken out of the raw JSON by the bundle loader (bundle.rs tests it).
-    for flag in FEATURE_FLAGS.iter().filter(|f| !f.contains("WAIT_KILLABLE")) {
+    for flag in FEATURE_FLAGS {
         compile(&format!(r#"{{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["{flag}"]}}"#));
     }
+}
+
+#[test]
+fn wait_killable_recv_goes_with_a_listener_only() {
+    let wkr = crate::seccomp::FLAG_WAIT_KILLABLE_RECV;
+    let head = r#""defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]"#;
+    let notify = r#""listenerPath": "/a", "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]"#;
+    assert_ne!(compile(&format!("{{{head}, {notify}}}")).flags & wkr, 0);
+    assert_eq!(compile(&format!("{{{head}}}")).flags & wkr, 0);
 }
 
 #[test]

@@ -2,8 +2,8 @@
 
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
+use super::SysError;
 use super::{check, cstr};
-use crate::error::SysError;
 
 /// What `fstat` says of an fd, reduced to what the checks need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 //! Wrappers take and return `OwnedFd`/`BorrowedFd`, never raw fds stored in structs.
 
 pub(crate) mod cgroup;
+pub(crate) mod error;
 pub(crate) mod fs;
 pub(crate) mod mount;
 pub(crate) mod netlink;
@@ -18,7 +19,7 @@ pub(crate) mod tty;
 
 use std::ffi::CString;
 
-use crate::error::SysError;
+pub(crate) use error::{path_err, SysError};
 
 /// Turns a `-1` return into a `SysError` from errno.
 fn check(ret: libc::c_long, op: &str, path: Option<&str>) -> Result<libc::c_long, SysError> {

@@ -4,8 +4,8 @@
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
+use super::SysError;
 use super::{check, cstr};
-use crate::error::SysError;
 
 const FSCONFIG_SET_FLAG: u32 = 0;
 const FSCONFIG_SET_STRING: u32 = 1;
@@ -13,31 +13,6 @@ const FSCONFIG_CMD_CREATE: u32 = 6;
 const OPEN_TREE_CLONE: u32 = 1;
 const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
 const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
-
-/// MOUNT_ATTR_* bits (linux/mount.h), for fsmount and mount_setattr.
-pub(crate) const ATTR_RDONLY: u64 = 0x1;
-pub(crate) const ATTR_NOSUID: u64 = 0x2;
-pub(crate) const ATTR_NODEV: u64 = 0x4;
-pub(crate) const ATTR_NOEXEC: u64 = 0x8;
-pub(crate) const ATTR_ATIME_MASK: u64 = 0x70;
-pub(crate) const ATTR_RELATIME: u64 = 0x0;
-pub(crate) const ATTR_NOATIME: u64 = 0x10;
-pub(crate) const ATTR_STRICTATIME: u64 = 0x20;
-pub(crate) const ATTR_NODIRATIME: u64 = 0x80;
-pub(crate) const ATTR_NOSYMFOLLOW: u64 = 0x20_0000;
-/// Read-only and inert: what masking tmpfs and read-only paths get.
-pub(crate) const ATTR_LOCKED_DOWN: u64 = ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC;
-
-/// Mount attributes (MOUNT_ATTR_*) plus propagation, as `mount_setattr` takes them.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct MountAttr {
-    /// Attributes to set.
-    pub(crate) set: u64,
-    /// Attributes to clear.
-    pub(crate) clr: u64,
-    /// MS_PRIVATE, MS_SHARED, MS_SLAVE or MS_UNBINDABLE, or 0.
-    pub(crate) propagation: u64,
-}
 
 #[repr(C)]
 struct RawMountAttr {
@@ -120,13 +95,17 @@ pub(crate) fn move_mount(from: BorrowedFd<'_>, target: BorrowedFd<'_>, what: &st
     check(r, "move_mount", Some(what)).map(drop)
 }
 
-/// Changes attributes and propagation of the mount behind `fd` (and below it with `recursive`).
-pub(crate) fn mount_setattr(fd: BorrowedFd<'_>, recursive: bool, attr: MountAttr, what: &str) -> Result<(), SysError> {
-    let raw = RawMountAttr { attr_set: attr.set, attr_clr: attr.clr, propagation: attr.propagation, userns_fd: 0 };
+/// Changes attributes and propagation of the mount behind `fd` (and below it with `recursive`):
+/// sets the MOUNT_ATTR_* bits `set`, clears `clr`, and applies `propagation` (an MS_* flag or 0).
+pub(crate) fn mount_setattr(
+    fd: BorrowedFd<'_>,
+    recursive: bool,
+    [set, clr, propagation]: [u64; 3],
+    what: &str,
+) -> Result<(), SysError> {
+    let raw = RawMountAttr { attr_set: set, attr_clr: clr, propagation, userns_fd: 0 };
     setattr(fd, recursive, raw, "mount_setattr", what)
 }
-
-const ATTR_IDMAP: u64 = 0x10_0000;
 
 /// Makes the detached mount behind `fd` idmapped through the user namespace `userns`.
 pub(crate) fn set_idmap(
@@ -135,7 +114,12 @@ pub(crate) fn set_idmap(
     userns: BorrowedFd<'_>,
     what: &str,
 ) -> Result<(), SysError> {
-    let raw = RawMountAttr { attr_set: ATTR_IDMAP, attr_clr: 0, propagation: 0, userns_fd: userns.as_raw_fd() as u64 };
+    let raw = RawMountAttr {
+        attr_set: libc::MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_raw_fd() as u64,
+    };
     setattr(fd, recursive, raw, "mount_setattr idmap", what)
 }
 

@@ -4,7 +4,7 @@
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::check;
-use crate::error::SysError;
+use super::SysError;
 
 /// A close-on-exec rtnetlink socket in the caller's network namespace.
 pub(crate) fn route_socket() -> Result<OwnedFd, SysError> {

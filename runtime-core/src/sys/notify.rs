@@ -3,8 +3,8 @@
 
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
+use super::SysError;
 use super::{check, cstr};
-use crate::error::SysError;
 
 fn owned(r: libc::c_long, op: &str, what: Option<&str>) -> Result<OwnedFd, SysError> {
     let fd = check(r, op, what)?;

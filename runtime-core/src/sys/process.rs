@@ -4,7 +4,7 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use super::check;
-use crate::error::SysError;
+use super::SysError;
 
 /// Which side of a fork-like clone we are on.
 #[derive(Debug)]

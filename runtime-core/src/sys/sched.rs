@@ -2,8 +2,7 @@
 //! personality, set_mempolicy.
 
 use super::check;
-use crate::error::SysError;
-use crate::plan::{MemPolicy, SchedAttr};
+use super::SysError;
 
 /// struct sched_attr, version 1 (with the utilization clamps left at zero).
 #[repr(C)]
@@ -20,17 +19,24 @@ struct RawSchedAttr {
     util_max: u32,
 }
 
-/// Sets the calling thread's scheduling policy and parameters.
-pub(crate) fn sched_setattr(a: &SchedAttr) -> Result<(), SysError> {
+/// Sets the calling thread's scheduling policy and parameters (sched_attr's fields, in order;
+/// `runtime`, `deadline` and `period` only matter for SCHED_DEADLINE).
+pub(crate) fn sched_setattr(
+    policy: u32,
+    flags: u64,
+    nice: i32,
+    priority: u32,
+    [runtime, deadline, period]: [u64; 3],
+) -> Result<(), SysError> {
     let raw = RawSchedAttr {
         size: std::mem::size_of::<RawSchedAttr>() as u32,
-        policy: a.policy,
-        flags: a.flags,
-        nice: a.nice,
-        priority: a.priority,
-        runtime: a.runtime,
-        deadline: a.deadline,
-        period: a.period,
+        policy,
+        flags,
+        nice,
+        priority,
+        runtime,
+        deadline,
+        period,
         util_min: 0,
         util_max: 0,
     };
@@ -60,10 +66,10 @@ pub(crate) fn personality(persona: u64) -> Result<(), SysError> {
     check(r as libc::c_long, "personality", None).map(|_| ())
 }
 
-/// Sets the calling thread's NUMA memory policy.
-pub(crate) fn set_mempolicy(p: &MemPolicy) -> Result<(), SysError> {
-    let (ptr, bits) = if p.nodes.is_empty() { (std::ptr::null(), 0) } else { (p.nodes.as_ptr(), p.nodes.len() * 64) };
-    // SAFETY: `ptr` is null or points at `bits` bits of `p.nodes`, which the kernel only reads.
-    let r = unsafe { libc::syscall(libc::SYS_set_mempolicy, p.mode, ptr, bits as libc::c_ulong) };
+/// Sets the calling thread's NUMA memory policy: `mode` with its flags, and the node bitmask.
+pub(crate) fn set_mempolicy(mode: i32, nodes: &[u64]) -> Result<(), SysError> {
+    let (ptr, bits) = if nodes.is_empty() { (std::ptr::null(), 0) } else { (nodes.as_ptr(), nodes.len() * 64) };
+    // SAFETY: `ptr` is null or points at `bits` bits of `nodes`, which the kernel only reads.
+    let r = unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, ptr, bits as libc::c_ulong) };
     check(r, "set_mempolicy", None).map(|_| ())
 }

@@ -5,23 +5,24 @@
 use std::io::{IoSlice, Write};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
+use std::path::Path;
 
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 
-use crate::seccomp::Program;
-use crate::SysError;
+use super::SysError;
 
-/// Loads `p` into the calling thread. Returns the listener fd when the program has NOTIFY rules.
+/// Loads the cBPF `filter` into the calling thread with `flags` (`SECCOMP_FILTER_FLAG_*`).
+/// Returns the listener fd when `flags` asks for one (NOTIFY rules).
 ///
 /// Needs no_new_privs or CAP_SYS_ADMIN; the child calls it while single-threaded, so no thread is
 /// left unfiltered (and TSYNC is not needed).
-pub(crate) fn install(p: &Program) -> Result<Option<OwnedFd>, SysError> {
-    let op = || format!("seccomp(SECCOMP_SET_MODE_FILTER, {:#x}, {} instructions)", p.flags, p.filter.len());
-    let len = u16::try_from(p.filter.len()).map_err(|_| SysError::check(op(), None, "program too long"))?;
+pub(crate) fn install(filter: &[seccompiler::sock_filter], flags: u32) -> Result<Option<OwnedFd>, SysError> {
+    let op = || format!("seccomp(SECCOMP_SET_MODE_FILTER, {flags:#x}, {} instructions)", filter.len());
+    let len = u16::try_from(filter.len()).map_err(|_| SysError::check(op(), None, "program too long"))?;
     let fprog = libc::sock_fprog {
         len,
         // seccompiler's sock_filter is #[repr(C)] with the same fields as the kernel's struct.
-        filter: p.filter.as_ptr() as *mut libc::sock_filter,
+        filter: filter.as_ptr() as *mut libc::sock_filter,
     };
     // SAFETY: `fprog` points at `len` initialised instructions that outlive the call; the kernel
     // copies the program and does not keep the pointer.
@@ -29,14 +30,14 @@ pub(crate) fn install(p: &Program) -> Result<Option<OwnedFd>, SysError> {
         libc::syscall(
             libc::SYS_seccomp,
             libc::SECCOMP_SET_MODE_FILTER,
-            libc::c_ulong::from(p.flags),
+            libc::c_ulong::from(flags),
             &fprog as *const libc::sock_fprog,
         )
     };
     if rc < 0 {
         return Err(SysError::last(op(), None));
     }
-    if !p.needs_listener() {
+    if flags & libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32 == 0 {
         return Ok(None);
     }
     let fd = i32::try_from(rc).map_err(|_| SysError::check(op(), None, "listener fd out of range"))?;
@@ -44,19 +45,15 @@ pub(crate) fn install(p: &Program) -> Result<Option<OwnedFd>, SysError> {
     Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
-/// Sends `listener` and the container's state to the agent at `p`'s listenerPath. `state_json` is
-/// the container's OCI state (what hooks get on stdin).
-pub(crate) fn send_to_agent(p: &Program, state_json: &[u8], listener: BorrowedFd<'_>) -> Result<(), SysError> {
-    let path = p.listener_path().ok_or_else(|| SysError::check("seccomp agent", None, "no listenerPath"))?;
+/// Sends `listener` with `msg` (runc's `ContainerProcessState` JSON) to the agent listening on
+/// `path` (the profile's listenerPath).
+pub(crate) fn send_to_agent(path: &Path, msg: &[u8], listener: BorrowedFd<'_>) -> Result<(), SysError> {
     let shown = path.display().to_string();
-    let msg = p
-        .agent_message(state_json)
-        .map_err(|e| SysError::check("seccomp agent message", None, format!("container state: {e}")))?;
     let mut sock = UnixStream::connect(path).map_err(|e| SysError::io("connect to seccomp agent", Some(&shown), &e))?;
     let fds = [listener.as_raw_fd()];
     let sent = sendmsg::<()>(
         sock.as_raw_fd(),
-        &[IoSlice::new(&msg)],
+        &[IoSlice::new(msg)],
         &[ControlMessage::ScmRights(&fds)],
         MsgFlags::MSG_NOSIGNAL,
         None,
@@ -83,14 +80,14 @@ mod tests {
     use nix::unistd::{fork, ForkResult, Pid};
 
     use super::*;
-    use crate::seccomp::{compile, Arch};
+    use crate::seccomp::{compile, Arch, Program};
 
     fn nr(name: &str) -> libc::c_long {
         libc::c_long::from(Arch::native().unwrap().syscall(name).unwrap())
     }
 
     fn program(json: &str) -> Program {
-        compile(&serde_json::from_str(json).unwrap(), false).unwrap()
+        compile(&serde_json::from_str(json).unwrap()).unwrap()
     }
 
     fn is_root() -> bool {
@@ -108,7 +105,7 @@ mod tests {
         // lock another test thread could hold (glibc's malloc is reset across fork).
         match unsafe { fork() }.unwrap() {
             ForkResult::Child => {
-                let code = match install(p) {
+                let code = match install(&p.filter, p.flags) {
                     Ok(listener) => body(listener),
                     Err(e) => 200 + e.errno,
                 };
@@ -271,7 +268,7 @@ mod tests {
         // the agent answers.
         match unsafe { fork() }.unwrap() {
             ForkResult::Child => {
-                let code = match install(&p) {
+                let code = match install(&p.filter, p.flags) {
                     Ok(Some(l)) => {
                         let fds = [l.as_raw_fd()];
                         let cmsg = [ControlMessage::ScmRights(&fds)];
@@ -296,7 +293,8 @@ mod tests {
                 let state = format!(
                     r#"{{"ociVersion": "1.2.0", "id": "t", "status": "creating", "pid": {child}, "bundle": "/"}}"#
                 );
-                send_to_agent(&p, state.as_bytes(), listener.as_fd()).unwrap();
+                let msg = p.agent_message(state.as_bytes()).unwrap();
+                send_to_agent(p.listener_path().unwrap(), &msg, listener.as_fd()).unwrap();
                 drop(listener);
                 let (conn, _) = agent.accept().unwrap();
                 let mut buf = vec![0u8; 4096];

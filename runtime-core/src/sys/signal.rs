@@ -4,7 +4,7 @@
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use super::check;
-use crate::error::SysError;
+use super::SysError;
 
 fn set_of(sigs: &[i32]) -> libc::sigset_t {
     // SAFETY: a zeroed sigset is valid input to sigemptyset.

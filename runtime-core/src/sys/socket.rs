@@ -4,7 +4,7 @@
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use super::check;
-use crate::error::SysError;
+use super::SysError;
 
 /// Largest message of the parent/child protocol; anything bigger is refused, not truncated.
 pub(crate) const MAX_MSG: usize = 64 * 1024;

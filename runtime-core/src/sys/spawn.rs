@@ -10,7 +10,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 
 use super::check;
-use crate::error::SysError;
+use super::SysError;
 
 /// The process's stdio for the helper: each `None` is inherited from the caller.
 pub(crate) type HelperStdio = [Option<OwnedFd>; 3];

@@ -3,7 +3,7 @@
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use super::check;
-use crate::error::SysError;
+use super::SysError;
 
 /// Unlocks the slave of a ptmx master and opens it with TIOCGPTPEER (no path lookup, so the
 /// container cannot swap /dev/pts/N under us).

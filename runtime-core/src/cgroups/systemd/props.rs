@@ -46,7 +46,7 @@ pub(crate) struct Property {
     pub(crate) min_version: u32,
 }
 
-fn prop(name: &str, value: Value) -> Property {
+pub(super) fn prop(name: &str, value: Value) -> Property {
     Property { name: name.into(), value, min_version: 0 }
 }
 
@@ -114,7 +114,7 @@ pub(crate) fn resource_properties(r: &LinuxResources, proc_devices: &str) -> cra
 /// CPUQuotaPerSecUSec (and the period): systemd keeps the quota as a whole percentage of a CPU,
 /// so a fraction is rounded up to the next 10 ms per second, as runc does, so that the kernel
 /// quota is not below the one asked for.
-fn cpu_quota(out: &mut Vec<Property>, quota: i64, period: u64) {
+pub(super) fn cpu_quota(out: &mut Vec<Property>, quota: i64, period: u64) {
     if period != 0 {
         out.push(Property { min_version: 242, ..prop("CPUQuotaPeriodUSec", Value::U64(period)) });
     }
@@ -132,7 +132,7 @@ fn cpu_quota(out: &mut Vec<Property>, quota: i64, period: u64) {
     out.push(prop("CPUQuotaPerSecUSec", Value::U64(per_sec)));
 }
 
-fn cpuset(out: &mut Vec<Property>, cpus: &str, mems: &str) -> crate::Result<()> {
+pub(super) fn cpuset(out: &mut Vec<Property>, cpus: &str, mems: &str) -> crate::Result<()> {
     for (name, list) in [("AllowedCPUs", cpus), ("AllowedMemoryNodes", mems)] {
         if !list.is_empty() {
             out.push(Property { min_version: 244, ..prop(name, Value::Bytes(range_to_bits(list)?)) });
@@ -220,7 +220,7 @@ fn unified(u: &std::collections::HashMap<String, String>) -> crate::Result<Vec<P
 /// allowed device: `/dev/{char,block}/M:m`, `char-<group>` for a whole major (its name in
 /// /proc/devices), `char-*`/`block-*` for all. `*:m` rules have no systemd form and are left to
 /// the eBPF program.
-fn device_properties(devices: &[LinuxDeviceCgroup], proc_devices: &str) -> crate::Result<Vec<Property>> {
+pub(super) fn device_properties(devices: &[LinuxDeviceCgroup], proc_devices: &str) -> crate::Result<Vec<Property>> {
     let mut rules = configured_rules(devices)?;
     rules.extend(default_rules());
     let state = DeviceState::from_rules(&rules);

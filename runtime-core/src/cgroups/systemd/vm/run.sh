@@ -1,11 +1,12 @@
 #!/bin/sh
 # The systemd cgroup driver's lane: a Debian VM with systemd as PID 1 on a pure cgroup v2
-# hierarchy, booted by qemu (TCG), runs with hull --systemd-cgroup and then with
-# runc --systemd-cgroup (Debian's 1.1.5): the systemd unit tests, the CLI test, a container
+# hierarchy (HULL_VM_HIERARCHY=hybrid: cgroup v1 hybrid), booted by qemu (TCG), runs with hull
+# --systemd-cgroup and then with runc --systemd-cgroup (Debian's 1.1.5): the systemd unit tests, the CLI test, a container
 # checked with `systemctl show` and the cgroup files through create, pause, update and delete,
 # and the conformance suite's cgroup tests. Exit status 0 only when every part passed.
 #
 #   runtime-core/src/cgroups/systemd/vm/run.sh
+#   HULL_VM_HIERARCHY=hybrid runtime-core/src/cgroups/systemd/vm/run.sh   (cgroup v1 hybrid)
 #
 # Needs qemu-system-x86, busybox-static and mmdebstrap (apt-get install), network access for the
 # first run (Debian kernel and packages, cached under target/systemd-vm), and the debug hull
@@ -14,6 +15,12 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../../../.." && pwd)
 cache=${HULL_VM_CACHE:-$repo/target/systemd-vm}
+hierarchy=${HULL_VM_HIERARCHY:-v2}
+case $hierarchy in
+v2) unified=1 ;;
+hybrid) unified=0 ;; # systemd 252: v1 controllers, name=systemd, cgroup2 at /sys/fs/cgroup/unified
+*) echo "systemd-vm: HULL_VM_HIERARCHY is v2 or hybrid, not $hierarchy" >&2; exit 2 ;;
+esac
 mkdir -p "$cache"
 
 # The kernel: the one the v2 lane fetched, else Debian's current one.
@@ -50,7 +57,7 @@ mkdir -p "$stage/bin" "$stage/proc" "$stage/lane" "$stage$(dirname "$hull")"
 cp /bin/busybox "$stage/bin/busybox"
 file /bin/busybox | grep -q 'statically linked' || { echo "systemd-vm: needs busybox-static" >&2; exit 1; }
 cp "$here/init" "$stage/init"
-cp "$here/lane.sh" "$here/hull-lane.service" "$here/e2e.sh" "$stage/lane/"
+cp "$here/lane.sh" "$here/hull-lane.service" "$here/e2e.sh" "$here/e2e-v1.sh" "$stage/lane/"
 # The CLI test finds hull at the path it was built with.
 cp "$hull" "$stage$hull"
 # And at a fixed path for the lane (the checkout may be anywhere).
@@ -64,12 +71,12 @@ strip --strip-debug "$stage$hull" "$stage/lane/unit-tests" "$stage/lane/lifecycl
 cp "$cache/rootfs.cpio.gz" "$stage/rootfs.cpio.gz"
 (cd "$stage" && find . | cpio -o -H newc --quiet) >"$cache/initramfs.cpio"
 
-log=$cache/console.log
+log=$cache/console-$hierarchy.log
 start=$(date +%s)
 timeout "${HULL_VM_TIMEOUT:-1500}" qemu-system-x86_64 -accel tcg -m 3072 -smp 2 -nographic -no-reboot \
     -kernel "$kernel" -initrd "$cache/initramfs.cpio" \
-    -append "console=ttyS0 panic=-1 rdinit=/init quiet systemd.unified_cgroup_hierarchy=1 systemd.show_status=0" \
+    -append "console=ttyS0 panic=-1 rdinit=/init quiet systemd.unified_cgroup_hierarchy=$unified systemd.show_status=0" \
     </dev/null >"$log" 2>&1 || true
 grep 'HULL-SD' "$log" || tail -40 "$log"
-echo "systemd-vm: VM ran $(($(date +%s) - start))s"
+echo "systemd-vm: VM ($hierarchy) ran $(($(date +%s) - start))s"
 grep -q 'HULL-SD-RESULT ok' "$log"

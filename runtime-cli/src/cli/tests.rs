@@ -188,3 +188,39 @@ fn exec_flags_repeat_and_the_command_is_never_parsed() {
     assert_eq!(p.process.as_deref(), Some(std::path::Path::new("/p.json")));
     assert!(p.command.is_empty());
 }
+
+#[test]
+fn go_spellings_clap_does_not_know() {
+    // Go has no combined short flags and no attached short values.
+    assert_eq!(err("exec -dt c1 sh"), "flag provided but not defined: -dt");
+    assert_eq!(err("create -bfoo c1"), "flag provided but not defined: -bfoo");
+    assert_eq!(err("create -b"), "flag needs an argument: -b");
+    // A one-letter name with two dashes is still the short flag; a long name with one dash the long.
+    let Command::Run(r) = cmd("run --d -keep=true -no-subreaper=0 c1") else { panic!() };
+    assert!(r.detach && r.keep && !r.no_subreaper);
+    assert_eq!(err("run -d=maybe c1"), r#"invalid boolean value "maybe" for -d: parse error"#);
+    // As in Go, a flag's value is checked before the operands are counted.
+    assert_eq!(err("run -d=maybe"), r#"invalid boolean value "maybe" for -d: parse error"#);
+    // An empty value is a value, not a missing one.
+    let Command::Create(c) = cmd("create --bundle= c1") else { panic!() };
+    assert_eq!(c.bundle, PathBuf::from("/cwd"));
+    // `--` before the command, and a second `--` after exec's id is part of the command.
+    assert_eq!(cmd("-- state c"), Command::State { id: "c".into() });
+    let Command::Exec(a) = cmd("exec c1 -- ls --") else { panic!() };
+    assert_eq!(a.command, ["--", "ls", "--"]);
+    assert_eq!(
+        cmd("ps c1 -ef"),
+        Command::Ps { id: "c1".into(), format: ListFormat::Table, ps_args: vec!["-ef".into()] }
+    );
+}
+
+#[test]
+fn update_flags_in_order() {
+    let Command::Update { id, resources, flags } = cmd("update --memory 1m -r r.json --pids-limit=5 c1 --memory 2m")
+    else {
+        panic!()
+    };
+    assert_eq!(id, "c1");
+    assert_eq!(resources, Some(PathBuf::from("/cwd/r.json")));
+    assert_eq!(flags, [("memory", "1m".to_owned()), ("pids-limit", "5".to_owned()), ("memory", "2m".to_owned())]);
+}
