@@ -6,7 +6,7 @@
 # unless tests/runtime-tools/expected-differences.txt lists it with its reason.
 #
 # Usage (as root): scripts/runtime-tools.sh [HULL-BINARY]
-#   HULL-BINARY           default: target/x86_64-unknown-linux-gnu/release/hull
+#   HULL-BINARY           default: target/x86_64-unknown-linux-musl/release/hull
 #   HULL_SHARED_DIR       the shared/ folder holding suites/ (default: beside the repository)
 #   RTOOLS_GO             the Go toolchain (default: /usr/lib/go-1.23/bin/go, Debian bookworm-backports)
 #   RTOOLS_RUNC           runc binary (default: /usr/sbin/runc)
@@ -16,7 +16,7 @@
 # Output: one line per program, hull's closing line, raw TAP and stderr under target/runtime-tools/.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-HULL=$(realpath -e "${1:-$REPO/target/x86_64-unknown-linux-gnu/release/hull}") || { echo "runtime-tools: no hull binary" >&2; exit 1; }
+HULL=$(realpath -e "${1:-$REPO/target/x86_64-unknown-linux-musl/release/hull}") || { echo "runtime-tools: no hull binary" >&2; exit 1; }
 RUNC=${RTOOLS_RUNC:-/usr/sbin/runc}
 SHARED=${HULL_SHARED_DIR:-$(dirname "$REPO")/shared}
 TARBALL=$SHARED/suites/runtime-tools-5e63903.tar.gz

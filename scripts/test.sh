@@ -25,7 +25,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc -q -p runtime-core --no-deps
 echo "== build hull (release)"
 cargo build --release -p runtime-cli
 echo "== cargo test --workspace"
-HULL="$PWD/target/x86_64-unknown-linux-gnu/release/hull" cargo test --workspace --no-fail-fast -- --test-threads=2
+HULL="$PWD/target/x86_64-unknown-linux-musl/release/hull" cargo test --workspace --no-fail-fast -- --test-threads=2
 echo "== cgroup v2: runtime-core's cgroup tests in a pure-cgroup2 VM (qemu, tcg)"
 if command -v qemu-system-x86_64 >/dev/null && command -v cpio >/dev/null; then
     runtime-core/src/cgroups/v2vm/run.sh > target/v2vm-run.log 2>&1 || { tail -40 target/v2vm-run.log; exit 1; }
@@ -36,7 +36,7 @@ else
     echo "SKIP cgroup v2 VM tests: qemu-system-x86_64 or cpio missing (.ci/run installs them)"
 fi
 echo "== OCI runtime validation suite (runtime-tools), hull beside runc (scripts/runtime-tools.sh)"
-scripts/runtime-tools.sh "$PWD/target/x86_64-unknown-linux-gnu/release/hull"
+scripts/runtime-tools.sh "$PWD/target/x86_64-unknown-linux-musl/release/hull"
 echo "== systemd cgroup driver: a Debian VM with systemd as PID 1 on cgroup v2, then v1 hybrid (qemu, tcg), hull and runc"
 # Each boot 2-7 minutes once the image is cached, by the load on this 2-vCPU host (first run: +5
 # minutes for mmdebstrap); the hybrid boot (same image and parts, v1 files and property names)
@@ -53,8 +53,8 @@ else
     [ "${HULL_STRICT:-0}" = 1 ] && exit 1
 fi
 echo "== real clients: containerd, podman, Docker, CRI (tests/clients)"
-tests/clients/run-all.sh "$PWD/target/x86_64-unknown-linux-gnu/release/hull"
+tests/clients/run-all.sh "$PWD/target/x86_64-unknown-linux-musl/release/hull"
 echo "== rootless: an ordinary user runs hull and rootless podman (tests/rootless)"
-tests/rootless/run.sh "$PWD/target/x86_64-unknown-linux-gnu/release/hull"
+tests/rootless/run.sh "$PWD/target/x86_64-unknown-linux-musl/release/hull"
 echo "== leftovers"
 scripts/leftovers.sh

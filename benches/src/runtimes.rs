@@ -27,7 +27,7 @@ pub struct Skipped {
 
 /// hull as built by `cargo build --release -p runtime-cli` in this workspace.
 pub fn default_hull() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/x86_64-unknown-linux-gnu/release/hull")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/x86_64-unknown-linux-musl/release/hull")
 }
 
 /// Where each requested runtime lives: `hull`, `runc`, `crun` have known homes; `NAME=PATH` names any other.

@@ -118,7 +118,7 @@ impl RuntimeUnderTest {
     }
 
     /// The runner's selection, else `$RUNTIME` (or `$HULL`, as scripts/test.sh sets), else the workspace's release hull, else its
-    /// debug hull (under `target/x86_64-unknown-linux-gnu/`, see .cargo/config.toml).
+    /// debug hull (under `target/x86_64-unknown-linux-musl/`, see .cargo/config.toml).
     pub fn binary_from_env() -> PathBuf {
         if let Some(p) = SELECTED.read().unwrap_or_else(|e| e.into_inner()).clone() {
             return p;
@@ -126,7 +126,7 @@ impl RuntimeUnderTest {
         if let Some(p) = std::env::var_os("RUNTIME").or_else(|| std::env::var_os("HULL")) {
             return PathBuf::from(p);
         }
-        let target = crate::workspace_dir().join("target/x86_64-unknown-linux-gnu");
+        let target = crate::workspace_dir().join("target/x86_64-unknown-linux-musl");
         let release = target.join("release/hull");
         if release.exists() {
             release

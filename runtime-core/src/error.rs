@@ -345,6 +345,12 @@ mod tests {
         assert_eq!(errno_text(libc::ENOTTY), "inappropriate ioctl for device");
         assert_eq!(errno_text(libc::EDOTDOT), "RFS specific error");
         assert_eq!(errno_text(4242), "errno 4242");
+        assert_eq!(errno_text(-1), "errno -1");
+        // Where musl's strerror words it otherwise: hull prints glibc's (Go's) text all the same.
+        assert_eq!(errno_text(libc::EBUSY), "device or resource busy");
+        assert_eq!(errno_text(libc::ELOOP), "too many levels of symbolic links");
+        assert_eq!(errno_text(libc::EMFILE), "too many open files");
+        assert_eq!(errno_text(libc::EOPNOTSUPP), "operation not supported");
         let io = std::io::Error::from_raw_os_error(libc::EACCES);
         assert_eq!(io_error_text(&io), "permission denied");
         assert_eq!(io_error_text(&std::io::Error::other("own words")), "own words");

@@ -77,7 +77,7 @@ wait_until() {
 runtime_under_test() {
     local repo
     repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-    local rt=${1:-$repo/target/x86_64-unknown-linux-gnu/release/hull}
+    local rt=${1:-$repo/target/x86_64-unknown-linux-musl/release/hull}
     rt=$(command -v "$rt" || true)
     [ -n "$rt" ] && [ -x "$rt" ] || { echo "runtime ${1:-hull release build} not found (cargo build --release -p runtime-cli)" >&2; exit 2; }
     readlink -f "$rt"

@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" = 0 ] || { echo "rootless/run.sh: must run as root (it creates a user)" >&2; exit 2; }
-HULL=$(realpath "${1:-target/x86_64-unknown-linux-gnu/release/hull}")
+HULL=$(realpath "${1:-target/x86_64-unknown-linux-musl/release/hull}")
 [ -x "$HULL" ] || { echo "rootless/run.sh: no hull at $HULL" >&2; exit 2; }
 RUNC=/usr/sbin/runc
 USR=hull-rootless
@@ -51,7 +51,7 @@ echo "$USR:$SUB:65536" >>/etc/subgid
 UID_=$(id -u "$USR")
 mkdir -p "$W/bin" "$W/home" "$W/xdg" "$W/shared"
 install -m 0755 "$HULL" "$W/bin/hull"
-install -m 0755 target/x86_64-unknown-linux-gnu/debug/conformance "$W/bin/conformance"
+install -m 0755 target/x86_64-unknown-linux-musl/debug/conformance "$W/bin/conformance"
 install -m 0755 target/probe/x86_64-unknown-linux-gnu/release/probe "$W/bin/probe"
 chown "$USR:" "$W/home" "$W/xdg"
 chmod 700 "$W/xdg"

@@ -326,12 +326,7 @@ pub(crate) fn serve(sock: &OwnedFd, child: i32, ex: &Expect<'_>) -> Result<(i32,
 }
 
 fn open_path(p: &std::path::Path) -> Result<OwnedFd, SysError> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
-        .open(p)
-        .map(OwnedFd::from)
-        .map_err(|e| SysError::io("open", Some(&p.to_string_lossy()), &e))
+    sys::fs::open_o_path(p)
 }
 
 fn open_path_ro(p: &std::path::Path) -> Result<OwnedFd, SysError> {
@@ -358,7 +353,6 @@ pub(crate) fn parse_stat(s: &str) -> Option<(char, u64)> {
     Some((state, start))
 }
 
-use std::os::unix::fs::OpenOptionsExt;
 
 #[cfg(test)]
 mod tests {

@@ -41,10 +41,7 @@ pub(crate) fn check_bind_sources(mounts: &[MountStep]) -> Result<(), SysError> {
         if let (MountKind::Bind { source, .. }, Some(_)) = (&m.kind, required_magic(&m.dest)) {
             let src = source.to_string_lossy();
             // O_PATH: a fifo planted as the source must not block the runtime.
-            let f =
-                std::os::unix::fs::OpenOptionsExt::custom_flags(std::fs::OpenOptions::new().read(true), libc::O_PATH)
-                    .open(source)
-                    .map_err(|e| SysError::io("open", Some(&src), &e))?;
+            let f = sys::fs::open_o_path(source)?;
             check_bind_magic(f.as_fd(), &src, &m.dest)?;
         }
     }

@@ -6,26 +6,19 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// An errno as Go's `syscall.Errno` prints it, which is what runc prints: the C library's text with
-/// its first letter lowered when the second is lower case (`no such file or directory`, but `RFS
-/// specific error`), and `errno N` for a number the C library does not know. Docker and podman
+/// An errno as Go's `syscall.Errno` prints it, which is what runc prints: glibc's text with its
+/// first letter lowered when the second is lower case (`no such file or directory`, but `RFS
+/// specific error`), from a table (not the C library hull links, see `errno_texts`), and `errno N`
+/// for a number Linux does not define. Docker and podman
 /// match on these texts, so every errno hull shows goes through here.
 ///
 /// ```
 /// assert_eq!(runtime_core::errno_text(libc::ENOENT), "no such file or directory");
 /// ```
 pub fn errno_text(errno: i32) -> String {
-    let full = std::io::Error::from_raw_os_error(errno).to_string();
-    let desc = full.strip_suffix(&format!(" (os error {errno})")).unwrap_or(&full);
-    if desc.is_empty() || desc.starts_with("Unknown error") {
-        return format!("errno {errno}");
-    }
-    let mut chars = desc.chars();
-    match (chars.next(), chars.next()) {
-        (Some(a), Some(b)) if a.is_ascii_uppercase() && b.is_ascii_lowercase() => {
-            format!("{}{}", a.to_ascii_lowercase(), &desc[1..])
-        }
-        _ => desc.to_owned(),
+    match usize::try_from(errno).ok().and_then(|n| super::errno_texts::TEXTS.get(n).copied().flatten()) {
+        Some(text) => text.to_owned(),
+        None => format!("errno {errno}"),
     }
 }
 

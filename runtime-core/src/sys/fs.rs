@@ -43,7 +43,8 @@ pub(crate) fn fs_magic(fd: BorrowedFd<'_>, what: &str) -> Result<i64, SysError> 
     // SAFETY: valid fd and out-pointer.
     let r = unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) };
     check(r as _, "fstatfs", Some(what))?;
-    Ok(st.f_type)
+    // The field's type differs between libcs (i64 in glibc, u64 in musl); magics fit either.
+    Ok(st.f_type as i64)
 }
 
 /// Creates a device node, fifo or regular file `name` in the directory `dir`.
@@ -106,6 +107,20 @@ pub(crate) fn openat(dir: BorrowedFd<'_>, name: &str, flags: i32, what: &str) ->
     // SAFETY: valid fd and C string; the result is a new fd we own.
     let r = unsafe { libc::openat(dir.as_raw_fd(), n.as_ptr(), flags | libc::O_CLOEXEC | libc::O_NOFOLLOW, 0o644) };
     check(r as _, "openat", Some(what)).map(|fd| {
+        // SAFETY: fresh fd from the kernel.
+        unsafe { OwnedFd::from_raw_fd(fd as RawFd) }
+    })
+}
+
+/// An O_PATH fd of a host path, symlinks followed. Not through `std::fs::OpenOptions`: on musl its
+/// `custom_flags` drops O_PATH (musl's O_ACCMODE includes it), which would open a fifo for reading
+/// and block.
+pub(crate) fn open_o_path(path: &std::path::Path) -> Result<OwnedFd, SysError> {
+    let shown = path.to_string_lossy();
+    let p = cstr(&shown, "open")?;
+    // SAFETY: valid C string; the result is a new fd we own.
+    let r = unsafe { libc::open(p.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+    check(r as _, "open", Some(&shown)).map(|fd| {
         // SAFETY: fresh fd from the kernel.
         unsafe { OwnedFd::from_raw_fd(fd as RawFd) }
     })

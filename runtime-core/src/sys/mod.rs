@@ -5,6 +5,7 @@
 
 pub(crate) mod cgroup;
 pub(crate) mod error;
+mod errno_texts;
 pub(crate) mod fs;
 pub(crate) mod mount;
 pub(crate) mod netlink;

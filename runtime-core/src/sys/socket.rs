@@ -68,7 +68,7 @@ pub(crate) fn send(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>], cr
     let cred_space = if creds { (unsafe { libc::CMSG_SPACE(cred_len) }) as usize } else { 0 };
     if fd_space + cred_space > 0 {
         msg.msg_control = buf.0.as_mut_ptr().cast();
-        msg.msg_controllen = fd_space + cred_space;
+        msg.msg_controllen = (fd_space + cred_space) as _;
         // SAFETY: msg_control points at `buf`, big enough for both headers (checked above by the
         // fd count limit); CMSG_* walk within msg_controllen.
         unsafe {
@@ -93,7 +93,7 @@ pub(crate) fn send(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>], cr
                 space += cred_space;
             }
         }
-        msg.msg_controllen = space;
+        msg.msg_controllen = space as _;
     }
     loop {
         // SAFETY: msg points at live iovec and control buffers.
@@ -115,7 +115,7 @@ pub(crate) fn recv(sock: BorrowedFd<'_>) -> Result<Received, SysError> {
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
     msg.msg_control = buf.0.as_mut_ptr().cast();
-    msg.msg_controllen = CMSG_SPACE;
+    msg.msg_controllen = CMSG_SPACE as _;
     let n = loop {
         // SAFETY: msg points at live buffers; MSG_CMSG_CLOEXEC makes received fds CLOEXEC.
         let r = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };

@@ -47,7 +47,7 @@ for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
 done
 # A whole container too, when hull is built: limits must land in cgroup2 files and the cgroup
 # must be gone after the run.
-hull=$repo/target/x86_64-unknown-linux-gnu/release/hull
+hull=$repo/target/x86_64-unknown-linux-musl/release/hull
 if [ -x "$hull" ]; then
     cp "$hull" "$root/hull"
     for lib in $(ldd "$hull" | grep -o '/[^ ]*'); do

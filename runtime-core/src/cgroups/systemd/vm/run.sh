@@ -33,7 +33,7 @@ if [ -z "$kernel" ]; then
 fi
 "$here/image.sh" "$cache"
 
-hull=$repo/target/x86_64-unknown-linux-gnu/debug/hull
+hull=$repo/target/x86_64-unknown-linux-musl/debug/hull
 [ -x "$hull" ] || { echo "systemd-vm: build hull first (cargo build -p runtime-cli)" >&2; exit 1; }
 exe() { # name cargo-args...: the test executable named deps/<name>-HASH that cargo builds
     name=$1; shift
