@@ -29,6 +29,9 @@ for rt in "$hull" /usr/sbin/runc; do
         CONFORMANCE_SYSTEMD_CGROUP=1 ./conformance-cgroups --test-threads=1 \
         --skip device_rule_access_strings_as_runc_takes_them --skip joining_a_frozen_cgroup_is_refused \
         --skip joining_a_non_empty_cgroup_warns
+    # The clients: containerd through ctr and through its CRI plugin, podman (the shim and podman
+    # pass --systemd-cgroup themselves).
+    for client in ctr cri podman; do part "$client-$n" ./containerd.sh $client "$rt"; done
 done
 systemctl list-units --all --no-legend --type=scope,slice 'hull-*' 'runc-*' | sed 's/^/HULL-SD: left: /'
 left=$(systemctl list-units --all --no-legend --type=scope,slice 'hull-*' 'runc-*' | wc -l)
