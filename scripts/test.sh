@@ -34,8 +34,8 @@ fi
 echo "== OCI runtime validation suite (runtime-tools), hull beside runc (scripts/runtime-tools.sh)"
 scripts/runtime-tools.sh "$PWD/target/x86_64-unknown-linux-gnu/release/hull"
 echo "== systemd cgroup driver: a Debian VM with systemd as PID 1 on cgroup v2 (qemu, tcg), hull and runc"
-# About 11 minutes of VM time once the image is cached (measured on a shared 2-vCPU host; 22 under
-# heavy load), 7.5 of them containerd (ctr, CRI) and podman; first run: +3.5 minutes for mmdebstrap.
+# 8-11 minutes of VM time once the image is cached (measured on a shared 2-vCPU host; 22 under
+# heavy load), 6-7.5 of them containerd (ctr, CRI) and podman; first run: +3.5 minutes for mmdebstrap.
 if command -v qemu-system-x86_64 >/dev/null && command -v cpio >/dev/null && command -v mmdebstrap >/dev/null; then
     cargo build -q -p runtime-cli
     runtime-core/src/cgroups/systemd/vm/run.sh > target/systemd-vm-run.log 2>&1 || { tail -60 target/systemd-vm-run.log; exit 1; }
