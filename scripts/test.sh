@@ -38,9 +38,10 @@ fi
 echo "== OCI runtime validation suite (runtime-tools), hull beside runc (scripts/runtime-tools.sh)"
 scripts/runtime-tools.sh "$PWD/target/x86_64-unknown-linux-musl/release/hull"
 echo "== systemd cgroup driver: a Debian VM with systemd as PID 1 on cgroup v2, then v1 hybrid (qemu, tcg), hull and runc"
-# Each boot 2-7 minutes once the image is cached, by the load on this 2-vCPU host (first run: +5
-# minutes for mmdebstrap); the hybrid boot (same image and parts, v1 files and property names)
-# adds one more: 311-434 s here (v2: 452 s at the same load).
+# The v2 boot: the driver's tests, rootless through a user's instance, containerd (ctr, CRI) and
+# podman: 8-11 minutes of VM time once the image is cached (measured on a shared 2-vCPU host; 22
+# under heavy load). The hybrid boot (the driver's tests with v1 files and property names): 5-7
+# minutes. First run: +3.5 minutes for mmdebstrap.
 if command -v qemu-system-x86_64 >/dev/null && command -v cpio >/dev/null && command -v mmdebstrap >/dev/null; then
     cargo build -q -p runtime-cli
     for h in v2 hybrid; do

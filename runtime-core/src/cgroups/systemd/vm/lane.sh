@@ -36,6 +36,11 @@ for rt in "$hull" /usr/sbin/runc; do
         CONFORMANCE_SYSTEMD_CGROUP=1 ./conformance-cgroups --test-threads=1 \
         $skip_v1 --skip joining_a_frozen_cgroup_is_refused \
         --skip joining_a_non_empty_cgroup_warns
+    # The clients (cgroup v2 boot): containerd through ctr and through its CRI plugin, podman (the
+    # shim and podman pass --systemd-cgroup themselves).
+    if [ "$e2e" = ./e2e.sh ]; then
+        for client in ctr cri podman; do part "$client-$n" ./containerd.sh $client "$rt"; done
+    fi
 done
 # Rootless: an ordinary user's containers through its own systemd instance (rootless.sh); cgroup
 # v2 only (a user's manager gets no delegation on v1: hull and runc refuse it there).

@@ -59,6 +59,9 @@ file /bin/busybox | grep -q 'statically linked' || { echo "systemd-vm: needs bus
 cp "$here/init" "$stage/init"
 cp "$here/lane.sh" "$here/hull-lane.service" "$here/e2e.sh" "$here/e2e-v1.sh" "$stage/lane/"
 cp "$here/rootless.sh" "$stage/lane/"
+# The clients' parts: containerd.sh with the images and the CRI client it needs.
+cp "$here/containerd.sh" "$stage/lane/"
+"$here/containerd.sh" stage "$stage/lane/clients"
 # The CLI test finds hull at the path it was built with.
 cp "$hull" "$stage$hull"
 # And at a fixed path for the lane (the checkout may be anywhere).
@@ -68,13 +71,14 @@ cp "$lifecycle" "$stage/lane/lifecycle"
 cp "$conf" "$stage/lane/conformance-cgroups"
 cp "$probe" "$stage/lane/probe"
 # Debug info is most of the debug binaries' size, and the kernel unpacks every byte under TCG.
-strip --strip-debug "$stage$hull" "$stage/lane/unit-tests" "$stage/lane/lifecycle" "$stage/lane/conformance-cgroups"
-cp "$cache/rootfs.cpio.gz" "$stage/rootfs.cpio.gz"
+strip --strip-debug "$stage$hull" "$stage/lane/hull" "$stage/lane/unit-tests" "$stage/lane/lifecycle" "$stage/lane/conformance-cgroups"
+# Uncompressed: gunzip of the 400 MB root under TCG took a minute of the boot.
+gunzip -c "$cache/rootfs.cpio.gz" >"$stage/rootfs.cpio"
 (cd "$stage" && find . | cpio -o -H newc --quiet) >"$cache/initramfs.cpio"
 
 log=$cache/console-$hierarchy.log
 start=$(date +%s)
-timeout "${HULL_VM_TIMEOUT:-1500}" qemu-system-x86_64 -accel tcg -m 3072 -smp 2 -nographic -no-reboot \
+timeout "${HULL_VM_TIMEOUT:-2400}" qemu-system-x86_64 -accel tcg -m 3072 -smp 2 -nographic -no-reboot \
     -kernel "$kernel" -initrd "$cache/initramfs.cpio" \
     -append "console=ttyS0 panic=-1 rdinit=/init quiet systemd.unified_cgroup_hierarchy=$unified systemd.show_status=0" \
     </dev/null >"$log" 2>&1 || true
