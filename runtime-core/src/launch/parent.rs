@@ -353,7 +353,6 @@ pub(crate) fn parse_stat(s: &str) -> Option<(char, u64)> {
     Some((state, start))
 }
 
-
 #[cfg(test)]
 mod tests {
     #[test]

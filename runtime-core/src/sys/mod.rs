@@ -4,8 +4,8 @@
 //! Wrappers take and return `OwnedFd`/`BorrowedFd`, never raw fds stored in structs.
 
 pub(crate) mod cgroup;
-pub(crate) mod error;
 mod errno_texts;
+pub(crate) mod error;
 pub(crate) mod fs;
 pub(crate) mod mount;
 pub(crate) mod netlink;
