@@ -70,6 +70,8 @@ fn cap_mask(set: &Option<Capabilities>) -> Result<u64> {
     Ok(m)
 }
 
+// The constants are u32 in the libc crate's glibc bindings and i32 in its musl ones.
+#[allow(clippy::unnecessary_cast)]
 fn rlimit_number(t: PosixRlimitType) -> i32 {
     (match t {
         PosixRlimitType::RlimitCpu => libc::RLIMIT_CPU,
