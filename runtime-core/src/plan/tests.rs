@@ -67,7 +67,7 @@ fn defaults_of_a_runc_like_spec() {
     assert_eq!(p.process.umask, 0o022);
     assert_eq!(p.process.caps.bounding, 1 << 5);
     assert_eq!(p.process.path_env, "/bin:/usr/bin");
-    assert_eq!(p.process.rlimits[0].resource, libc::RLIMIT_NOFILE as i32);
+    assert_eq!(i64::from(p.process.rlimits[0].resource), libc::RLIMIT_NOFILE as i64);
     assert_eq!(p.rootfs.devices.len(), 6);
     assert!(p.new_keyring);
 }
