@@ -153,14 +153,19 @@ part_ctr() {
     ctr_ events >"$D/events" 2>&1 &
     local events=$!
     sleep 1
-    # The shim watches memory.events only once the runtime's start has returned: the allocation
-    # waits 5s (with 2s, 2 of 10 OOM kills under hull went unreported in one run, none under runc,
-    # none in a rerun of 6).
-    capture run_ oom --rm --memory-limit 16777216 "$IMG" oom sh -c 'sleep 5; exec dd if=/dev/zero of=/dev/null bs=64M count=1'
-    [ "$rc" = 137 ] && pass "OOM: task exit status 137" || fail "OOM: task exit status 137" "rc $rc: $(short "$out")"
-    wait_until 10 grep -q '/tasks/oom' "$D/events"
+    # containerd 1.6's shim reports an OOM from the scope's memory.events, read by a watcher that
+    # races with the task's exit: in the CI run of 2026-12-03 the CRI plugin's OOMKilled was lost
+    # once under runc 1.1.5, and earlier /tasks/oom twice under hull. Up to three OOM kills, each
+    # must exit 137, and one of them must be reported (a runtime whose OOM never shows fails).
+    local try reported=""
+    for try in 1 2 3; do
+        capture run_ oom --rm --memory-limit 16777216 "$IMG" oom sh -c 'sleep 5; exec dd if=/dev/zero of=/dev/null bs=64M count=1'
+        [ "$rc" = 137 ] && pass "OOM $try: task exit status 137" || fail "OOM $try: task exit status 137" "rc $rc: $(short "$out")"
+        if wait_until 10 grep -q '/tasks/oom' "$D/events"; then reported=$try; break; fi
+        echo "info: OOM kill $try not reported by the shim"
+    done
     kill "$events" 2>/dev/null
-    if grep '/tasks/oom' "$D/events" | grep -q '"oom"'; then pass "OOM: /tasks/oom event for the container"; else fail "OOM: /tasks/oom event" "$(short "$(cat "$D/events")")"; fi
+    if [ -n "$reported" ] && grep '/tasks/oom' "$D/events" | grep -q '"oom"'; then pass "OOM: /tasks/oom event for the container (kill $reported)"; else fail "OOM: /tasks/oom event" "$(short "$(cat "$D/events")")"; fi
     unit_is "OOM container after --rm" ctrd-oom.scope LoadState not-found
 
     capture run_ plain --rm "$IMG" plain cat /proc/self/cgroup
@@ -243,13 +248,23 @@ part_cri() {
     unit_is "container scope after remove" "$cu" LoadState not-found
     # OOM at the limit, as the kubelet sees it: exit 137 with the reason OOMKilled (from the
     # shim's /tasks/oom).
-    capture cri create "$pod" pod1 "$parent" oom "$IMG" --memory 16777216 -- sh -c 'sleep 5; exec dd if=/dev/zero of=/dev/null bs=64M count=1'
-    local o=$out
-    expect_rc "StartContainer: allocates past 16 MiB" 0 cri start "$o"
-    wait_until 60 bash -c "cri status $o | grep -q EXITED"
-    expect "ContainerStatus: OOMKilled" "CONTAINER_EXITED 137 OOMKilled" cri status "$o"
-    expect_rc "RemoveContainer (OOM-killed)" 0 cri rm "$o"
-    unit_is "OOM-killed container's scope after remove" "cri-containerd-$o.scope" LoadState not-found
+    # Up to three OOM kills (the shim's watcher races with the exit, see the ctr part): each exits
+    # 137, and one must be reported OOMKilled.
+    local try o status reported=""
+    for try in 1 2 3; do
+        capture cri create "$pod" pod1 "$parent" "oom$try" "$IMG" --memory 16777216 -- sh -c 'sleep 5; exec dd if=/dev/zero of=/dev/null bs=64M count=1'
+        o=$out
+        expect_rc "StartContainer $try: allocates past 16 MiB" 0 cri start "$o"
+        wait_until 60 bash -c "cri status $o | grep -q EXITED"
+        capture cri status "$o"
+        status=$out
+        expect_match "ContainerStatus $try: exited 137" '^CONTAINER_EXITED 137 ' echo "$status"
+        expect_rc "RemoveContainer (OOM-killed) $try" 0 cri rm "$o"
+        unit_is "OOM-killed container's scope after remove" "cri-containerd-$o.scope" LoadState not-found
+        if [ "$status" = "CONTAINER_EXITED 137 OOMKilled" ]; then reported=$try; break; fi
+        echo "info: OOM kill $try reported as: $status"
+    done
+    [ -n "$reported" ] && pass "ContainerStatus: OOMKilled (kill $reported)" || fail "ContainerStatus: OOMKilled" "none of 3 OOM kills reported OOMKilled"
     # Recorded for comparison between runtimes: the sandbox's CPUWeight (shares 2) and swap.
     echo "info: sandbox $(systemctl show -p CPUWeight -p MemorySwapMax "$pu" | tr '\n' ' ')cpu.weight $(cat "$sdir/$pu/cpu.weight")"
     expect_rc "StopPodSandbox" 0 cri stopp "$pod"
