@@ -1,4 +1,4 @@
-//! /proc/PID/stat as the runtime side reads it (start time and state of an init): through a
+//! /proc/PID files as the runtime side reads them (an init's start time and state, its cgroups): through a
 //! private procfs instance made once per process (fsopen + fsmount, attached nowhere, so nothing
 //! can be mounted over its files), opened with openat2 confined beneath it. libpathrs's handle
 //! gives the same guarantee but re-verifies itself on every open (about 25 syscalls each, and
@@ -38,7 +38,12 @@ fn private() -> Option<BorrowedFd<'static>> {
 
 /// The text of /proc/PID/stat.
 pub(crate) fn stat(pid: i32) -> Result<String, SysError> {
-    let sub = format!("{pid}/stat");
+    pid_file(pid, "stat")
+}
+
+/// The text of /proc/PID/`name` (a small file: stat, cgroup).
+pub(crate) fn pid_file(pid: i32, name: &str) -> Result<String, SysError> {
+    let sub = format!("{pid}/{name}");
     let mut f = match private() {
         Some(proc) => {
             let how = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
@@ -51,7 +56,7 @@ pub(crate) fn stat(pid: i32) -> Result<String, SysError> {
                 .map_err(|e| crate::sys::path_err("open", &format!("/proc/{sub}"), e))?
         }
     };
-    // /proc/PID/stat is one line well under 1 KiB: one read, then the end.
+    // These files are well under 1 KiB: one read, then the end.
     let mut s = String::with_capacity(512);
     f.read_to_string(&mut s).map_err(|e| SysError::io("read", Some(&format!("/proc/{sub}")), &e))?;
     Ok(s)

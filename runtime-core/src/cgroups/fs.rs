@@ -161,9 +161,7 @@ impl Cgroup {
                 Err(e) => return Err(sys(format!("write {value:?} to"), &path.join("cgroup.procs"), e)),
             }
         }
-        let file = PathBuf::from(format!("/proc/{pid}/cgroup"));
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| sys("read", &file, Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
+        let text = crate::procfs::pid_file(pid, "cgroup").map_err(|e| crate::Error::sys(Step::Cgroup, e))?;
         for (key, path) in self.paths.iter().filter(|(k, _)| joined(k)) {
             if let Some(at) = super::v1::outside(&text, key, path) {
                 return Err(crate::Error::sys(

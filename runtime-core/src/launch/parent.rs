@@ -112,7 +112,7 @@ fn launch(plan: &Plan, bundle: &Bundle, opts: &CreateOptions, made: &mut Made) -
     // mkfifo's mode went through our umask; the init may run as any user and must open it.
     std::fs::set_permissions(&fifo_path, std::os::unix::fs::PermissionsExt::from_mode(0o622))
         .map_err(|e| Error::sys(Step::State, SysError::io("chmod", Some(&fifo_path.to_string_lossy()), &e)))?;
-    let fifo = open_path(&fifo_path).step(Step::State)?;
+    let fifo = sys::fs::open_o_path(&fifo_path).step(Step::State)?;
     let ns_fds = plan
         .namespaces
         .join
@@ -323,10 +323,6 @@ pub(crate) fn serve(sock: &OwnedFd, child: i32, ex: &Expect<'_>) -> Result<(i32,
             }
         }
     }
-}
-
-fn open_path(p: &std::path::Path) -> Result<OwnedFd, SysError> {
-    sys::fs::open_o_path(p)
 }
 
 fn open_path_ro(p: &std::path::Path) -> Result<OwnedFd, SysError> {
