@@ -24,6 +24,8 @@ echo "== rustdoc of the library, warnings denied"
 RUSTDOCFLAGS="-D warnings" cargo doc -q -p runtime-core --no-deps
 echo "== build hull (release)"
 cargo build --release -p runtime-cli
+echo "== the start path's text is packed (scripts/hot-text.sh, runtime-cli/hot-text.ld)"
+scripts/hot-text.sh check target/x86_64-unknown-linux-musl/release/hull
 echo "== cargo test --workspace"
 HULL="$PWD/target/x86_64-unknown-linux-musl/release/hull" cargo test --workspace --no-fail-fast -- --test-threads=2
 echo "== cgroup v2: runtime-core's cgroup tests in a pure-cgroup2 VM (qemu, tcg)"

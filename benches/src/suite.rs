@@ -104,7 +104,9 @@ pub fn run(plan: &Plan) -> Result<Report> {
     stop_exec_targets(plan, &contestants);
     if plan.load > 0 {
         for c in contestants.iter_mut() {
+            std::thread::sleep(LOAD_SETTLE);
             c.load = Some(measure_load(plan, &bundles.plain, c, load::Kind::Run).map_err(|e| format!("{e:#}")));
+            std::thread::sleep(LOAD_SETTLE);
             c.load_sequence =
                 Some(measure_load(plan, &bundles.plain, c, load::Kind::Sequence).map_err(|e| format!("{e:#}")));
         }
@@ -255,10 +257,22 @@ fn runtime_cmd(plan: &Plan, c: &Contestant, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// The pause before each burst of `--load` containers. Part of a container's teardown runs after
+/// its runtime has exited (the network namespace's cleanup is a kernel work item); a burst leaves
+/// a hundred of them, which must not slow the next runtime's burst.
+const LOAD_SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Container `i` of `mode` for each contestant still measured in that mode; a failure ends that
-/// mode for that runtime only.
+/// mode for that runtime only. The order rotates from round to round, so that no runtime always
+/// follows the same one: the teardown work a container leaves to the kernel slowed the next one
+/// (with hull after crun in every round, hull's `run` wall was 5 ms longer than the same binary's
+/// placed first; 2026-12-03, 30 runs). A pause between containers did not help: after 30 ms idle
+/// every runtime's `run` wall doubled on this VM.
 fn measure_round(plan: &Plan, bundle: &Bundle, mode: Mode, i: usize, contestants: &mut [Contestant]) {
-    for c in contestants.iter_mut().filter(|c| !c.failures.contains_key(mode.name())) {
+    let n = contestants.len().max(1);
+    let mut order: Vec<&mut Contestant> = contestants.iter_mut().collect();
+    order.rotate_left(i % n);
+    for c in order.into_iter().filter(|c| !c.failures.contains_key(mode.name())) {
         let id = if mode == Mode::Exec { exec_target(c) } else { format!("{}-{}-{i}", c.runtime.name, mode.name()) };
         match worker(plan, bundle, mode, c, &id) {
             Ok(sample) if i >= plan.warmup => c.samples.entry(mode.name()).or_default().push(sample),
