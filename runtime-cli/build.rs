@@ -12,7 +12,7 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
 }
 
 /// Every hull process maps its `.text` in 64 KiB fault-around windows, and the start path calls
-/// about 1,300 of the binary's 7,900 functions, spread over nearly every window: 2.5 MB of the
+/// about 1,500 of the binary's 7,700 functions, spread over nearly every window: 2.5 MB of the
 /// 2.8 MB text was resident in each process. `hot-text.ld` (written by `scripts/hot-text.sh`
 /// from a uprobe trace of hull's commands) puts those functions first, in their own output
 /// section; a function it does not name still links, in `.text`. `HULL_LINK_MAP` asks for the

@@ -71,7 +71,8 @@ workload() {
 }
 
 # Hit counts so far, one "index count" per probe.
-counts() { awk -v g="$GROUP" '$2 ~ "^f[0-9]+$" {sub("f", "", $2); print $2, $3}' "$TRACING/uprobe_profile"; }
+# (uprobe_profile names events without their group: ours carry the group in the name too.)
+counts() { awk -v g="$GROUP" '$2 ~ "^" g "_[0-9]+$" {sub(".*_", "", $2); print $2, $3}' "$TRACING/uprobe_profile"; }
 snap() { counts > "$WORK/snap.$((NSNAP++))"; echo "$1" >> "$WORK/commands"; }
 
 # From the link map: "address size section file" for every input section of .text.hot and .text.
@@ -112,7 +113,7 @@ generate() {
     HULL_BIN="$WORK/hull"
     sections "$map" > "$WORK/sections"
     [ -s "$WORK/sections" ] || die "no .text sections in $map"
-    awk -v g="$GROUP" -v bin="$HULL_BIN" '{printf "p:%s/f%d %s:%s\n", g, NR, bin, $1}' "$WORK/sections" |
+    awk -v g="$GROUP" -v bin="$HULL_BIN" '{printf "p:%s/%s_%d %s:%s\n", g, g, NR, bin, $1}' "$WORK/sections" |
         while read -r line; do echo "$line" >> "$TRACING/uprobe_events"; done
     echo 1 > "$TRACING/events/$GROUP/enable"
     NSNAP=0

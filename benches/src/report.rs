@@ -98,7 +98,7 @@ pub struct Report {
 
 const NOTES: &str =
     "Each runtime is a separate process per command, timed from spawn to reap; runtimes are interleaved \
-run by run in a rotating order, 30 ms apart, all inside one `unshare -m` with /sys/fs/cgroup/unified unmounted (crun needs it hidden). CPU = user+sys \
+run by run in a rotating order, all inside one `unshare -m` with /sys/fs/cgroup/unified unmounted (crun needs it hidden). CPU = user+sys \
 of the runtime and every process it reaped, including the container's init (the runtime itself before execve of \
 /bin/true). Peak RSS = ru_maxrss over that same process tree (what GNU time reports), taken per container. The \
 sequence is create, start, wait for the init to exit (we are its subreaper, like containerd's shim), state until \
