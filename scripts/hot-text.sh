@@ -155,12 +155,14 @@ check() {
     hot=$(( 16#$hot / 1024 ))
     local b; b=$(bundle '["sleep", "5"]')
     "$HULL_BIN" --root "$WORK/root" run --bundle "$b" hot-check > /dev/null &
-    local run=$! rss=""
+    local run=$! rss="" up=""
     for _ in $(seq 50); do
-        [ -n "$(pgrep -P "$run" 2>/dev/null)" ] && "$HULL_BIN" --root "$WORK/root" state hot-check 2>/dev/null | grep -q running && break
+        "$HULL_BIN" --root "$WORK/root" state hot-check 2>/dev/null | grep -q running && { up=1; break; }
         sleep 0.1
     done
-    rss=$(awk '/^[0-9a-f]+-[0-9a-f]+ r-xp/ {x = 1; next} /^[0-9a-f]+-/ {x = 0} x && /^Rss:/ {s += $2} END {print s + 0}' "/proc/$run/smaps")
+    [ -n "$up" ] || die "the check's container did not start"
+    # The binary's r-x mapping (the sealed copy), not the vdso's.
+    rss=$(awk '/^[0-9a-f]+-[0-9a-f]+ r-xp/ {x = ($6 !~ /^\[/); next} /^[0-9a-f]+-/ {x = 0} x && /^Rss:/ {s += $2} END {print s + 0}' "/proc/$run/smaps")
     "$HULL_BIN" --root "$WORK/root" kill hot-check KILL 2>/dev/null || true
     wait "$run" || true
     echo "hot-text.sh: \`run\` has ${rss} KiB of text resident; the packed section is ${hot} KiB"
